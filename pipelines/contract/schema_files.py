@@ -14,7 +14,6 @@ from referencing import Registry, Resource
 
 SCHEMA_DIR = Path(__file__).parent / "schema" / "v1"
 _BASE_URI = "https://omsi.dev/schema/v1/"
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -32,6 +31,9 @@ def data_schema(event_type: str) -> dict[str, Any]:
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(envelope_schema()["properties"]["event_type"]["enum"])
+# The same pattern guards every timestamp field; ASCII so that only 0-9 count as digits, as in SQL.
+TIMESTAMP_PATTERN: str = envelope_schema()["properties"]["occurred_at"]["pattern"]
+_RFC3339 = re.compile(TIMESTAMP_PATTERN, re.ASCII)
 
 
 def is_rfc3339(value: object) -> bool:

@@ -1,0 +1,41 @@
+"""Where omsi keeps its files: everything lives under one folder, `$OMSI_HOME` (default ./data)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class OmsiHome:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> OmsiHome:
+        return cls(Path(os.environ.get("OMSI_HOME", "data")).resolve())
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "serving.duckdb"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def feed(self) -> Path:
+        return self.root / "feed"
+
+    def ensure(self) -> OmsiHome:
+        for folder in (self.root, self.landing, self.models, self.feed):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,20 @@
+"""Open the warehouse DuckDB file with the settings every writer relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+_RAW_TABLES = Path(__file__).parent / "ingest" / "raw_tables.sql"
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection whose session time zone is UTC, so timestamp casts never depend on the host."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(_RAW_TABLES.read_text())
+    return con
