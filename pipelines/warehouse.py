@@ -15,6 +15,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     if not read_only:
         con.execute(_RAW_TABLES.read_text())
     return con

@@ -12,53 +12,86 @@ from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 CHUNK_BYTES = 64 << 20  # ~64 MB of text per chunk keeps memory flat for files of any size
 
-SCHEMA = pa.schema([("line_no", pa.int64()), ("raw", pa.string()), ("pre_reason", pa.string())])
+SCHEMA = pa.schema(
+    [("line_no", pa.int64()), ("raw", pa.large_string()), ("pre_reason", pa.string())]
+)
 
 
 def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
-def _decode(lines: list[bytes]) -> tuple[list[str], list[str | None]]:
-    """Decode a chunk at once; fall back line by line only when it holds bad UTF-8."""
+def _split(block: bytes, first_line: int) -> pa.Table:
+    """Numbered lines of a block of whole lines, without copying each line into a Python string.
+
+    Newline positions come from numpy and become the offsets of one Arrow string array over the
+    block's bytes (newlines and the carriage returns before them removed), so splitting costs
+    about as much as one pass over memory.
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 0x0A)
+    if len(data) and data[-1] != 0x0A:
+        newlines = np.append(newlines, len(data))  # last line without a trailing newline
+    starts = np.concatenate(([0], newlines[:-1] + 1))
+    ends = newlines.copy()
+    has_cr = np.zeros(len(ends), dtype=bool)
+    nonempty = ends > starts
+    has_cr[nonempty] = data[ends[nonempty] - 1] == 0x0D
+    ends[has_cr] -= 1
+    keep = np.ones(len(data), dtype=bool)
+    keep[newlines[newlines < len(data)]] = False
+    keep[ends[has_cr]] = False
+    lengths = ends - starts
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    text = pa.py_buffer(data[keep].tobytes())
+    count = len(lengths)
+    raw = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets.tobytes()), text)
+    reasons: list[str | None] = [None] * count
     try:
-        text = b"".join(lines).decode("utf-8")
-    except UnicodeDecodeError:
-        rows, reasons = [], []
-        for line in lines:
+        raw.validate(full=True)
+    except pa.ArrowInvalid:
+        # Somewhere in this block is a line that is not UTF-8: find it, keep its text readable.
+        decoded = []
+        for i, line in enumerate(raw.cast(pa.large_binary()).to_pylist()):
             try:
-                rows.append(line.decode("utf-8"))
-                reasons.append(None)
+                decoded.append(line.decode("utf-8"))
             except UnicodeDecodeError:
-                rows.append(line.decode("utf-8", errors="replace"))
-                reasons.append("invalid_encoding")
-        return [r.rstrip("\r\n") for r in rows], reasons
-    rows = text.split("\n")
-    if text.endswith("\n"):
-        rows.pop()  # the newline ends the last line; it does not start another
-    return [r[:-1] if r.endswith("\r") else r for r in rows], [None] * len(rows)
+                decoded.append(line.decode("utf-8", errors="replace"))
+                reasons[i] = "invalid_encoding"
+        raw = pa.array(decoded, pa.large_string())
+    numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
+    return pa.Table.from_arrays([numbers, raw, pa.array(reasons, pa.string())], schema=SCHEMA)
 
 
 def jsonl_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.Table]:
-    """Numbered lines of a `.jsonl` or `.jsonl.gz` file, a chunk at a time.
+    """Numbered lines of a `.jsonl` or `.jsonl.gz` file, a chunk of whole lines at a time.
 
     Every line counts, blank ones too (they quarantine as invalid_json), so that lines read
     always equals what the user's `wc -l` says.
     """
     next_line = 1
+    carry = b""
     with _open(path) as f:
-        while lines := f.readlines(chunk_bytes):
-            rows, reasons = _decode(lines)
-            numbers = pa.array(range(next_line, next_line + len(rows)), pa.int64())
-            next_line += len(rows)
-            yield pa.Table.from_arrays(
-                [numbers, pa.array(rows, pa.string()), pa.array(reasons, pa.string())],
-                schema=SCHEMA,
-            )
+        while True:
+            block = f.read(chunk_bytes)
+            if not block:
+                break
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                carry = block  # one line longer than a chunk: keep reading
+                continue
+            carry = block[cut:]
+            table = _split(block[:cut], next_line)
+            next_line += table.num_rows
+            yield table
+    if carry:
+        yield _split(carry, next_line)
 
 
 def parquet_lines(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
@@ -82,7 +115,7 @@ def parquet_lines(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
     return con.execute(
         f"""
         select file_row_number + 1 as line_no,
-               json_object({', '.join(pairs)})::varchar as raw,
+               json_object({", ".join(pairs)})::varchar as raw,
                null::varchar as pre_reason,
         from read_parquet($p, file_row_number = true)
         order by file_row_number

@@ -8,75 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from pipelines.contract.reference_tables import SPECS, ReferenceSpec
 from pipelines.ingest.events import Outcome
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str  # text | integer | double | date
-    required: bool = False
-    allowed: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-
-
-@dataclass(frozen=True)
-class ReferenceSpec:
-    table: str
-    key: tuple[str, ...]
-    columns: tuple[Column, ...] = field(default_factory=tuple)
-
-
-# The contract's reference tables (EVENT_CONTRACT.md, "Reference data"); optional columns may be
-# absent from the file or empty, and then load as NULL, never as zero.
-SPECS: dict[str, ReferenceSpec] = {
-    "nodes": ReferenceSpec(
-        "raw.nodes",
-        ("node_id",),
-        (
-            Column("node_id", "text", required=True),
-            Column("node_type", "text", required=True, allowed=("dc", "store", "dropship", "3pl")),
-            Column("name", "text", required=True),
-            Column("region", "text", required=True),
-            Column("country", "text"),
-            Column("lat", "double", low=-90, high=90),
-            Column("lon", "double", low=-180, high=180),
-            Column("daily_capacity_units", "integer", low=0),
-            Column("pick_pack_cost_per_unit", "double", low=0),
-            Column("opened_on", "date"),
-        ),
-    ),
-    "skus": ReferenceSpec(
-        "raw.skus",
-        ("sku",),
-        (
-            Column("sku", "text", required=True),
-            Column("category", "text", required=True),
-            Column("unit_price", "double", required=True, low=0),
-            Column("unit_cost", "double", low=0),
-            Column("weight_kg", "double", low=0),
-            Column("abc_class", "text", allowed=("A", "B", "C")),
-        ),
-    ),
-    "carriers": ReferenceSpec(
-        "raw.carriers",
-        ("carrier", "service_level"),
-        (
-            Column("carrier", "text", required=True),
-            Column("service_level", "text", required=True),
-            Column("transit_days", "integer", required=True, low=0),
-            Column("base_cost", "double", low=0),
-            Column("cost_per_kg", "double", low=0),
-        ),
-    ),
-}
 
 _SQL_TYPES = {"text": "varchar", "integer": "integer", "double": "double", "date": "date"}
 

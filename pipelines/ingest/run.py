@@ -63,14 +63,17 @@ class IngestResult:
             "lines_per_second": round(totals.lines_read / self.seconds) if self.seconds else None,
             "reconciles": self.reconciles,
             "files": [
-                {k: v for k, v in asdict(f).items() if k != "seconds"} | {"seconds": round(f.seconds, 3)}
+                {k: v for k, v in asdict(f).items() if k != "seconds"}
+                | {"seconds": round(f.seconds, 3)}
                 for f in self.files
             ],
         }
 
 
 def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingest_batches").fetchall()[0][0]
+    return con.execute("select coalesce(max(batch_id), 0) + 1 from raw.ingest_batches").fetchall()[
+        0
+    ][0]
 
 
 def _already_ingested(con: duckdb.DuckDBPyConnection, landed: LandedFile, sha256: str) -> bool:
@@ -85,7 +88,9 @@ def _land_file(
     con: duckdb.DuckDBPyConnection, landed: LandedFile, batch_id: int, progress: Progress
 ) -> Outcome:
     if landed.kind != "events":
-        return land_reference(con, landed.kind, landed.path, file=landed.relative, batch_id=batch_id)
+        return land_reference(
+            con, landed.kind, landed.path, file=landed.relative, batch_id=batch_id
+        )
     outcome = Outcome()
     if landed.path.name.endswith(".parquet"):
         chunks = iter([parquet_lines(con, landed.path)])
@@ -133,20 +138,29 @@ def ingest_folder(
                 ($batch, $file, $kind, $sha, $size, $read, $landed, $dups, $quar, $secs, now()::timestamp)
                 """,
                 {
-                    "batch": batch_id, "file": landed.relative, "kind": landed.kind, "sha": sha256,
-                    "size": landed.path.stat().st_size, "read": outcome.lines_read,
-                    "landed": outcome.landed, "dups": outcome.duplicates,
-                    "quar": outcome.quarantined, "secs": seconds,
+                    "batch": batch_id,
+                    "file": landed.relative,
+                    "kind": landed.kind,
+                    "sha": sha256,
+                    "size": landed.path.stat().st_size,
+                    "read": outcome.lines_read,
+                    "landed": outcome.landed,
+                    "dups": outcome.duplicates,
+                    "quar": outcome.quarantined,
+                    "secs": seconds,
                 },
             )
             con.execute("commit")
         except Exception:
             con.execute("rollback")
             raise
-        result.files.append(FileResult(**asdict(outcome), file=landed.relative, kind=landed.kind,
-                                       seconds=seconds))
-        say(f"{landed.relative}: read {outcome.lines_read:,}, landed {outcome.landed:,}, "
-            f"duplicates {outcome.duplicates:,}, quarantined {outcome.quarantined:,}")
+        result.files.append(
+            FileResult(**asdict(outcome), file=landed.relative, kind=landed.kind, seconds=seconds)
+        )
+        say(
+            f"{landed.relative}: read {outcome.lines_read:,}, landed {outcome.landed:,}, "
+            f"duplicates {outcome.duplicates:,}, quarantined {outcome.quarantined:,}"
+        )
     result.seconds = time.perf_counter() - started
     totals = result.totals
     con.execute(
@@ -157,9 +171,13 @@ def ingest_folder(
         where batch_id = $b
         """,
         {
-            "b": batch_id, "files": sum(not f.skipped for f in result.files),
-            "skipped": sum(f.skipped for f in result.files), "read": totals.lines_read,
-            "landed": totals.landed, "dups": totals.duplicates, "quar": totals.quarantined,
+            "b": batch_id,
+            "files": sum(not f.skipped for f in result.files),
+            "skipped": sum(f.skipped for f in result.files),
+            "read": totals.lines_read,
+            "landed": totals.landed,
+            "dups": totals.duplicates,
+            "quar": totals.quarantined,
         },
     )
     return result
