@@ -1,0 +1,104 @@
+{#
+    Reading fields out of the raw `data` JSON column. Model SQL calls only these macros, never
+    an engine's JSON functions, so another engine needs only its own <adapter>__ versions.
+
+    `path` is a dotted field path inside the JSON object, e.g. 'order_id' or
+    'ship_to.postal_code': each engine turns it into its own path syntax.
+#}
+
+{% macro json_path_parts(path) -%}
+    {%- if not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*', path) -%}
+        {{ exceptions.raise_compiler_error(
+            "JSON path '" ~ path ~ "' is not a dotted field path: write it as 'field' or "
+            ~ "'object.field', without '$' or brackets."
+        ) }}
+    {%- endif -%}
+    {{ return(path.split('.')) }}
+{%- endmacro %}
+
+
+{% macro missing_engine_macro(name) -%}
+    {{ exceptions.raise_compiler_error(
+        "omsi has no " ~ name ~ " for the '" ~ adapter.type() ~ "' adapter: add a macro named "
+        ~ adapter.type() ~ "__" ~ name ~ " in dbt_project/macros/cross_engine/."
+    ) }}
+{%- endmacro %}
+
+
+{#- A JSON string field as text; null when the field is missing or JSON null. -#}
+{% macro json_text(json_column, path) -%}
+    {{ return(adapter.dispatch('json_text', 'omsi')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_column, path) -%}
+    {{ missing_engine_macro('json_text') }}
+{%- endmacro %}
+
+{% macro duckdb__json_text(json_column, path) -%}
+    json_extract_string({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}')
+{%- endmacro %}
+
+
+{#- A JSON number as a double-precision float (amounts, weights, coordinates). -#}
+{% macro json_number(json_column, path) -%}
+    {{ return(adapter.dispatch('json_number', 'omsi')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_number(json_column, path) -%}
+    {{ missing_engine_macro('json_number') }}
+{%- endmacro %}
+
+{#- Not dbt.type_float(): that renders FLOAT, which is 4 bytes in DuckDB and loses cents. -#}
+{% macro duckdb__json_number(json_column, path) -%}
+    cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as double)
+{%- endmacro %}
+
+
+{#- A JSON integer (quantities, attempts) as a 64-bit integer. -#}
+{% macro json_int(json_column, path) -%}
+    {{ return(adapter.dispatch('json_int', 'omsi')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_int(json_column, path) -%}
+    {{ missing_engine_macro('json_int') }}
+{%- endmacro %}
+
+{% macro duckdb__json_int(json_column, path) -%}
+    cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+
+{#- The number of elements of a JSON array field. -#}
+{% macro json_array_size(json_column, path) -%}
+    {{ return(adapter.dispatch('json_array_size', 'omsi')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_array_size(json_column, path) -%}
+    {{ missing_engine_macro('json_array_size') }}
+{%- endmacro %}
+
+{% macro duckdb__json_array_size(json_column, path) -%}
+    cast(json_array_length({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+
+{#
+    A join clause that turns each element of a JSON array field into a row. After it, the
+    query can read `<alias>.item` (the element, as JSON for json_text/json_int/...) and
+    `<alias>.item_index` (its 1-based position in the array). A row whose array is missing or
+    empty yields no rows.
+#}
+{% macro unnest_json_array(json_column, path, alias) -%}
+    {{ return(adapter.dispatch('unnest_json_array', 'omsi')(json_column, path, alias)) }}
+{%- endmacro %}
+
+{% macro default__unnest_json_array(json_column, path, alias) -%}
+    {{ missing_engine_macro('unnest_json_array') }}
+{%- endmacro %}
+
+{% macro duckdb__unnest_json_array(json_column, path, alias) -%}
+    cross join
+        unnest(
+            cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as json [])
+        ) with ordinality as {{ alias }} (item, item_index)
+{%- endmacro %}

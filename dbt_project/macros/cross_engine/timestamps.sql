@@ -1,0 +1,22 @@
+{#
+    RFC 3339 text with an offset ('2024-05-01T10:00:00+02:00', 'z' or 'Z', up to nine
+    fractional digits) to a UTC timestamp without zone, the warehouse's one timestamp type.
+    Null stays null.
+#}
+{% macro parse_rfc3339_utc(text_expression) -%}
+    {{ return(adapter.dispatch('parse_rfc3339_utc', 'omsi')(text_expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_rfc3339_utc(text_expression) -%}
+    {{ missing_engine_macro('parse_rfc3339_utc') }}
+{%- endmacro %}
+
+{#
+    A plain cast to TIMESTAMP would drop the offset and keep the local wall time, so go through
+    TIMESTAMPTZ (an instant) and read it back in UTC; the result does not depend on the
+    session's TimeZone. upper(): DuckDB rejects the lower-case 't' and 'z' that RFC 3339 allows.
+    Digits past microseconds are truncated.
+#}
+{% macro duckdb__parse_rfc3339_utc(text_expression) -%}
+    timezone('UTC', cast(upper({{ text_expression }}) as timestamptz))
+{%- endmacro %}

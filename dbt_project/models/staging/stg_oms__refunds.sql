@@ -1,0 +1,26 @@
+with
+
+refund_issued_events as (
+
+    select * from {{ source('raw', 'events') }}
+    where event_type = 'refund.issued'
+
+),
+
+final as (
+
+    select
+        refund_issued_events.event_id,
+        {{ json_text('refund_issued_events.data', 'order_id') }} as order_id,
+        {{ json_text('refund_issued_events.data', 'return_id') }} as return_id,
+        refund_issued_events.occurred_at as issued_at,
+        refund_issued_events.source as source_system,
+        {{ json_number('refund_issued_events.data', 'amount') }} as refund_amount,
+        {{ json_text('refund_issued_events.data', 'reason') }} as refund_reason,
+        refund_issued_events.ingested_at as _ingested_at,
+        refund_issued_events.batch_id as _batch_id
+    from refund_issued_events
+
+)
+
+select * from final

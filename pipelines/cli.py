@@ -1,0 +1,158 @@
+"""The `omsi` command line. Every command works on `$OMSI_HOME` (default ./data)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.settings import OmsiHome
+
+app = typer.Typer(
+    help="OMS intelligence layer: land OMS events, build the warehouse, serve dashboards.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Convert another system's export into contract events.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OLIST_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "olist"
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder with event files (.jsonl, .jsonl.gz, .parquet) "
+                                                 "anywhere below it and nodes/skus/carriers.csv.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-read files already ingested (adds nothing new).")] = False,
+) -> None:
+    """Land a folder of events into the warehouse and print the reconciliation.
+
+    Every line read ends in exactly one place: landed, duplicate or quarantined (with a reason).
+    Files already ingested with the same content are skipped.
+    """
+    from pipelines.ingest import ingest_folder
+    from pipelines.warehouse import connect
+
+    home = OmsiHome.from_env()
+    try:
+        with connect(home.warehouse) as con:
+            result = ingest_folder(con, folder.resolve(), force=force,
+                                   progress=None if as_json else _say)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    typer.echo(_reconciliation_table(result.to_dict()))
+
+
+def _reconciliation_table(summary: dict) -> str:
+    header = f"{'file':<48} {'read':>10} {'landed':>10} {'dups':>8} {'quarantined':>12}"
+    rows = [header, "-" * len(header)]
+    for f in summary["files"]:
+        name = f["file"] + (" (skipped: already ingested)" if f["skipped"] else "")
+        rows.append(f"{name:<48} {f['lines_read']:>10,} {f['landed']:>10,} {f['duplicates']:>8,} "
+                    f"{f['quarantined']:>12,}")
+    rows.append("-" * len(header))
+    rows.append(f"{'total':<48} {summary['lines_read']:>10,} {summary['landed']:>10,} "
+                f"{summary['duplicates']:>8,} {summary['quarantined']:>12,}")
+    verdict = "reconciles" if summary["reconciles"] else "DOES NOT RECONCILE"
+    rate = f", {summary['lines_per_second']:,} lines/s" if summary["lines_per_second"] else ""
+    rows.append(f"batch {summary['batch_id']}: {verdict} (read = landed + duplicates + quarantined)"
+                f" in {summary['seconds']} s{rate}")
+    return "\n".join(rows)
+
+
+@import_app.command("olist")
+def import_olist(
+    src: Annotated[Path, typer.Argument(help="Folder with the Olist CSV export (orders.csv, ...).")],
+    out: Annotated[Path, typer.Option(help="Output folder: events/ and reference/ are written here.")],
+) -> None:
+    """Convert the Olist marketplace export into contract events and reference CSVs."""
+    from pipelines.adapters.olist import convert_olist
+
+    try:
+        report = convert_olist(src, out)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    typer.echo(report.render())
+    typer.echo(f"next: copy {out} into $OMSI_HOME/landing (or `omsi ingest {out}`), then `omsi run`")
+
+
+@app.command()
+def run(
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+) -> None:
+    """Materialize every asset in-process: ingest landing/, dbt build, publish serving.
+
+    The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
+    """
+    from pipelines.runner import run_refresh
+
+    home = OmsiHome.from_env().ensure()
+    ok = run_refresh(home, full_refresh=full_refresh, progress=_say)
+    if not ok:
+        _fail("the run failed; the messages above name the step and the reason")
+    typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
+
+
+@app.command()
+def status() -> None:
+    """What $OMSI_HOME holds: landing files, ingest batches, quarantine, serving snapshot age."""
+    from pipelines.status import describe
+
+    typer.echo(describe(OmsiHome.from_env()))
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+) -> None:
+    """Open the Streamlit dashboards over the serving snapshot."""
+    home = OmsiHome.from_env()
+    env = os.environ | {"OMSI_HOME": str(home.root)}
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "app.py"),
+               "--server.port", str(port), "--server.headless", str(headless).lower(),
+               "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
+    _say(f"dashboards on http://localhost:{port} (Ctrl+C to stop)")
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@app.command()
+def demo(
+    open_dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard",
+                                                 help="Open the dashboards at the end.")] = True,
+) -> None:
+    """Land a demo world into $OMSI_HOME, build everything and open the dashboards."""
+    home = OmsiHome.from_env().ensure()
+    target = home.landing / "demo"
+    if not target.exists():
+        _say(f"converting the bundled Olist excerpt into {target}")
+        from pipelines.adapters.olist import convert_olist
+
+        convert_olist(OLIST_FIXTURE, target)
+    run(full_refresh=False)
+    if open_dashboard:
+        dashboard(port=8501, headless=False)
+
+
+if __name__ == "__main__":
+    app()

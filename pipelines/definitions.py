@@ -1,0 +1,32 @@
+"""The Dagster code location: each domain under defs/ contributes its own Definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.dbt.definitions import defs as dbt_defs
+from pipelines.defs.ingest.definitions import defs as ingest_defs
+from pipelines.defs.ingest.sensors import build_landing_sensor
+from pipelines.defs.serving.definitions import defs as serving_defs
+from pipelines.defs.warehouse import WarehouseResource
+
+# Ingest, dbt build and serving snapshot, in dependency order: what `omsi run` executes and what
+# the landing sensor and the daily schedule start.
+REFRESH_JOB = "refresh"
+
+refresh_job = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(), 
+                                  description="Ingest new files, build the warehouse, publish serving.")
+daily_refresh = dg.ScheduleDefinition(job=refresh_job, cron_schedule="0 5 * * *",
+                                      description="A daily rebuild even when no file arrived.")
+
+defs = dg.Definitions.merge(
+    ingest_defs(),
+    dbt_defs(),
+    serving_defs(),
+    dg.Definitions(
+        jobs=[refresh_job],
+        schedules=[daily_refresh],
+        sensors=[build_landing_sensor(REFRESH_JOB)],
+        resources={"warehouse": WarehouseResource.from_env()},
+    ),
+)

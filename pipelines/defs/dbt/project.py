@@ -1,0 +1,62 @@
+"""Where the dbt project lives, how dbt is called, and how its nodes become Dagster assets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
+
+from pipelines.settings import OmsiHome
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+
+
+def dbt_env(home: OmsiHome) -> dict[str, str]:
+    """The environment dbt needs: profiles.yml reads the warehouse path from OMSI_WAREHOUSE."""
+    return {"OMSI_WAREHOUSE": str(home.warehouse)}
+
+
+def build_args(*, full_refresh: bool = False, select: str | None = None) -> list[str]:
+    """Arguments of one `dbt build`; a pure function so that the choice is easy to test."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "seeds"):
+        sources += (DBT_PROJECT_DIR / folder).rglob("*") if (DBT_PROJECT_DIR / folder).exists() else []
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+def load_project() -> DbtProject:
+    """The dbt project with a current manifest; parses first on a fresh clone or after edits."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if _manifest_is_stale(project):
+        os.environ.setdefault("OMSI_WAREHOUSE", str(OmsiHome.from_env().warehouse))
+        DbtCliResource(project_dir=project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project
+
+
+class OmsiDbtTranslator(DagsterDbtTranslator):
+    """One place that maps dbt nodes to assets: the model's folder is its Dagster group."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return "ingest"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"

@@ -1,0 +1,81 @@
+"""Write a complete serving database beside the old one, then rename it into place.
+
+Dashboards open serving.duckdb read-only. Because the new file is finished and checkpointed
+before the rename, a reader sees either the old snapshot or the new one, never a half-written
+state, and a dashboard holding the old file open never blocks the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+# Per reason, enough lines to see the pattern without copying a broken export wholesale.
+SAMPLE_PER_REASON = 200
+
+SERVING_TABLES: dict[str, str] = {
+    "ingest_batches": "select * from wh.raw.ingest_batches",
+    "ingest_files": "select * from wh.raw.ingest_files",
+    "quarantine_reasons": """
+        select reason, file, count(*) as lines
+        from wh.raw.quarantine group by all order by lines desc
+    """,
+    "quarantine_sample": f"""
+        select file, line_no, reason, detail, raw
+        from wh.raw.quarantine
+        qualify row_number() over (partition by reason order by batch_id desc, file, line_no)
+            <= {SAMPLE_PER_REASON}
+        order by reason, file, line_no
+    """,
+    "events_by_type": """
+        select event_type, count(*) as events, min(occurred_at) as first_at,
+            max(occurred_at) as last_at
+        from wh.raw.events group by all order by event_type
+    """,
+}
+
+
+def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables and views the dbt marts publish (schema `marts`), copied as they are."""
+    return [
+        row[0]
+        for row in con.execute(
+            """
+            select table_name from information_schema.tables
+            where table_catalog = 'wh' and table_schema = 'marts' order by table_name
+            """
+        ).fetchall()
+    ]
+
+
+def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
+    """Build serving.duckdb from the warehouse; returns the row count of every table."""
+    tmp = serving.with_name(serving.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        queries = dict(SERVING_TABLES)
+        queries |= {name: f"select * from wh.marts.{name}" for name in _mart_tables(con)}
+        for name, query in queries.items():
+            con.execute(f"create table main.{name} as {query}")
+            counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
+        batch = con.execute("select max(batch_id) from wh.raw.ingest_batches").fetchall()[0][0]
+        con.execute(
+            """
+            create table main.serving_manifest as
+            select now()::timestamp as built_at, $batch::bigint as warehouse_batch_id,
+                $tables as tables
+            """,
+            {"batch": batch, "tables": ",".join(sorted(queries))},
+        )
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, serving)
+    return counts

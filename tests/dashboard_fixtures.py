@@ -1,0 +1,165 @@
+"""Serving snapshots for the dashboard tests, in the exact table shapes the serving writer uses."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+SERVING_DDL = """
+create table serving_manifest (built_at timestamp, warehouse_batch_id bigint, tables varchar);
+create table ingest_batches (
+    batch_id bigint, landing_dir varchar, started_at timestamp, finished_at timestamp,
+    files integer, files_skipped integer, lines_read bigint, landed bigint, duplicates bigint,
+    quarantined bigint
+);
+create table ingest_files (
+    batch_id bigint, file varchar, kind varchar, sha256 varchar, size_bytes bigint,
+    lines_read bigint, landed bigint, duplicates bigint, quarantined bigint, seconds double,
+    ingested_at timestamp
+);
+create table quarantine_reasons (reason varchar, file varchar, lines bigint);
+create table quarantine_sample (
+    file varchar, line_no bigint, reason varchar, detail varchar, raw varchar
+);
+create table events_by_type (
+    event_type varchar, events bigint, first_at timestamp, last_at timestamp
+);
+"""
+
+BUILT_AT = datetime(2024, 5, 3, 6, 0, 0)
+
+# (batch_id, file, kind, landed, duplicates, {reason: quarantined lines})
+_FILES = [
+    (1, "events/2024-05-01.jsonl", "events", 48_213, 0, {"invalid_json": 17}),
+    (1, "reference/nodes.csv", "nodes", 42, 0, {"missing_field:node_type": 2}),
+    (1, "reference/skus.csv", "skus", 1_250, 3, {}),
+    (2, "events/2024-05-02.jsonl", "events", 51_877, 12, {"missing_field:order_id": 9}),
+    (
+        2,
+        "events/2024-05-02-resend.jsonl",
+        "events",
+        0,
+        4_006,
+        # A reason with a quote: pasting it into SQL would break the sample query.
+        {"conflicting_duplicate": 5, "unknown_event_type:o'brien": 3},
+    ),
+]
+
+_EVENTS = [
+    ("order.placed", 30_114),
+    ("order.line_allocated", 41_020),
+    ("order.shipped", 28_956),
+]
+
+
+@dataclass
+class ServingFixture:
+    path: Path
+    files: list[dict[str, object]] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    samples: list[dict[str, object]] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+
+    def total(self, column: str) -> int:
+        return sum(int(row[column]) for row in self.files)
+
+
+def write_serving_snapshot(
+    path: Path, *, break_file: str | None = None, built_at: datetime = BUILT_AT
+) -> ServingFixture:
+    """Publish a snapshot at `path` the way the pipeline does: new file, renamed into place.
+
+    `break_file` names a file whose lines_read (and its batch's) gets 7 extra lines that no
+    outcome accounts for, so the snapshot no longer reconciles.
+    """
+    fixture = ServingFixture(path=path)
+    for batch_id, file, kind, landed, duplicates, quarantined_by_reason in _FILES:
+        quarantined = sum(quarantined_by_reason.values())
+        lines_read = landed + duplicates + quarantined + (7 if file == break_file else 0)
+        fixture.files.append(
+            {
+                "batch_id": batch_id,
+                "file": file,
+                "kind": kind,
+                "sha256": hashlib.sha256(file.encode()).hexdigest(),
+                "size_bytes": lines_read * 180,
+                "lines_read": lines_read,
+                "landed": landed,
+                "duplicates": duplicates,
+                "quarantined": quarantined,
+                "seconds": lines_read / 250_000,
+                "ingested_at": built_at - timedelta(hours=3 - batch_id),
+            }
+        )
+        for reason, lines in quarantined_by_reason.items():
+            fixture.reasons[reason] = fixture.reasons.get(reason, 0) + lines
+            for line_no in range(1, min(lines, 4) + 1):
+                fixture.samples.append(
+                    {
+                        "file": file,
+                        "line_no": line_no * 101,
+                        "reason": reason,
+                        "detail": f"{reason} at line {line_no * 101}",
+                        "raw": f'{{"bad": "{reason}", "n": {line_no}}}',
+                    }
+                )
+    fixture.events = dict(_EVENTS)
+    if break_file is not None and break_file not in {row["file"] for row in fixture.files}:
+        raise ValueError(f"break_file {break_file!r} is not one of the fixture's files")
+
+    staging = path.with_name(path.name + ".tmp")
+    staging.unlink(missing_ok=True)
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute(SERVING_DDL)
+        con.execute(
+            "insert into serving_manifest values (?, ?, ?)",
+            [built_at, 2, "ingest_batches,ingest_files,quarantine_reasons,quarantine_sample"],
+        )
+        for batch_id in sorted({row["batch_id"] for row in fixture.files}):
+            rows = [row for row in fixture.files if row["batch_id"] == batch_id]
+            con.execute(
+                "insert into ingest_batches values (?, 'data/landing', ?, ?, ?, 0, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    rows[0]["ingested_at"] - timedelta(minutes=5),
+                    rows[0]["ingested_at"],
+                    len(rows),
+                    *(
+                        sum(int(r[c]) for r in rows)
+                        for c in ("lines_read", "landed", "duplicates", "quarantined")
+                    ),
+                ],
+            )
+        con.executemany(
+            "insert into ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [list(row.values()) for row in fixture.files],
+        )
+        con.executemany(
+            "insert into quarantine_reasons values (?, ?, ?)",
+            [
+                [reason, file, lines]
+                for _, file, _, _, _, by_reason in _FILES
+                for reason, lines in by_reason.items()
+            ],
+        )
+        con.executemany(
+            "insert into quarantine_sample values (?, ?, ?, ?, ?)",
+            [list(row.values()) for row in fixture.samples],
+        )
+        con.executemany(
+            "insert into events_by_type values (?, ?, ?, ?)",
+            [
+                [event_type, events, datetime(2024, 5, 1), datetime(2024, 5, 2, 23, 59)]
+                for event_type, events in _EVENTS
+            ],
+        )
+    finally:
+        con.close()
+    os.replace(staging, path)
+    return fixture
