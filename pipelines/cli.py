@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from pipelines.settings import OmsiHome
+from pipelines.simulator.cli import generate_command
 
 app = typer.Typer(
     help="OMS intelligence layer: land OMS events, build the warehouse, serve dashboards.",
@@ -19,11 +20,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("generate")(generate_command)
 import_app = typer.Typer(help="Convert another system's export into contract events.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-OLIST_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "olist"
 
 
 def _say(message: str) -> None:
@@ -107,8 +108,8 @@ def run(
     from pipelines.runner import run_refresh
 
     home = OmsiHome.from_env().ensure()
-    ok = run_refresh(home, full_refresh=full_refresh, progress=_say)
-    if not ok:
+    result = run_refresh(home, full_refresh=full_refresh, progress=_say)
+    if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
 
@@ -140,15 +141,22 @@ def dashboard(
 def demo(
     open_dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard",
                                                  help="Open the dashboards at the end.")] = True,
+    orders: Annotated[int, typer.Option(help="Orders in the demo world.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days the demo world spans.")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 42,
+    bad_rate: Annotated[float, typer.Option(help="Share of extra broken lines to inject.")] = 0.002,
 ) -> None:
-    """Land a demo world into $OMSI_HOME, build everything and open the dashboards."""
-    home = OmsiHome.from_env().ensure()
-    target = home.landing / "demo"
-    if not target.exists():
-        _say(f"converting the bundled Olist excerpt into {target}")
-        from pipelines.adapters.olist import convert_olist
+    """Generate a simulated world into $OMSI_HOME/landing, build everything, open the dashboards.
 
-        convert_olist(OLIST_FIXTURE, target)
+    Runs once per home: a second `omsi demo` reuses the world already landed.
+    """
+    from pipelines.simulator import generate
+
+    home = OmsiHome.from_env().ensure()
+    target = home.landing / "demo-world"
+    if not target.exists():
+        _say(f"generating a demo world into {target}")
+        generate(target, orders=orders, days=days, seed=seed, bad_rate=bad_rate, progress=_say)
     run(full_refresh=False)
     if open_dashboard:
         dashboard(port=8501, headless=False)

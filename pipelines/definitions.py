@@ -16,7 +16,7 @@ REFRESH_JOB = "refresh"
 
 refresh_job = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(), 
                                   description="Ingest new files, build the warehouse, publish serving.")
-daily_refresh = dg.ScheduleDefinition(job=refresh_job, cron_schedule="0 5 * * *",
+daily_refresh = dg.ScheduleDefinition(name="daily_refresh", job=refresh_job, cron_schedule="0 5 * * *",
                                       description="A daily rebuild even when no file arrived.")
 
 defs = dg.Definitions.merge(

@@ -7,10 +7,14 @@ points the UI at, so a run started from the terminal shows up there with its mat
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.settings import OmsiHome
+
+if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
 
 # One slot for the warehouse pool: DuckDB allows one writing process at a time.
 DAGSTER_YAML = """\
@@ -22,13 +26,14 @@ telemetry:
 """
 
 
-def prepare_dagster_home(home: OmsiHome) -> None:
+def prepare_dagster_home(home: OmsiHome) -> Path:
+    """`$OMSI_HOME/dagster` with its dagster.yaml; the folder `make dev` uses as DAGSTER_HOME."""
     dagster_home = home.root / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home))
+    return dagster_home
 
 
 def _progress_logger(progress: Callable[[str], None]):
@@ -68,17 +73,24 @@ def _progress_logger(progress: Callable[[str], None]):
 
 
 def run_refresh(home: OmsiHome, *, full_refresh: bool = False,
-                progress: Callable[[str], None] = print) -> bool:
-    """Materialize every asset and check; True when the run succeeded."""
-    os.environ["OMSI_HOME"] = str(home.root)
-    prepare_dagster_home(home)
+                progress: Callable[[str], None] = print) -> ExecuteInProcessResult:
+    """Materialize every asset and check; the result says which steps succeeded."""
     import dagster as dg
 
     from pipelines.definitions import REFRESH_JOB, defs
+    from pipelines.defs.warehouse import WarehouseResource
 
-    job = defs.resolve_job_def(REFRESH_JOB)
-    job = job.with_logger_defs({"terminal": _progress_logger(progress)})
-    run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}, "loggers": {"terminal": {}}}
-    result = job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.get(),
-                                    raise_on_error=False)
-    return result.success
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+    job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs({"terminal": _progress_logger(progress)})
+    run_config = {
+        "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+        "loggers": {"terminal": {}},
+    }
+    # The home is bound here, not when the definitions were imported, so one process can run
+    # against several homes (tests do).
+    return job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        resources={"warehouse": WarehouseResource(home=str(home.root))},
+        raise_on_error=False,
+    )

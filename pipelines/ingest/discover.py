@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EVENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
+# A folder holding this file is never ingested: the simulator marks its truth/ folder with it,
+# so that a generated world can be dropped into landing/ as it is.
+IGNORE_MARKER = ".omsi-ignore"
 REFERENCE_NAMES = {"nodes.csv": "nodes", "skus.csv": "skus", "carriers.csv": "carriers"}
 
 
@@ -35,11 +38,14 @@ def discover(folder: Path) -> list[LandedFile]:
             f"landing folder {folder} does not exist: create it, or point to the output of "
             "`omsi generate` or `omsi import`"
         )
+    ignored = [marker.parent for marker in folder.rglob(IGNORE_MARKER)]
     found: list[LandedFile] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue  # editor swap files, partial downloads
+        if any(path.is_relative_to(skip) for skip in ignored):
+            continue
         if path.name in REFERENCE_NAMES:
             found.append(LandedFile(path, relative, REFERENCE_NAMES[path.name]))
         elif path.name.endswith(EVENT_SUFFIXES):

@@ -96,9 +96,10 @@ def _land_file(
         chunks = iter([parquet_lines(con, landed.path)])
     else:
         chunks = jsonl_chunks(landed.path)
-    for chunk in chunks:
+    for number, chunk in enumerate(chunks, start=1):
         outcome.add(land_chunk(con, chunk, file=landed.relative, batch_id=batch_id))
-        progress(f"  {landed.relative}: {outcome.lines_read:,} lines")
+        if number > 1:  # only long files need progress within the file
+            progress(f"  {landed.relative}: {outcome.lines_read:,} lines so far")
     return outcome
 
 

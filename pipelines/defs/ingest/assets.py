@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads parameter types from the signature.
 import dagster as dg
 
+from pipelines.defs.ingest.checks import CHECK_SPECS, ingest_reconciles, landed_events_suite
 from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ingest import ingest_folder
 
@@ -24,6 +25,7 @@ RAW_EVENTS = dg.AssetKey(["raw", "events"])
             ("ingest_batches", "One row per ingest run with its totals."),
         )
     ],
+    check_specs=CHECK_SPECS,
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
@@ -55,3 +57,6 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                 "lines_per_second": summary["lines_per_second"] or 0,
             }
         yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)
+    with warehouse.connect(read_only=True) as con:
+        yield landed_events_suite(con)
+        yield ingest_reconciles(con)

@@ -1,20 +1,34 @@
-"""Checks on each landed batch. Blocking: when one fails, nothing downstream (dbt, serving) runs."""
+"""Checks on each landed batch, evaluated in the ingest step itself.
 
-# No `from __future__ import annotations`: Dagster reads parameter types from the signature.
+They are blocking and run inside the asset rather than as separate check steps because only
+then does a failure stop the run before dbt reads the batch: the ingest step fails, and every
+downstream asset is skipped.
+"""
+
 import dagster as dg
+import duckdb
 
-from pipelines.defs.warehouse import WarehouseResource
 from pipelines.ingest.expectations import landed_batch, validate_batch
 
+CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "landed_events_suite", asset=["raw", "events"], blocking=True,
+        description="Great Expectations suite `landed_events` on the latest batch that landed events.",
+    ),
+    dg.AssetCheckSpec(
+        "ingest_reconciles", asset=["raw", "ingest_files"], blocking=True,
+        description="Every file read: lines read = landed + duplicates + quarantined.",
+    ),
+]
 
-@dg.asset_check(asset=dg.AssetKey(["raw", "events"]), blocking=True,
-                description="Great Expectations suite `landed_events` on the latest batch.")
-def landed_events_suite(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=True) as con:
-        batch_id, frame = landed_batch(con)
+
+def landed_events_suite(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
+    batch_id, frame = landed_batch(con)
     result = validate_batch(frame, batch_id)
     failures = [f"{o.expectation}({o.column}): {o.unexpected} unexpected" for o in result.failures()]
     return dg.AssetCheckResult(
+        check_name="landed_events_suite",
+        asset_key=["raw", "events"],
         passed=result.success,
         metadata={
             "batch_id": batch_id or 0,
@@ -25,19 +39,18 @@ def landed_events_suite(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=dg.AssetKey(["raw", "ingest_files"]), blocking=True,
-                description="Every file read: lines read = landed + duplicates + quarantined.")
-def ingest_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=True) as con:
-        broken = con.execute(
-            """
-            select file, batch_id, lines_read - landed - duplicates - quarantined as unaccounted
-            from raw.ingest_files
-            where lines_read <> landed + duplicates + quarantined
-            """
-        ).fetchall()
-        files = con.execute("select count(*) from raw.ingest_files").fetchall()[0][0]
+def ingest_reconciles(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
+    broken = con.execute(
+        """
+        select file, batch_id, lines_read - landed - duplicates - quarantined as unaccounted
+        from raw.ingest_files
+        where lines_read <> landed + duplicates + quarantined
+        """
+    ).fetchall()
+    files = con.execute("select count(*) from raw.ingest_files").fetchall()[0][0]
     return dg.AssetCheckResult(
+        check_name="ingest_reconciles",
+        asset_key=["raw", "ingest_files"],
         passed=not broken,
         metadata={
             "files_checked": files,

@@ -1,0 +1,63 @@
+# The commands people type. Each target installs what it needs, from nothing but python3 and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, or bootstrapped into the user's site-packages and run as a module.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export OMSI_HOME ?= $(CURDIR)/data
+# uv must never fetch a Python build from outside the package registry.
+export UV_PYTHON_DOWNLOADS := never
+PYTEST_ARGS ?=
+
+.PHONY: help uv install browser test demo dev run lint format bench docs clean
+
+help:  ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		{ echo "bootstrapping uv with pip"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; }
+
+install: uv  ## Create .venv with every dependency from uv.lock
+	$(UV) sync --frozen --python 3.11
+	@# Parse the dbt project once so that parallel test workers find a ready manifest.
+	$(UV) run python -c "from pipelines.defs.dbt.project import load_project; load_project()"
+
+browser:  ## Install Debian's Chromium and ChromeDriver for the dashboard browser tests
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium and chromium-driver with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: no /usr/bin/chromium; browser tests will skip (install chromium chromium-driver as root)"; fi
+
+test: install browser  ## Run the whole test suite
+	$(UV) run pytest $(PYTEST_ARGS)
+
+demo: install  ## Build a demo world and open the dashboards
+	$(UV) run omsi demo
+
+run: install  ## Ingest $OMSI_HOME/landing, build the warehouse, publish serving
+	$(UV) run omsi run
+
+dev: install  ## Start the Dagster UI on http://localhost:3000
+	$(UV) run python -c "from pipelines.runner import prepare_dagster_home; from pipelines.settings import OmsiHome; prepare_dagster_home(OmsiHome.from_env())"
+	DAGSTER_HOME=$(OMSI_HOME)/dagster $(UV) run dagster dev -m pipelines.definitions
+
+lint: install  ## ruff and sqlfluff
+	$(UV) run ruff check pipelines models dashboards tests benchmarks
+	$(UV) run ruff format --check pipelines models dashboards tests benchmarks
+	OMSI_WAREHOUSE=:memory: $(UV) run sqlfluff lint dbt_project/models
+
+format: install  ## Apply ruff's formatting and fixes
+	$(UV) run ruff format pipelines models dashboards tests benchmarks
+	$(UV) run ruff check --fix pipelines models dashboards tests benchmarks
+
+bench: install  ## Print speed figures (ingest, and the simulator when present)
+	$(UV) run python benchmarks/bench_ingest.py
+
+docs: install  ## Build and serve the dbt docs site on http://localhost:8080
+	cd dbt_project && OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs generate --profiles-dir . && \
+		OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs serve --profiles-dir . --port 8080
+
+clean:  ## Remove build output (not $OMSI_HOME)
+	rm -rf .venv dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,346 @@
+"""Run a world day by day and write events, reference data and the hidden truth."""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.ingest.discover import IGNORE_MARKER
+from pipelines.simulator.catalogue import ABC, build_assortment, build_catalogue
+from pipelines.simulator.config import load_config
+from pipelines.simulator.demand import SERVICES, day_weights, make_orders, split_orders
+from pipelines.simulator.emit import Clock, EventSink
+from pipelines.simulator.faults import FaultInjector
+from pipelines.simulator.fulfilment import (
+    ORDER_TRUTH_COLUMNS,
+    SHIPMENT_TRUTH_COLUMNS,
+    Fulfilment,
+)
+from pipelines.simulator.inventory import Inventory
+from pipelines.simulator.network import build_carriers, build_network
+from pipelines.simulator.truth import TRUTH_README, TruthTable, write_csv
+
+# Days after the last order day that late events (deliveries, returns, refunds) may fall on.
+TAIL_DAYS = 75
+
+
+@dataclass
+class GenerationReport:
+    out: Path
+    orders: int
+    days: int
+    seed: int
+    start: date
+    bad_rate: float
+    events: int
+    lines_written: int
+    faults: int
+    files: int
+    seconds: float
+    peak_rss_mb: float
+    events_by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def render(self) -> str:
+        lines = [
+            f"world written to {self.out}",
+            f"  {self.orders:,} orders over {self.days} days from {self.start} (seed {self.seed})",
+            f"  {self.events:,} events in {self.files} day files"
+            f" (+{self.faults:,} injected faults at bad-rate {self.bad_rate})",
+            f"  {self.seconds:.1f} s, {self.events_per_second:,.0f} events/s,"
+            f" peak RSS {self.peak_rss_mb:,.0f} MB",
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "orders": self.orders,
+            "days": self.days,
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "bad_rate": self.bad_rate,
+            "events": self.events,
+            "lines_written": self.lines_written,
+            "faults": self.faults,
+            "files": self.files,
+            "seconds": round(self.seconds, 3),
+            "events_per_second": round(self.events_per_second, 1),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "events_by_type": dict(sorted(self.events_by_type.items())),
+        }
+
+
+def _prepare(out: Path) -> tuple[Path, Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    dirs = []
+    for name in ("events", "reference", "truth"):
+        d = out / name
+        # A previous world in the same folder would mix with this one: start clean.
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir()
+        dirs.append(d)
+    # The truth must never be ingested, even when the whole world is dropped into landing/.
+    (dirs[2] / IGNORE_MARKER).write_text("Hidden truth of a simulated world: never ingested.\n")
+    return dirs[0], dirs[1], dirs[2]
+
+
+def generate(
+    out: Path,
+    *,
+    orders: int,
+    days: int,
+    seed: int,
+    bad_rate: float = 0.0,
+    start: date | None = None,
+    gzip: bool = False,
+    config: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GenerationReport:
+    """Simulate `orders` orders over `days` days and write them under `out`.
+
+    Same arguments, same bytes. `out/events/` holds contract v1 JSONL per day, `out/reference/`
+    the nodes, SKUs and carriers, `out/truth/` what the simulator knows and the OMS does not.
+    """
+    if orders < 1:
+        raise ValueError("--orders must be at least 1")
+    if days < 1:
+        raise ValueError("--days must be at least 1")
+    if orders < days:
+        raise ValueError(f"--orders ({orders}) must be at least --days ({days}): one a day")
+    began = time.perf_counter()
+    cfg = load_config(config)
+    start = start or date.fromisoformat(cfg["world"]["start"])
+    out = Path(out)
+    events_dir, ref_dir, truth_dir = _prepare(out)
+    rng = np.random.default_rng([seed, 1])
+    net = build_network(cfg, rng)
+    cat = build_catalogue(cfg, net, rng)
+    carried = build_assortment(cfg, net, cat, rng)
+    carriers = build_carriers(cfg)
+    d = cfg["demand"]
+    mean_lines = float(np.dot(np.arange(1, len(d["lines_per_order"]) + 1), d["lines_per_order"]))
+    mean_units = float(np.dot(np.arange(1, len(d["units_per_line"]) + 1), d["units_per_line"]))
+    daily_units = orders / days * mean_lines * mean_units
+    inv = Inventory(cfg, net, cat, carried, daily_units, rng)
+    weights, peak = day_weights(cfg, start, days, rng)
+    per_day = split_orders(orders, weights)
+    clock = Clock(start)
+    injector = FaultInjector(bad_rate, cfg["faults"], seed)
+    sink = EventSink(events_dir, clock, seed=seed, gzip=gzip, injector=injector)
+    flow = Fulfilment(cfg, net, cat, carriers, inv, sink, daily_units, days + TAIL_DAYS, peak, rng)
+    n_customers = max(100, int(orders / float(d["orders_per_customer"])))
+    customers_metro = rng.choice(len(net.metro_weight), size=n_customers, p=net.metro_weight)
+    has_pickup = flow.pickup_store >= 0
+    dcs = np.array(net.node_types) == "dc"
+    t1 = cfg["delivery"]["distance_extra_days_km"][0]
+    remote = (net.dist[:, dcs].min(axis=1) >= t1 * 0.6).astype(np.int64)
+    first_carrier = {}
+    for s in SERVICES:
+        rows = [i for i, sv in enumerate(carriers.service) if sv == s]
+        first_carrier[s] = int(carriers.transit[rows[0]]) if rows else 4
+    order_truth = TruthTable(truth_dir / "order_drivers.parquet")
+    ship_truth = TruthTable(truth_dir / "shipment_truth.parquet")
+    stock_truth = TruthTable(truth_dir / "stock_truth.parquet")
+    count_truth = TruthTable(truth_dir / "count_truth.parquet")
+    snap_every = int(cfg["inventory"]["snapshot_every_days"])
+    for day in range(days):
+        day_rng = np.random.default_rng([seed, 2, day])
+        prng = random.Random(seed * 1_000_003 + day)
+        date_str = clock.date_of(day).isoformat()
+        flow.start_of_day(day)
+        if day % snap_every == 0:
+            inv.snapshot(day, sink, stock_truth, date_str)
+        inv.start_of_day(day, sink, day_rng)
+        inv.cycle_counts(day, sink, count_truth, date_str, day_rng)
+        batch = make_orders(
+            int(per_day[day]),
+            cfg,
+            cat,
+            customers_metro,
+            has_pickup,
+            remote,
+            first_carrier,
+            day_rng,
+        )
+        order_rows: dict[str, list] = {c: [] for c in ORDER_TRUTH_COLUMNS}
+        ship_rows: dict[str, list] = {c: [] for c in SHIPMENT_TRUTH_COLUMNS}
+        flow.run_day(day, batch, prng, order_rows, ship_rows)
+        order_rows["placed_at"] = [clock.ts(t) for t in order_rows["placed_at"]]
+        order_truth.add(order_rows)
+        ship_truth.add(ship_rows)
+        inv.replenish(day)
+        sink.flush_through(day)
+        if progress and (day % 10 == 9 or day == days - 1):
+            progress(
+                f"day {day + 1}/{days} ({date_str}): {sink.seq:,} events,"
+                f" {time.perf_counter() - began:.1f} s"
+            )
+    sink.flush_all()
+    for table in (order_truth, ship_truth, stock_truth, count_truth):
+        table.close()
+    _write_reference(ref_dir, net, cat, carriers, flow, start)
+    _write_truth(truth_dir, cfg, net, carriers, inv, flow, sink, clock)
+    events = sink.seq
+    meta = {
+        "seed": seed,
+        "orders": orders,
+        "days": days,
+        "start": start.isoformat(),
+        "bad_rate": bad_rate,
+        "gzip": gzip,
+        "config": str(config) if config else "default_world.toml",
+        "events": events,
+        "lines_written": sink.lines_written,
+        "faults": len(sink.faults),
+        "events_by_type": dict(sorted(sink.counts.items())),
+    }
+    (truth_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
+    seconds = time.perf_counter() - began
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return GenerationReport(
+        out=out,
+        orders=orders,
+        days=days,
+        seed=seed,
+        start=start,
+        bad_rate=bad_rate,
+        events=events,
+        lines_written=sink.lines_written,
+        faults=len(sink.faults),
+        files=len(sink.files),
+        seconds=seconds,
+        peak_rss_mb=rss_mb,
+        events_by_type=dict(sink.counts),
+    )
+
+
+def _write_reference(ref_dir: Path, net, cat, carriers, flow: Fulfilment, start: date) -> None:
+    pick = {"dc": 1.1, "store": 2.6, "dropship": 0.0, "3pl": 1.5}
+    pick.update(flow.cfg["network"]["pick_pack_cost"])
+    write_csv(
+        ref_dir / "nodes.csv",
+        [
+            "node_id",
+            "node_type",
+            "name",
+            "region",
+            "country",
+            "lat",
+            "lon",
+            "daily_capacity_units",
+            "pick_pack_cost_per_unit",
+            "opened_on",
+        ],
+        [
+            [
+                net.node_ids[i],
+                net.node_types[i],
+                net.names[i],
+                net.regions[i],
+                flow.country,
+                round(float(net.lat[i]), 4),
+                round(float(net.lon[i]), 4),
+                int(round(flow.cap[i])),
+                pick[net.node_types[i]],
+                date(2015 + i % 8, 1 + i % 12, 1).isoformat(),
+            ]
+            for i in range(net.n)
+        ],
+    )
+    write_csv(
+        ref_dir / "skus.csv",
+        ["sku", "category", "unit_price", "unit_cost", "weight_kg", "abc_class"],
+        [
+            [
+                cat.sku_ids[i],
+                cat.categories[int(cat.category[i])],
+                round(float(cat.price[i]), 2),
+                round(float(cat.cost[i]), 2),
+                round(float(cat.weight[i]), 2),
+                ABC[int(cat.abc[i])],
+            ]
+            for i in range(cat.n)
+        ],
+    )
+    write_csv(
+        ref_dir / "carriers.csv",
+        ["carrier", "service_level", "transit_days", "base_cost", "cost_per_kg"],
+        [
+            [c, s, int(t), float(b), float(k)]
+            for c, s, t, b, k in zip(
+                carriers.carrier,
+                carriers.service,
+                carriers.transit,
+                carriers.base_cost,
+                carriers.cost_per_kg,
+                strict=True,
+            )
+        ],
+    )
+
+
+def _write_truth(truth_dir: Path, cfg, net, carriers, inv, flow: Fulfilment, sink, clock) -> None:
+    (truth_dir / "README.md").write_text(TRUTH_README)
+    lo, hi = cfg["network"]["true_capacity_range"]
+    write_csv(
+        truth_dir / "node_reliability.csv",
+        [
+            "node_id",
+            "node_type",
+            "late_logit",
+            "drift_rate_per_sku_day",
+            "daily_capacity_units",
+            "mean_true_capacity_factor",
+        ],
+        [
+            [
+                net.node_ids[i],
+                net.node_types[i],
+                round(flow.node_effect[i], 4),
+                float(cfg["inventory"]["drift_rate"][net.node_types[i]]),
+                int(round(flow.cap[i])),
+                round((lo + hi) / 2, 3),
+            ]
+            for i in range(net.n)
+        ],
+    )
+    write_csv(
+        truth_dir / "carrier_reliability.csv",
+        ["carrier", "service_level", "late_logit", "transit_days"],
+        [
+            [c, s, float(e), int(t)]
+            for c, s, e, t in zip(
+                carriers.carrier, carriers.service, carriers.effect, carriers.transit, strict=True
+            )
+        ],
+    )
+    spans = [("weather", *s) for s in flow.weather_spans]
+    spans += [("carrier", *s) for s in flow.carrier_spans]
+    write_csv(
+        truth_dir / "disruptions.csv",
+        ["kind", "target", "start_date", "end_date"],
+        [
+            [k, g, clock.date_of(a).isoformat(), clock.date_of(b).isoformat()]
+            for k, g, a, b in spans
+        ],
+    )
+    write_csv(
+        truth_dir / "injected_faults.csv",
+        ["file", "line", "event_id", "fault", "expected", "detail"],
+        [[f, n, x.event_id, x.kind, x.outcome, x.detail] for f, n, x in sink.faults],
+    )

@@ -1,0 +1,1036 @@
+"""The order flow of one day: sourcing from the system record, picking against the truth,
+shipping, delivery or pickup, exceptions, returns, refunds and service contacts.
+
+Orders are walked in time order in plain Python because sourcing is stateful (each allocation
+changes the stock the next order sees); everything an order causes later is emitted at once,
+dated in the future, and the sink files it under the day it occurs. The late-delivery chance of a
+shipment is an explicit logistic model whose inputs are partly hidden (node and carrier effects,
+daily staffing noise, backlog, disruptions), and the outcome is one Bernoulli draw on top: a
+carrier's random miss that no feature can see. That probability is written to the truth folder.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import numpy as np
+
+from pipelines.simulator.catalogue import Catalogue
+from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
+from pipelines.simulator.emit import DAY, EventSink
+from pipelines.simulator.inventory import Inventory
+from pipelines.simulator.network import METROS, Carriers, Network
+
+HOUR = 3600
+_CANCEL_REASONS = ("", "payment_failed", "fraud", "customer_request")
+_DISPOSITIONS = ("restock", "refurbish", "liquidate", "destroy", "return_to_vendor")
+_CONTACT_CHANNELS = ("chat", "phone", "email", "store")
+
+
+class Fulfilment:
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        net: Network,
+        cat: Catalogue,
+        carriers: Carriers,
+        inv: Inventory,
+        sink: EventSink,
+        daily_units: float,
+        horizon_days: int,
+        peak_flag: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        self.cfg = cfg
+        self.net, self.cat, self.carriers, self.inv, self.sink = net, cat, carriers, inv, sink
+        ncfg, dcfg = cfg["network"], cfg["delivery"]
+        types = net.node_types
+        self.types = types
+        self.node_ids = net.node_ids
+        self.sku_ids = cat.sku_ids
+        self.price = cat.price.tolist()
+        self.weight = cat.weight.tolist()
+        self.return_rate = cat.return_rate.tolist()
+        self.category = [cat.categories[c] for c in cat.category.tolist()]
+        self.proc = [int(ncfg["processing_days"][t]) for t in types]
+        key = {"dc": "dc_capacity", "store": "store_capacity", "3pl": "tpl_capacity"}
+        self.cap = [
+            max(4.0, float(ncfg[key.get(t, "dropship_capacity")]) * daily_units) for t in types
+        ]
+        self.cap_range = tuple(ncfg["true_capacity_range"])
+        self.node_effect = rng.normal(0.0, float(dcfg["node_effect_sd"]), net.n)
+        self.node_effect[np.array(types) == "store"] += 0.25
+        self.node_effect[np.array(types) == "dropship"] += 0.35
+        self.node_effect = self.node_effect.tolist()
+        self.backlog = [0.0] * net.n
+        # Sourcing preference per metro: distance and pick-pack cost, cheapest first.
+        pick = np.array([ncfg["pick_pack_cost"][t] for t in types])
+        score = net.dist / 100.0 * float(ncfg["distance_weight"]) + pick[None, :] * float(
+            ncfg["cost_weight"]
+        )
+        shipping_nodes = np.flatnonzero(net.ship_from_store)
+        self.ranked = [
+            shipping_nodes[np.argsort(score[m, shipping_nodes], kind="stable")].tolist()
+            for m in range(len(net.metro_weight))
+        ]
+        stores = np.flatnonzero(np.array(types) == "store")
+        sdist = net.dist[:, stores]
+        near = np.argmin(sdist, axis=1)
+        ok = sdist[np.arange(len(near)), near] < 60.0
+        self.pickup_store = np.where(ok, stores[near], -1)
+        transfer_nodes = np.flatnonzero(np.isin(np.array(types), ["dc", "3pl"]))
+        self.transfer_ranked = {
+            int(s): transfer_nodes[
+                np.argsort(net.dist[net.store_metro[s], transfer_nodes], kind="stable")
+            ].tolist()
+            for s in stores
+        }
+        dcs = np.flatnonzero(np.array(types) == "dc")
+        self.nearest_dc = dcs[np.argmin(net.dist[:, dcs], axis=1)].tolist()
+        self.dist = net.dist.tolist()
+        t1, t2 = dcfg["distance_extra_days_km"]
+        self.extra_days = ((net.dist >= t1).astype(int) + (net.dist >= t2)).tolist()
+        self.metro_region = []
+        regions = sorted(set(net.regions))
+        self.regions = regions
+        self.metro_region = [regions.index(m[4]) for m in METROS]
+        self.metro_zip = [m[6] for m in METROS]
+        self.metro_state = [m[1] for m in METROS]
+        self.metro_latlon = [(m[2], m[3]) for m in METROS]
+        # Carriers: each node ships standard with a primary carrier, faster services with others.
+        c = carriers
+        self.c_name, self.c_service = c.carrier, c.service
+        self.c_transit = c.transit.tolist()
+        self.c_base, self.c_kg, self.c_effect = (
+            c.base_cost.tolist(),
+            c.cost_per_kg.tolist(),
+            c.effect.tolist(),
+        )
+        standard = [i for i, s in enumerate(c.service) if s == "standard"]
+        parcel = [i for i in standard if c.carrier[i] not in ("heavy_freight", "metro_courier")]
+        self.primary = [parcel[int(rng.integers(len(parcel)))] for _ in range(net.n)]
+        self.express = [i for i, s in enumerate(c.service) if s == "express"]
+        self.express = [i for i in self.express if c.carrier[i] != "metro_courier"]
+        self.next_day = [i for i, s in enumerate(c.service) if s == "next_day"]
+        self.c_courier = {s: c.find("metro_courier", s) for s in ("standard", "express")}
+        self.c_heavy = c.find("heavy_freight", "standard")
+        self.c_pickup = c.find("store_pickup", "pickup")
+        self.c_transfer = c.find("fleet_transfer", "transfer")
+        # Disruptions: weather-like days per region and bad days per carrier (hidden causes).
+        self.disruptions: list[list[str]] = []
+        lo, hi = dcfg["disruption_days"]
+        self.weather_cum = self._disruption_days(
+            len(regions), horizon_days, float(dcfg["weather_daily_rate"]), lo, hi, rng
+        )
+        self.weather_spans = [(regions[g], a, b) for g, a, b in self._spans]
+        carrier_names = sorted(set(c.carrier))
+        self.carrier_names = carrier_names
+        self.c_group = [carrier_names.index(n) for n in c.carrier]
+        self.carrier_cum = self._disruption_days(
+            len(carrier_names),
+            horizon_days,
+            float(dcfg["carrier_disruption_daily_rate"]),
+            lo,
+            hi,
+            rng,
+        )
+        self.carrier_spans = [(carrier_names[g], a, b) for g, a, b in self._spans]
+        self.peak = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)]).tolist()
+        self.dcfg, self.rcfg, self.scfg = dcfg, cfg["returns"], cfg["service"]
+        self.ocfg = cfg["orders"]
+        self.order_seq = 0
+        self.ship_seq = 0
+        self.return_seq = 0
+        self.contact_seq = 0
+        self.releases: dict[int, list[tuple[int, int, int]]] = {}
+        self.stock_ops: dict[int, list[tuple[int, int, int, str, int]]] = {}
+        self.currency = cfg["world"]["currency"]
+        self.country = cfg["world"]["country"]
+
+    def _disruption_days(self, groups, days, rate, lo, hi, rng) -> list[list[int]]:
+        flags = np.zeros((groups, days + 1), dtype=np.int64)
+        starts = rng.random((groups, days)) < rate
+        self._spans = []
+        for g, d in np.argwhere(starts).tolist():
+            length = int(rng.integers(lo, hi + 1))
+            flags[g, d : d + length] = 1
+            self._spans.append((g, d, d + length - 1))
+        cum = np.concatenate([np.zeros((groups, 1), dtype=np.int64), np.cumsum(flags, 1)], 1)
+        return cum.tolist()
+
+    # -- state applied at the start of a day --------------------------------------------------
+
+    def start_of_day(self, day: int) -> None:
+        inv = self.inv
+        for n, s, q in self.releases.pop(day, []):
+            inv.reserved[n, s] -= q
+        for n, s, q, reason, t in self.stock_ops.pop(day, []):
+            if reason == "return_restock":
+                inv.rec[n, s] += q
+                inv.truth[n, s] += q
+            else:
+                taken = min(q, int(inv.truth[n, s]))
+                inv.truth[n, s] -= taken
+                inv.rec[n, s] = max(0, int(inv.rec[n, s]) - q)
+                self.sink.emit(
+                    t,
+                    "stock.adjusted",
+                    "wms",
+                    {
+                        "node_id": self.node_ids[n],
+                        "sku": self.sku_ids[s],
+                        "delta": -q,
+                        "reason": "sale",
+                    },
+                )
+
+    # -- the day's orders ----------------------------------------------------------------------
+
+    def run_day(
+        self, day: int, orders: DayOrders, prng: random.Random, order_rows: dict, ship_rows: dict
+    ) -> None:
+        inv = self.inv
+        self.rec = inv.rec.tolist()
+        self.tru = inv.truth.tolist()
+        self.resv: list[tuple[int, int, int]] = []
+        lo, hi = self.cap_range
+        self.true_cap = [c * prng.uniform(lo, hi) for c in self.cap]
+        sd = float(self.dcfg["node_day_noise_sd"])
+        self.day_noise = [prng.gauss(0.0, sd) for _ in self.cap]
+        self.used = [0.0] * len(self.cap)
+        self.day = day
+        self.prng = prng
+        self.truth_rows = order_rows
+        self.ship_rows = ship_rows
+        placed = orders.placed_sec.tolist()
+        cust = orders.customer.tolist()
+        metro = orders.metro.tolist()
+        channel = orders.channel.tolist()
+        pickup = orders.pickup.tolist()
+        service = orders.service.tolist()
+        ls = orders.line_start.tolist()
+        sku = orders.sku.tolist()
+        qty = orders.qty.tolist()
+        pre = orders.pre_cancel.tolist()
+        promise = orders.promise_days.tolist()
+        for i in range(orders.n):
+            self._order(
+                day * DAY + placed[i],
+                cust[i],
+                metro[i],
+                CHANNELS[channel[i]],
+                pickup[i],
+                SERVICES[service[i]],
+                sku[ls[i] : ls[i + 1]],
+                qty[ls[i] : ls[i + 1]],
+                pre[i],
+                promise[i],
+            )
+        inv.rec = np.array(self.rec, dtype=np.int64)
+        inv.truth = np.array(self.tru, dtype=np.int64)
+        if self.resv:
+            r = np.array(self.resv, dtype=np.int64)
+            np.add.at(inv.reserved, (r[:, 0], r[:, 1]), r[:, 2])
+        for n, used in enumerate(self.used):
+            self.backlog[n] = max(0.0, self.backlog[n] + used - self.true_cap[n])
+
+    def _order(self, placed_t, cust, metro, channel, is_pickup, service, skus, qtys, pre, pdays):
+        emit = self.sink.emit
+        prng = self.prng
+        rnd = prng.random
+        self.order_seq += 1
+        oid = f"SO{self.order_seq:08d}"
+        lines = [f"{oid}-{k + 1}" for k in range(len(skus))]
+        price = self.price
+        subtotal = sum(price[s] * q for s, q in zip(skus, qtys, strict=True))
+        store_node = int(self.pickup_store[metro]) if is_pickup else -1
+        if is_pickup:
+            ship_charge = 0.0
+        elif service == "standard":
+            ship_charge = 0.0 if subtotal >= 50 else 5.99
+        else:
+            ship_charge = 12.99 if service == "express" else 24.99
+        rec = self.rec
+        # Promise at checkout, from the system record the storefront sees.
+        in_store = is_pickup and all(
+            rec[store_node][s] >= q for s, q in zip(skus, qtys, strict=True)
+        )
+        placed_day = placed_t // DAY
+        if is_pickup:
+            hour = placed_t % DAY // HOUR
+            if not in_store:
+                promised_t = (placed_day + 3) * DAY + 12 * HOUR
+            elif 8 <= hour < 18:
+                promised_t = placed_t + 2 * HOUR
+            elif hour >= 18:
+                promised_t = (placed_day + 1) * DAY + 10 * HOUR
+            else:
+                promised_t = placed_day * DAY + 10 * HOUR
+        else:
+            promised_t = (placed_day + pdays) * DAY + 21 * HOUR
+        lat, lon = self.metro_latlon[metro]
+        ship_to = {
+            "postal_code": f"{self.metro_zip[metro]}{prng.randrange(100):02d}",
+            "region": self.metro_state[metro],
+            "country": self.country,
+            "lat": round(lat + prng.uniform(-0.2, 0.2), 4),
+            "lon": round(lon + prng.uniform(-0.2, 0.2), 4),
+        }
+        data = {
+            "order_id": oid,
+            "channel": channel,
+            "customer_id": f"C{cust:07d}",
+            "fulfillment_method": "pickup" if is_pickup else "delivery",
+            "ship_to": ship_to,
+            "pickup_node_id": self.node_ids[store_node] if is_pickup else None,
+            "promised_by": self.sink.clock.ts(promised_t),
+            "currency": self.currency,
+            "lines": [
+                {"line_id": lid, "sku": self.sku_ids[s], "quantity": q, "unit_price": price[s]}
+                for lid, s, q in zip(lines, skus, qtys, strict=True)
+            ],
+            "shipping_charged": ship_charge,
+        }
+        emit(placed_t, "order.placed", channel, data)
+        drivers = {
+            "slack": None,
+            "backlog": 0,
+            "weather": False,
+            "carrier_dis": False,
+            "rejected": False,
+            "realloc": False,
+            "backorder": False,
+            "cancel": "",
+            "node_eff": None,
+            "carrier_eff": None,
+        }
+        if pre != 1:
+            emit(
+                placed_t + prng.randint(2, 40),
+                "order.payment_authorized",
+                "oms",
+                {
+                    "order_id": oid,
+                    "amount": round(subtotal + ship_charge, 2),
+                    "payment_method": "card" if rnd() < 0.8 else "wallet",
+                },
+            )
+        if pre:
+            reason = _CANCEL_REASONS[pre]
+            if pre == 1:
+                t = placed_t + 300
+            elif pre == 2:
+                t = placed_t + HOUR + prng.randint(0, 3 * HOUR)
+            else:
+                t = placed_t + prng.randint(120, int(self.ocfg["remorse_minutes"]) * 60 - 60)
+                if rnd() < float(self.scfg["cancel_contact"]):
+                    self._contact(t - 90, oid, "cancel")
+            for lid, q in zip(lines, qtys, strict=True):
+                emit(
+                    t,
+                    "order.line_cancelled",
+                    "oms",
+                    {"order_id": oid, "line_id": lid, "quantity": q, "reason": reason},
+                )
+            drivers["cancel"] = reason
+            self._truth_order(oid, placed_t, is_pickup, channel, [], drivers)
+            return
+        alloc_t = placed_t + int(self.ocfg["remorse_minutes"]) * 60 + prng.randint(30, 900)
+        if is_pickup and in_store:
+            candidates = [store_node]
+            mode = "in_store"
+        elif is_pickup:
+            candidates = self.transfer_ranked[store_node]
+            mode = "transfer"
+        else:
+            candidates = self.ranked[metro]
+            mode = "delivery"
+        units = sum(qtys)
+        used, cap = self.used, self.cap
+        chosen = None
+        s0, q0 = skus[0], qtys[0]
+        pairs = list(zip(skus, qtys, strict=True))
+        for respect_cap in (True, False):
+            for n in candidates:
+                rn = rec[n]
+                # The first line rules most nodes out, so test it before the rest.
+                if rn[s0] < q0 or (respect_cap and used[n] + units > cap[n]):
+                    continue
+                if len(pairs) == 1 or all(rn[s] >= q for s, q in pairs):
+                    chosen = n
+                    break
+            if chosen is not None:
+                break
+        if chosen is not None:
+            first = [chosen] * len(skus)
+        else:
+            first = [self._pick_node(candidates, s, q, ()) for s, q in zip(skus, qtys, strict=True)]
+        # Allocate, pick against the truth, re-allocate after rejections.
+        groups: dict[tuple[int, int], list[tuple[str, int, int]]] = {}
+        group_t: dict[tuple[int, int], int] = {}
+        tru = self.tru
+        for k, (lid, s, q) in enumerate(zip(lines, skus, qtys, strict=True)):
+            n = first[k]
+            t = alloc_t
+            attempt = 1
+            excluded: list[int] = []
+            while True:
+                if n < 0:
+                    self._no_stock(oid, lid, s, q, t, drivers, groups, group_t, mode, metro)
+                    break
+                rec[n][s] -= q
+                used[n] += q
+                ci = self._carrier(n, metro, service, mode, self.weight[s] * q)
+                plan_day = self._plan_day(n, t)
+                emit(
+                    t,
+                    "order.line_allocated",
+                    "oms",
+                    {
+                        "order_id": oid,
+                        "line_id": lid,
+                        "node_id": self.node_ids[n],
+                        "quantity": q,
+                        "carrier": self.c_name[ci],
+                        "service_level": self.c_service[ci],
+                        "planned_ship_by": self.sink.clock.ts(plan_day * DAY + 20 * HOUR),
+                        "estimated_ship_cost": round(
+                            self.c_base[ci] + self.c_kg[ci] * self.weight[s] * q, 2
+                        ),
+                        "attempt": attempt,
+                    },
+                )
+                delay = int((self.backlog[n] + used[n]) / self.true_cap[n])
+                short = tru[n][s] < q
+                busy = self.types[n] == "store" and delay >= 2 and rnd() < 0.5
+                if not short and not busy:
+                    tru[n][s] -= q
+                    key = (n, 0 if attempt == 1 else k + 1)
+                    groups.setdefault(key, []).append((lid, s, q))
+                    group_t.setdefault(key, t)
+                    break
+                # The picker comes back empty-handed (or the store is swamped).
+                pick_t = max(plan_day * DAY + prng.randint(8 * HOUR, 12 * HOUR), t + 900)
+                if mode == "in_store":
+                    pick_t = t + prng.randint(600, 2400)
+                rec[n][s] += q
+                used[n] -= q
+                emit(
+                    pick_t,
+                    "order.line_rejected",
+                    "wms" if self.types[n] != "store" else "store",
+                    {
+                        "order_id": oid,
+                        "line_id": lid,
+                        "node_id": self.node_ids[n],
+                        "quantity": q,
+                        "reason": "not_found" if short else "no_capacity",
+                    },
+                )
+                drivers["rejected"] = True
+                if short:
+                    delta = tru[n][s] - rec[n][s]
+                    if delta:
+                        rec[n][s] = tru[n][s]
+                        emit(
+                            pick_t + 120,
+                            "stock.adjusted",
+                            "wms",
+                            {
+                                "node_id": self.node_ids[n],
+                                "sku": self.sku_ids[s],
+                                "delta": delta,
+                                "reason": "correction",
+                            },
+                        )
+                excluded.append(n)
+                attempt += 1
+                t = pick_t + prng.randint(120, 900)
+                if attempt > 3:
+                    n = -1
+                    continue
+                if mode == "in_store":
+                    mode = "transfer"
+                    candidates = self.transfer_ranked[store_node]
+                n = self._pick_node(candidates, s, q, excluded)
+                if n >= 0:
+                    drivers["realloc"] = True
+        ships = []
+        for key, glines in groups.items():
+            ships.append(
+                self._ship(
+                    oid,
+                    key[0],
+                    glines,
+                    group_t[key],
+                    metro,
+                    service,
+                    mode,
+                    promised_t,
+                    placed_t,
+                    store_node,
+                    drivers,
+                    key[1] > 0,
+                )
+            )
+        self._after(oid, placed_t, promised_t, metro, ships, drivers)
+        self._truth_order(oid, placed_t, is_pickup, channel, ships, drivers)
+
+    def _pick_node(self, candidates, s, q, excluded) -> int:
+        rec, used, cap = self.rec, self.used, self.cap
+        fallback = -1
+        for n in candidates:
+            if rec[n][s] >= q and n not in excluded:
+                if used[n] + q <= cap[n]:
+                    return n
+                if fallback < 0:
+                    fallback = n
+        return fallback
+
+    def _plan_day(self, n: int, t: int) -> int:
+        day = t // DAY
+        late_in_day = (t % DAY) >= 16 * HOUR
+        return day + self.proc[n] + (1 if late_in_day and self.proc[n] == 0 else 0)
+
+    def _carrier(self, n: int, metro: int, service: str, mode: str, weight: float) -> int:
+        if mode == "in_store":
+            return self.c_pickup
+        if mode == "transfer":
+            return self.c_transfer
+        if weight > 20 and self.c_heavy >= 0:
+            return self.c_heavy
+        if self.types[n] == "store" and self.dist[metro][n] < 80 and service != "next_day":
+            ci = self.c_courier.get(service, -1)
+            if ci >= 0:
+                return ci
+        if service == "express" and self.express:
+            return self.express[n % len(self.express)]
+        if service == "next_day" and self.next_day:
+            return self.next_day[n % len(self.next_day)]
+        return self.primary[n]
+
+    def _no_stock(self, oid, lid, s, q, t, drivers, groups, group_t, mode, metro) -> None:
+        """No node has it in the record: backorder when a receipt is near, else cancel."""
+        emit = self.sink.emit
+        inv = self.inv
+        best, best_day = -1, -1
+        horizon = int(self.ocfg["backorder_max_days"])
+        for n in np.flatnonzero(inv.carried[:, s]).tolist():
+            a = inv.due_within(n, s, t // DAY, horizon)
+            if a >= 0 and (best < 0 or a < best_day):
+                best, best_day = n, a
+        waits = best >= 0 and self.prng.random() >= float(self.ocfg["backorder_cancel_share"])
+        if best >= 0:
+            emit(
+                t + 60,
+                "order.line_backordered",
+                "oms",
+                {
+                    "order_id": oid,
+                    "line_id": lid,
+                    "quantity": q,
+                    "expected_at": self.sink.clock.ts(best_day * DAY + 12 * HOUR),
+                },
+            )
+            drivers["backorder"] = True
+        if waits:
+            t_alloc = best_day * DAY + 13 * HOUR
+            ci = self._carrier(
+                best,
+                metro,
+                "standard",
+                "delivery" if mode == "delivery" else "transfer",
+                self.weight[s] * q,
+            )
+            emit(
+                t_alloc,
+                "order.line_allocated",
+                "oms",
+                {
+                    "order_id": oid,
+                    "line_id": lid,
+                    "node_id": self.node_ids[best],
+                    "quantity": q,
+                    "carrier": self.c_name[ci],
+                    "service_level": self.c_service[ci],
+                    "planned_ship_by": self.sink.clock.ts((best_day + 1) * DAY + 20 * HOUR),
+                    "estimated_ship_cost": round(
+                        self.c_base[ci] + self.c_kg[ci] * self.weight[s] * q, 2
+                    ),
+                    "attempt": 2,
+                },
+            )
+            key = (best, -1 - len(groups))
+            groups[key] = [(lid, s, q)]
+            group_t[key] = t_alloc
+            # The receipt is consumed on arrival; the sale is recorded then.
+            self.stock_ops.setdefault(best_day + 1, []).append(
+                (best, s, q, "sale", (best_day + 1) * DAY + 11 * HOUR)
+            )
+            return
+        cancel_t = t + (7200 if best >= 0 else 600)
+        emit(
+            cancel_t,
+            "order.line_cancelled",
+            "oms",
+            {"order_id": oid, "line_id": lid, "quantity": q, "reason": "out_of_stock"},
+        )
+        drivers["cancel"] = "out_of_stock"
+
+    def _ship(
+        self,
+        oid,
+        n,
+        glines,
+        t_alloc,
+        metro,
+        service,
+        mode,
+        promised_t,
+        placed_t,
+        store_node,
+        drivers,
+        realloc_group,
+    ) -> dict:
+        """One shipment's fate: its late chance, the draw, and its events."""
+        prng, rnd, emit, dcfg = self.prng, self.prng.random, self.sink.emit, self.dcfg
+        weight = sum(self.weight[s] * q for _, s, q in glines)
+        if store_node >= 0 and n == store_node:
+            mode = "in_store"
+            ci = self.c_pickup
+        elif store_node >= 0:
+            mode = "transfer"
+            ci = self.c_transfer
+        else:
+            ci = self._carrier(n, metro, service, mode, weight)
+        self.ship_seq += 1
+        sid = f"SH{self.ship_seq:08d}"
+        plan_day = self._plan_day(n, t_alloc)
+        delay = min(int((self.backlog[n] + self.used[n]) / self.true_cap[n]), 5)
+        if t_alloc // DAY > self.day:
+            delay = 0
+        node_eff = self.node_effect[n] + self.day_noise[n]
+        c_eff = self.c_effect[ci]
+        promised_day = promised_t // DAY
+        weather = carrier_dis = False
+        if mode == "in_store":
+            ready_plan = t_alloc + HOUR + delay * DAY
+            slack = (promised_t - ready_plan) / DAY
+            if ready_plan > promised_t:
+                p = 1.0
+            else:
+                z = (
+                    float(dcfg["base_logit"])
+                    + 0.6
+                    + node_eff
+                    + float(dcfg["backlog_logit"]) * delay
+                )
+                p = 1.0 / (1.0 + math.exp(-z))
+            late = rnd() < p
+            if late:
+                done_t = max(promised_t + prng.randint(HOUR, 20 * HOUR), ready_plan)
+            else:
+                done_t = prng.randint(
+                    t_alloc + 900, max(t_alloc + 901, min(ready_plan, promised_t))
+                )
+            packed_t = max(done_t - 600, t_alloc + 300)
+            ship_day = packed_t // DAY
+        else:
+            ship_day = plan_day + delay
+            transit = self.c_transit[ci] + (0 if mode == "transfer" else self.extra_days[metro][n])
+            slack = promised_day - (ship_day + transit)
+            if ship_day >= promised_day:
+                p = 1.0
+            else:
+                r = self.metro_region[metro]
+                wc = self.weather_cum[r]
+                weather = wc[promised_day + 1] - wc[ship_day] > 0
+                cc = self.carrier_cum[self.c_group[ci]]
+                carrier_dis = cc[promised_day + 1] - cc[ship_day] > 0
+                z = (
+                    float(dcfg["base_logit"])
+                    - float(dcfg["slack_weight"]) * slack
+                    + node_eff
+                    + c_eff
+                    + float(dcfg["backlog_logit"]) * delay
+                    + (float(dcfg["weather_logit"]) if weather else 0.0)
+                    + (float(dcfg["carrier_disruption_logit"]) if carrier_dis else 0.0)
+                    + (float(dcfg["peak_logit"]) if self.peak[ship_day] else 0.0)
+                )
+                p = 1.0 / (1.0 + math.exp(-z))
+            late = rnd() < p
+            if late:
+                extra = 0 if rnd() < 0.55 else (1 if rnd() < 0.65 else 2)
+                done_day = max(promised_day + 1, ship_day + 1) + extra
+            else:
+                done_day = min(
+                    max(ship_day + transit + prng.randint(-1, 0), ship_day + 1), promised_day
+                )
+            if mode == "transfer":
+                hour = (
+                    prng.randint(7 * HOUR, 11 * HOUR)
+                    if not late
+                    else prng.randint(7 * HOUR, 18 * HOUR)
+                )
+                done_t = done_day * DAY + hour
+            else:
+                done_t = done_day * DAY + prng.randint(8 * HOUR, 21 * HOUR - 60)
+            packed_t = max(ship_day * DAY + prng.randint(9 * HOUR, 15 * HOUR), t_alloc + 1200)
+        node_id = self.node_ids[n]
+        line_objs = [{"line_id": lid, "quantity": q} for lid, _, q in glines]
+        emit(
+            packed_t,
+            "shipment.packed",
+            "wms",
+            {"shipment_id": sid, "order_id": oid, "node_id": node_id, "lines": line_objs},
+        )
+        for _, s, q in glines:
+            emit(
+                packed_t + 60,
+                "stock.adjusted",
+                "wms",
+                {"node_id": node_id, "sku": self.sku_ids[s], "delta": -q, "reason": "sale"},
+            )
+            self.resv.append((n, s, q))
+            self.releases.setdefault(packed_t // DAY + 1, []).append((n, s, q))
+        lost = damaged = False
+        if mode == "in_store" or mode == "transfer":
+            if mode == "transfer":
+                shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
+                emit(
+                    shipped_t,
+                    "shipment.shipped",
+                    "tms",
+                    self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
+                )
+            target = self.node_ids[store_node]
+            emit(done_t, "pickup.ready", "store", {"order_id": oid, "node_id": target})
+            if rnd() < 0.97:
+                emit(
+                    done_t + prng.randint(HOUR, 3 * DAY),
+                    "pickup.collected",
+                    "store",
+                    {"order_id": oid, "node_id": target},
+                )
+        else:
+            shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
+            emit(
+                shipped_t,
+                "shipment.shipped",
+                "tms",
+                self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
+            )
+            if late and rnd() < float(dcfg["lost_rate"]):
+                lost = True
+            if late and rnd() < float(dcfg["exception_share_late"]):
+                code = "weather" if weather else "delayed"
+                if lost:
+                    code = "lost"
+                t_ex = shipped_t + int(
+                    (max(done_t, shipped_t + DAY) - shipped_t) * prng.uniform(0.3, 0.8)
+                )
+                emit(
+                    t_ex,
+                    "shipment.exception",
+                    "tms",
+                    {"shipment_id": sid, "order_id": oid, "code": code, "detail": None},
+                )
+            elif lost:
+                emit(
+                    promised_t + DAY,
+                    "shipment.exception",
+                    "tms",
+                    {"shipment_id": sid, "order_id": oid, "code": "lost", "detail": None},
+                )
+            elif not late and rnd() < float(dcfg["exception_share_on_time"]):
+                emit(
+                    shipped_t + 6 * HOUR,
+                    "shipment.exception",
+                    "tms",
+                    {
+                        "shipment_id": sid,
+                        "order_id": oid,
+                        "code": "delayed",
+                        "detail": "recovered in network",
+                    },
+                )
+            if not lost:
+                emit(done_t, "shipment.delivered", "tms", {"shipment_id": sid, "order_id": oid})
+                if rnd() < float(dcfg["damaged_rate"]):
+                    damaged = True
+                    emit(
+                        done_t + 900,
+                        "shipment.exception",
+                        "tms",
+                        {
+                            "shipment_id": sid,
+                            "order_id": oid,
+                            "code": "damaged",
+                            "detail": "customer reported damage",
+                        },
+                    )
+        return {
+            "sid": sid,
+            "node": n,
+            "ci": ci,
+            "p": p,
+            "late": late,
+            "done_t": done_t,
+            "lines": glines,
+            "lost": lost,
+            "damaged": damaged,
+            "delay": delay,
+            "slack": slack,
+            "weather": weather,
+            "carrier_dis": carrier_dis,
+            "node_eff": node_eff,
+            "c_eff": c_eff,
+            "mode": mode,
+        }
+
+    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> dict:
+        dist = self.dist[metro][n]
+        cost = self.c_base[ci] * (1 + dist / 3000.0) + self.c_kg[ci] * weight
+        return {
+            "shipment_id": sid,
+            "order_id": oid,
+            "node_id": node_id,
+            "carrier": self.c_name[ci],
+            "service_level": self.c_service[ci],
+            "tracking_number": f"1Z{self.ship_seq:010d}",
+            "lines": line_objs,
+            "shipping_cost": round(cost, 2),
+            "weight_kg": round(weight, 2),
+        }
+
+    def _contact(self, t: int, oid: str | None, topic: str) -> None:
+        self.contact_seq += 1
+        r = self.prng.random()
+        ch = self.scfg["channels"]
+        acc = 0.0
+        channel = _CONTACT_CHANNELS[-1]
+        for name in _CONTACT_CHANNELS:
+            acc += float(ch[name])
+            if r < acc:
+                channel = name
+                break
+        self.sink.emit(
+            t,
+            "service.contact",
+            channel if channel in ("store",) else "crm",
+            {
+                "order_id": oid,
+                "contact_id": f"CT{self.contact_seq:08d}",
+                "channel": channel,
+                "topic": topic,
+            },
+        )
+
+    def _after(self, oid, placed_t, promised_t, metro, ships, drivers) -> None:
+        """Lost-parcel refunds, returns, refunds and the contacts that follow."""
+        if not ships:
+            return
+        prng, rnd, emit = self.prng, self.prng.random, self.sink.emit
+        late = any(s["late"] for s in ships)
+        done = max(s["done_t"] for s in ships)
+        scfg, rcfg = self.scfg, self.rcfg
+        if late:
+            if rnd() < float(scfg["wismo_late"]):
+                self._contact(
+                    promised_t + prng.randint(2 * HOUR, 40 * HOUR), oid, "where_is_my_order"
+                )
+        elif rnd() < float(scfg["wismo_on_time"]):
+            self._contact(
+                placed_t + int((done - placed_t) * prng.uniform(0.3, 0.9)), oid, "where_is_my_order"
+            )
+        returned: list[tuple[str, int, int, str]] = []
+        bump = 1.0 + (float(rcfg["late_return_bump"]) if late else 0.0)
+        for s in ships:
+            if s["lost"]:
+                amount = sum(self.price[k] * q for _, k, q in s["lines"])
+                emit(
+                    promised_t + 2 * DAY,
+                    "refund.issued",
+                    "oms",
+                    {
+                        "order_id": oid,
+                        "return_id": None,
+                        "amount": round(amount, 2),
+                        "reason": "lost_in_transit",
+                    },
+                )
+                continue
+            if s["damaged"] and rnd() < float(scfg["damaged_contact"]):
+                self._contact(s["done_t"] + 2 * HOUR, oid, "damaged")
+            for lid, k, q in s["lines"]:
+                if s["damaged"]:
+                    returned.append((lid, k, q, "damaged"))
+                elif rnd() < self.return_rate[k] * bump:
+                    if self.category[k] in ("apparel", "footwear") and rnd() < 0.7:
+                        reason = "size_or_fit"
+                    else:
+                        reason = "late" if late and rnd() < 0.3 else "changed_mind"
+                    returned.append((lid, k, q, reason))
+        if not returned:
+            return
+        self.return_seq += 1
+        rid = f"RT{self.return_seq:08d}"
+        lo, hi = rcfg["days_to_initiate"]
+        init_t = done + prng.randint(int(lo) * DAY, int(hi) * DAY)
+        store = int(self.pickup_store[metro])
+        by_mail = store < 0 or rnd() < float(rcfg["mail_share"])
+        emit(
+            init_t,
+            "return.initiated",
+            "web" if by_mail else "store",
+            {
+                "return_id": rid,
+                "order_id": oid,
+                "channel": "mail" if by_mail else "store",
+                "lines": [
+                    {"line_id": lid, "quantity": q, "reason": why} for lid, _, q, why in returned
+                ],
+            },
+        )
+        if rnd() < float(scfg["return_contact"]):
+            self._contact(init_t - 600, oid, "return")
+        if by_mail:
+            lo, hi = rcfg["mail_transit_days"]
+            node = self.nearest_dc[metro]
+            recv_t = init_t + prng.randint(int(lo) * DAY, int(hi) * DAY)
+        else:
+            node = store
+            recv_t = init_t + prng.randint(300, 1800)
+        disp_p = rcfg["dispositions"]
+        out_lines = []
+        carried = self.inv.carried
+        for lid, k, q, why in returned:
+            r = rnd()
+            acc, disp = 0.0, _DISPOSITIONS[-1]
+            for name, pr in zip(_DISPOSITIONS, disp_p, strict=True):
+                acc += float(pr)
+                if r < acc:
+                    disp = name
+                    break
+            if why == "damaged" and disp == "restock":
+                disp = "liquidate"
+            out_lines.append({"line_id": lid, "quantity": q, "disposition": disp})
+            if disp == "restock" and carried[node, k]:
+                emit(
+                    recv_t + 900,
+                    "stock.adjusted",
+                    "wms" if by_mail else "store",
+                    {
+                        "node_id": self.node_ids[node],
+                        "sku": self.sku_ids[k],
+                        "delta": q,
+                        "reason": "return_restock",
+                    },
+                )
+                self.stock_ops.setdefault(recv_t // DAY + 1, []).append(
+                    (node, k, q, "return_restock", recv_t)
+                )
+        emit(
+            recv_t,
+            "return.received",
+            "wms" if by_mail else "store",
+            {
+                "return_id": rid,
+                "order_id": oid,
+                "node_id": self.node_ids[node],
+                "lines": out_lines,
+                "return_shipping_cost": 7.5 if by_mail else 0.0,
+            },
+        )
+        lo, hi = rcfg["refund_days"]
+        amount = sum(self.price[k] * q for _, k, q, _ in returned)
+        emit(
+            recv_t + prng.randint(int(lo) * DAY + 600, int(hi) * DAY + 3600),
+            "refund.issued",
+            "oms",
+            {"order_id": oid, "return_id": rid, "amount": round(amount, 2), "reason": "return"},
+        )
+
+    def _truth_order(self, oid, placed_t, is_pickup, channel, ships, drivers) -> None:
+        t = self.truth_rows
+        t["order_id"].append(oid)
+        t["placed_at"].append(placed_t)
+        t["fulfillment_method"].append("pickup" if is_pickup else "delivery")
+        t["channel"].append(channel)
+        t["is_allocated"].append(bool(ships))
+        t["shipments"].append(len(ships))
+        if ships:
+            q = 1.0
+            for s in ships:
+                q *= 1.0 - s["p"]
+            t["p_late"].append(1.0 - q)
+            t["is_late"].append(any(s["late"] for s in ships))
+            t["slack_days"].append(float(min(s["slack"] for s in ships)))
+            t["backlog_days"].append(max(s["delay"] for s in ships))
+            t["weather"].append(any(s["weather"] for s in ships))
+            t["carrier_disruption"].append(any(s["carrier_dis"] for s in ships))
+            t["node_effect"].append(max(s["node_eff"] for s in ships))
+            t["carrier_effect"].append(max(s["c_eff"] for s in ships))
+            t["peak"].append(bool(self.peak[self.day]))
+        else:
+            for name in (
+                "p_late",
+                "is_late",
+                "slack_days",
+                "backlog_days",
+                "weather",
+                "carrier_disruption",
+                "node_effect",
+                "carrier_effect",
+            ):
+                t[name].append(None)
+            t["peak"].append(bool(self.peak[self.day]))
+        t["rejected"].append(drivers["rejected"])
+        t["reallocated"].append(drivers["realloc"])
+        t["backordered"].append(drivers["backorder"])
+        t["cancel_reason"].append(drivers["cancel"] or None)
+        st = self.ship_rows
+        for s in ships:
+            st["shipment_id"].append(s["sid"])
+            st["order_id"].append(oid)
+            st["node_id"].append(self.node_ids[s["node"]])
+            st["carrier"].append(self.c_name[s["ci"]])
+            st["service_level"].append(self.c_service[s["ci"]])
+            st["p_late"].append(s["p"])
+            st["is_late"].append(s["late"])
+            st["ship_day_delay"].append(s["delay"])
+
+
+ORDER_TRUTH_COLUMNS = (
+    "order_id",
+    "placed_at",
+    "fulfillment_method",
+    "channel",
+    "is_allocated",
+    "shipments",
+    "p_late",
+    "is_late",
+    "slack_days",
+    "backlog_days",
+    "weather",
+    "carrier_disruption",
+    "node_effect",
+    "carrier_effect",
+    "peak",
+    "rejected",
+    "reallocated",
+    "backordered",
+    "cancel_reason",
+)
+SHIPMENT_TRUTH_COLUMNS = (
+    "shipment_id",
+    "order_id",
+    "node_id",
+    "carrier",
+    "service_level",
+    "p_late",
+    "is_late",
+    "ship_day_delay",
+)

@@ -1,0 +1,285 @@
+"""Stock per node/SKU: the system record, the physical truth, and how they drift apart.
+
+`rec` is the system's available record and `truth` the physical available units; both exclude
+units reserved for allocated orders that have not shipped yet (`reserved`), so on-hand figures
+(snapshots, counts) are `rec + reserved` and `truth + reserved`. Unrecorded shrink, damage and
+mis-scans move only `truth`; cycle counts expose the gap and correct `rec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pipelines.simulator.catalogue import ABC, Catalogue
+from pipelines.simulator.emit import DAY, EventSink
+from pipelines.simulator.network import Network
+from pipelines.simulator.truth import TruthTable
+
+
+def tolerance_units(system_qty: np.ndarray, abc: np.ndarray, tol: dict[str, float]) -> np.ndarray:
+    """Allowed |counted - system| of a count: floor(tolerance x system), exact below that."""
+    pct = np.array([tol[c] for c in ABC])[abc]
+    return np.floor(pct * system_qty + 1e-9).astype(np.int64)
+
+
+class Inventory:
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        net: Network,
+        cat: Catalogue,
+        carried: np.ndarray,
+        daily_units: float,
+        rng: np.random.Generator,
+    ) -> None:
+        inv = cfg["inventory"]
+        self.cfg = inv
+        self.net, self.cat, self.carried = net, cat, carried
+        types = np.array(net.node_types)
+        is_store = types == "store"
+        n_dc = max(1, int((types == "dc").sum()))
+        n_store = max(1, int(is_store.sum()))
+        pop = cat.popularity[None, :]
+        # Expected daily demand per cell: where the OMS will mostly source each SKU.
+        share = np.select(
+            [types == "dc", types == "store", types == "3pl", types == "dropship"],
+            [1.1 / n_dc, 0.25 / n_store, 0.12, 1.0],
+        )[:, None]
+        online = share * pop * daily_units
+        walk_in = np.where(is_store[:, None], online * float(inv["walk_in_ratio"]), 0.0)
+        self.walk_in_rate = np.where(carried, walk_in, 0.0)
+        rate = np.where(carried, online + walk_in, 0.0)
+        cover = np.array(
+            [inv[f"{'tpl' if t == '3pl' else t}_cover_days"] for t in net.node_types], dtype=float
+        )[:, None]
+        lead = np.array([inv["lead_time_days"][t] for t in net.node_types], dtype=np.int64)
+        self.lead = lead
+        floor = np.where(is_store, float(inv["min_store_stock"]), 2.0)[:, None]
+        self.target = np.where(carried, np.ceil(np.maximum(rate * cover, floor)), 0).astype(
+            np.int64
+        )
+        self.rop = np.where(carried, np.ceil(rate * (lead[:, None] + 2) + floor * 0.5), -1).astype(
+            np.int64
+        )
+        start = np.ceil(self.target * rng.uniform(0.55, 1.0, self.target.shape)).astype(np.int64)
+        self.rec = np.where(carried, start, 0)
+        self.truth = self.rec.copy()
+        self.reserved = np.zeros_like(self.rec)
+        self.pending = np.zeros_like(self.rec)
+        self.arrival = np.full(self.rec.shape, -1, dtype=np.int64)
+        # Unrecorded drift: rate per cell and day, more at stores, fast movers and dear items.
+        base = np.array([inv["drift_rate"][t] for t in net.node_types])[:, None]
+        vel = np.log1p(rate * 4.0)
+        price = np.log(cat.price / np.median(cat.price))[None, :]
+        self.drift_rate = np.where(
+            carried,
+            base
+            * (1 + float(inv["drift_velocity_factor"]) * vel)
+            * np.clip(1 + float(inv["drift_price_factor"]) * price, 0.3, None),
+            0.0,
+        )
+        interval = np.array([inv["count_interval_days"][c] for c in ABC], dtype=float)[cat.abc]
+        factor = np.where(is_store, float(inv["store_count_interval_factor"]), 1.0)[:, None]
+        self.interval = np.maximum(1, np.round(interval[None, :] * factor)).astype(np.int64)
+        self.last_count = -rng.integers(0, self.interval)
+        self.unrecorded = np.zeros_like(self.rec)
+        warm = np.minimum(-self.last_count, int(inv["warm_up_days"])) + 1
+        self._drift(rng, warm)
+        self.count_serial = 0
+        self.tol = inv["ira_tolerance"]
+
+    # -- daily processes ---------------------------------------------------------------------
+
+    def _drift(self, rng: np.random.Generator, days: np.ndarray | int) -> None:
+        events = rng.poisson(self.drift_rate * days)
+        if not events.any():
+            return
+        losses = rng.binomial(events, float(self.cfg["drift_shrink_share"]))
+        delta = events - 2 * losses
+        new = np.maximum(self.truth + delta, 0)
+        self.unrecorded += np.abs(new - self.truth)
+        self.truth = new
+
+    def start_of_day(self, day: int, sink: EventSink, rng: np.random.Generator) -> None:
+        """Receipts, drift, recorded shrink and damage, walk-in sales; emits their events."""
+        t0 = day * DAY
+        node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
+        arriving = np.argwhere(self.arrival == day)
+        if len(arriving):
+            qty = self.pending[arriving[:, 0], arriving[:, 1]]
+            err = np.where(
+                rng.random(len(qty)) < float(self.cfg["receipt_error_rate"]),
+                rng.choice([-1, 1], size=len(qty)),
+                0,
+            )
+            self.rec[arriving[:, 0], arriving[:, 1]] += qty
+            truth_add = np.maximum(qty + err, 0)
+            self.truth[arriving[:, 0], arriving[:, 1]] += truth_add
+            self.unrecorded[arriving[:, 0], arriving[:, 1]] += np.abs(truth_add - qty)
+            self.pending[arriving[:, 0], arriving[:, 1]] = 0
+            self.arrival[arriving[:, 0], arriving[:, 1]] = -1
+            secs = rng.integers(6 * 3600, 14 * 3600, len(qty))
+            for (n, s), q, sec in zip(arriving.tolist(), qty.tolist(), secs.tolist(), strict=True):
+                sink.emit(
+                    t0 + sec,
+                    "stock.adjusted",
+                    "wms",
+                    {"node_id": node_ids[n], "sku": sku_ids[s], "delta": q, "reason": "receipt"},
+                )
+        self._drift(rng, 1)
+        for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
+            hit = np.argwhere(
+                self.carried & (self.truth > 0) & (rng.random(self.rec.shape) < self.cfg[key])
+            )
+            secs = rng.integers(8 * 3600, 20 * 3600, len(hit))
+            for (n, s), sec in zip(hit.tolist(), secs.tolist(), strict=True):
+                self.truth[n, s] -= 1
+                if self.rec[n, s] > 0:
+                    self.rec[n, s] -= 1
+                    sink.emit(
+                        t0 + sec,
+                        "stock.adjusted",
+                        "wms",
+                        {"node_id": node_ids[n], "sku": sku_ids[s], "delta": -1, "reason": reason},
+                    )
+        sold = rng.poisson(self.walk_in_rate)
+        sold = np.minimum(sold, self.truth)
+        cells = np.argwhere(sold > 0)
+        if len(cells):
+            q = sold[cells[:, 0], cells[:, 1]]
+            self.truth[cells[:, 0], cells[:, 1]] -= q
+            recorded = np.minimum(q, self.rec[cells[:, 0], cells[:, 1]])
+            self.rec[cells[:, 0], cells[:, 1]] -= recorded
+            for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True):
+                if r > 0:
+                    sink.emit(
+                        t0 + 21 * 3600,
+                        "stock.adjusted",
+                        "pos",
+                        {"node_id": node_ids[n], "sku": sku_ids[s], "delta": -r, "reason": "sale"},
+                    )
+
+    def snapshot(self, day: int, sink: EventSink, truth: TruthTable, date_str: str) -> None:
+        node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
+        cells = np.argwhere(self.carried)
+        n, s = cells[:, 0], cells[:, 1]
+        on_hand = (self.rec + self.reserved)[n, s]
+        reserved = self.reserved[n, s]
+        transit = self.pending[n, s]
+        t = day * DAY
+        for a, b, oh, rs, tr in zip(
+            n.tolist(),
+            s.tolist(),
+            on_hand.tolist(),
+            reserved.tolist(),
+            transit.tolist(),
+            strict=True,
+        ):
+            sink.emit(
+                t,
+                "stock.snapshot",
+                "oms",
+                {
+                    "node_id": node_ids[a],
+                    "sku": sku_ids[b],
+                    "on_hand": oh,
+                    "reserved": rs,
+                    "in_transit": tr,
+                },
+            )
+        truth.add(
+            {
+                "date": [date_str] * len(n),
+                "node_id": [node_ids[i] for i in n.tolist()],
+                "sku": [sku_ids[i] for i in s.tolist()],
+                "system_on_hand": on_hand,
+                "true_on_hand": (self.truth + self.reserved)[n, s],
+                "reserved": reserved,
+            }
+        )
+
+    def cycle_counts(
+        self, day: int, sink: EventSink, truth: TruthTable, date_str: str, rng: np.random.Generator
+    ) -> None:
+        due = self.carried & (day - self.last_count >= self.interval)
+        cells = np.argwhere(due)
+        if not len(cells):
+            return
+        n, s = cells[:, 0], cells[:, 1]
+        system = (self.rec + self.reserved)[n, s]
+        counted = (self.truth + self.reserved)[n, s]
+        error = counted - system
+        tol = tolerance_units(system, self.cat.abc[s], self.tol)
+        secs = rng.integers(5 * 3600, 11 * 3600, len(n))
+        node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
+        ids = []
+        for a, b, sq, cq, e, sec in zip(
+            n.tolist(),
+            s.tolist(),
+            system.tolist(),
+            counted.tolist(),
+            error.tolist(),
+            secs.tolist(),
+            strict=True,
+        ):
+            self.count_serial += 1
+            count_id = f"CC-{self.count_serial:08d}"
+            ids.append(count_id)
+            t = day * DAY + sec
+            sink.emit(
+                t,
+                "stock.counted",
+                "wms",
+                {
+                    "node_id": node_ids[a],
+                    "sku": sku_ids[b],
+                    "count_id": count_id,
+                    "system_quantity": sq,
+                    "counted_quantity": cq,
+                },
+            )
+            if e:
+                sink.emit(
+                    t + 600,
+                    "stock.adjusted",
+                    "wms",
+                    {"node_id": node_ids[a], "sku": sku_ids[b], "delta": e, "reason": "correction"},
+                )
+        types = np.array(self.net.node_types)
+        truth.add(
+            {
+                "count_id": ids,
+                "date": [date_str] * len(n),
+                "node_id": [node_ids[i] for i in n.tolist()],
+                "node_type": types[n].tolist(),
+                "sku": [sku_ids[i] for i in s.tolist()],
+                "abc_class": [ABC[i] for i in self.cat.abc[s].tolist()],
+                "system_quantity": system,
+                "counted_quantity": counted,
+                "true_error": error,
+                "tolerance_units": tol,
+                "is_accurate": np.abs(error) <= tol,
+                "days_since_last_count": day - self.last_count[n, s],
+                "unrecorded_units": self.unrecorded[n, s].copy(),
+            }
+        )
+        self.rec[n, s] = self.truth[n, s]
+        self.last_count[n, s] = day
+        self.unrecorded[n, s] = 0
+
+    def replenish(self, day: int) -> None:
+        """Reorder from the system record: phantom stock hides a real need (no reorder)."""
+        need = self.carried & (self.arrival < 0) & (self.rec <= self.rop)
+        cells = np.argwhere(need)
+        if not len(cells):
+            return
+        n, s = cells[:, 0], cells[:, 1]
+        self.pending[n, s] = np.maximum(self.target[n, s] - self.rec[n, s], 1)
+        self.arrival[n, s] = day + self.lead[n]
+
+    def due_within(self, n: int, s: int, day: int, days: int) -> int:
+        """Day a receipt arrives at node n for SKU s if within `days`, else -1."""
+        a = int(self.arrival[n, s])
+        return a if 0 <= a - day <= days else -1

@@ -1,0 +1,96 @@
+"""The hidden truth folder: tables written in row groups as the world runs, never all in RAM."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class TruthTable:
+    """A Parquet file appended to in chunks of columns (dict of equal-length arrays or lists)."""
+
+    def __init__(self, path: Path, flush_rows: int = 50_000) -> None:
+        self.path = path
+        self.flush_rows = flush_rows
+        self.chunks: list[dict[str, Any]] = []
+        self.rows = 0
+        self.total_rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def add(self, columns: dict[str, Any]) -> None:
+        n = len(next(iter(columns.values())))
+        if n == 0:
+            return
+        self.chunks.append(columns)
+        self.rows += n
+        if self.rows >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.chunks:
+            return
+        names = list(self.chunks[0])
+        merged = {}
+        for name in names:
+            parts = [c[name] for c in self.chunks]
+            if isinstance(parts[0], np.ndarray):
+                merged[name] = np.concatenate(parts)
+            else:
+                merged[name] = [v for p in parts for v in p]
+        table = pa.table(merged)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+        self.total_rows += self.rows
+        self.chunks, self.rows = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(header)
+        out.writerows(rows)
+
+
+TRUTH_README = """# Hidden truth of a simulated world
+
+Written by `omsi generate` beside `events/` and `reference/`. **Never ingest this folder**: it is
+what the simulator knows and the OMS does not, so that models can be scored against the best
+achievable answer (the oracle) and the injected faults can be checked line by line.
+
+| file | one row per | columns |
+| --- | --- | --- |
+| `world.json` | world | seed, orders, days, start, bad_rate, config used, counts |
+| `order_drivers.parquet` | order | `order_id`, `placed_at` (UTC), `fulfillment_method`, `channel`, `is_allocated` (at least one line was sourced and left a node), `shipments`, `p_late` (the late-delivery probability the simulator used; 1 - prod(1 - p) over the order's shipments), `is_late` (realised: last delivery or pickup-ready after `promised_by`; null when nothing was fulfilled), drivers: `slack_days` (promised days minus the days the slowest shipment needed), `backlog_days` (hidden capacity backlog), `weather` / `carrier_disruption` (a disruption hit a shipment), `rejected` (a picker rejected a line), `reallocated`, `backordered`, `cancel_reason`, `node_effect` (hidden node logit), `carrier_effect`, `peak` |
+| `shipment_truth.parquet` | shipment | `shipment_id`, `order_id`, `node_id`, `carrier`, `service_level`, `p_late`, `is_late`, `ship_day_delay` (days the node shipped after its plan) |
+| `stock_truth.parquet` | node/SKU at each weekly snapshot | `date`, `node_id`, `sku`, `system_on_hand`, `true_on_hand`, `reserved` (both on-hand figures include reserved units, like `stock.snapshot`) |
+| `count_truth.parquet` | cycle count (`stock.counted`) | `count_id`, `date`, `node_id`, `node_type`, `sku`, `abc_class`, `system_quantity`, `counted_quantity`, `true_error` (= counted - system; counts are exact in this world), `tolerance_units`, `is_accurate`, `days_since_last_count`, `unrecorded_units` (absolute unrecorded shrink/damage/mis-scan units since the last count) |
+| `node_reliability.csv` | node | `node_id`, `node_type`, `late_logit` (hidden reliability effect), `drift_rate_per_sku_day` (base rate of unrecorded record errors), `daily_capacity_units`, `mean_true_capacity_factor` |
+| `carrier_reliability.csv` | carrier and service level | `carrier`, `service_level`, `late_logit`, `transit_days` |
+| `disruptions.csv` | disruption | `kind` (weather / carrier), `target` (region or carrier), `start_date`, `end_date` |
+| `injected_faults.csv` | injected fault | `file` (relative to `DIR/events`), `line` (1-based), `event_id` (for `invalid_json` the id the broken line would have had), `fault` (kind), `expected` (`landed`, `duplicate` or the quarantine reason), `detail` |
+
+Fault kinds: `invalid_json`, `unknown_event_type`, `missing_field`, `wrong_type`,
+`negative_quantity`, `bad_timestamp`, `invalid_value`, `unsupported_schema_version` (a bad line
+added with a fresh event_id: quarantined with the reason in `expected`), `exact_duplicate` (an
+identical copy after the original: `duplicate`), `conflicting_duplicate` (same event_id, another
+`source`, after the original: `conflicting_duplicate`), and `late_arriving` (a good event moved to
+a later day's file), `out_of_order` (a good event moved to the top of its file), `mixed_timezone`
+(a good event's `occurred_at` written with a non-UTC offset, same instant): those three land.
+Every fault is made in addition to the clean world: no good event is removed, so the events that
+land are exactly the clean world's. `--bad-rate 0` writes a header-only `injected_faults.csv`.
+
+IRA tolerance (as in `stock.counted` and KPIS.md): a count is accurate when
+|counted - system| <= floor(tolerance x system quantity), tolerance A 1%, B 3%, C 5%. The floor
+makes small quantities exact (below 100 units for A, 34 for B, 20 for C).
+"""

@@ -1,0 +1,53 @@
+"""`omsi status`: what $OMSI_HOME holds, in a few lines a person can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from pipelines.ingest.discover import discover
+from pipelines.settings import OmsiHome
+
+
+def describe(home: OmsiHome) -> str:
+    lines = [f"OMSI_HOME {home.root}"]
+    if home.landing.is_dir():
+        files = discover(home.landing)
+        size = sum(f.path.stat().st_size for f in files)
+        lines.append(f"landing   {len(files)} file(s), {size / 1e6:.1f} MB in {home.landing}")
+    else:
+        lines.append(f"landing   missing: put events in {home.landing} (or run `omsi demo`)")
+    if not home.warehouse.exists():
+        lines.append("warehouse not built yet: run `omsi run` (or `omsi ingest DIR`)")
+    else:
+        # Read-only, so that status works while nothing else writes; it fails fast if a run does.
+        try:
+            con = duckdb.connect(str(home.warehouse), read_only=True)
+        except duckdb.IOException:
+            lines.append("warehouse busy: a run is writing it; try again when it finishes")
+            return "\n".join(lines)
+        with con:
+            batches, read, landed, dups, quarantined, last = con.execute(
+                """
+                select count(*), sum(lines_read), sum(landed), sum(duplicates), sum(quarantined),
+                    max(finished_at)
+                from raw.ingest_batches
+                """
+            ).fetchall()[0]
+            events = con.execute("select count(*) from raw.events").fetchall()[0][0]
+            reasons = con.execute(
+                "select reason, count(*) from raw.quarantine group by all order by 2 desc limit 5"
+            ).fetchall()
+        lines.append(f"warehouse {events:,} events from {batches} batch(es), last at {last}")
+        lines.append(f"          lines read {read or 0:,} = landed {landed or 0:,} + duplicates "
+                     f"{dups or 0:,} + quarantined {quarantined or 0:,}")
+        if reasons:
+            lines.append("          top quarantine reasons: "
+                         + ", ".join(f"{r} ({n:,})" for r, n in reasons))
+    if home.serving.exists():
+        age = datetime.now().timestamp() - home.serving.stat().st_mtime
+        lines.append(f"serving   {home.serving} published {age / 60:.0f} min ago")
+    else:
+        lines.append("serving   not published yet: run `omsi run`")
+    return "\n".join(lines)
