@@ -103,8 +103,10 @@ class _Scalar:
         test = f"{self.type_} in {_tuple(allowed)}"
         if integer:
             # JSON Schema counts 2.0 as an integer; DuckDB reports it as DOUBLE.
+            # An overflowing literal (1e400) reads as infinity, which is no integer.
             number = f"try_cast({self.text} as double)"
-            test = f"({test} or ({self.type_} = 'DOUBLE' and {number} = floor({number})))"
+            whole = f"isfinite({number}) and {number} = floor({number})"
+            test = f"({test} or ({self.type_} = 'DOUBLE' and {whole}))"
         return test
 
     def test_text(self, predicate: Callable[[str], str]) -> str:
@@ -116,19 +118,23 @@ class _Scalar:
 
 @dataclass
 class _Scope:
-    """The rules of one scope and the JSON paths they read, relative to the scope's JSON value."""
+    """The rules of one scope and the JSON paths they read, relative to the scope's JSON value.
+
+    Scopes over the whole line (the envelope and every event type) share one list of paths, so
+    that one `json_type` and one `json_extract_string` call per line serve all their rules.
+    """
 
     event_type: str | None  # None: the envelope, checked for every line
-    type_list: str  # SQL name of the list of JSON types of `paths`, e.g. `et`
+    paths: list[str]  # shared by the line scopes; its own list for an item scope
+    type_list: str  # SQL name of the list of JSON types of `paths`
     text_list: str  # SQL name of the list of their texts
     array_path: str | None = None  # for an item scope: the array's path in the line
-    array_name: str | None = None
-    paths: list[str] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
 
     def scalar(self, path: str) -> _Scalar:
-        self.paths.append(path)
-        i = len(self.paths)
+        if path not in self.paths:
+            self.paths.append(path)
+        i = self.paths.index(path) + 1
         return _Scalar(f"{self.type_list}[{i}]", f"{self.text_list}[{i}]")
 
     def add(self, reason: str, failing: str, detail: str) -> None:
@@ -310,7 +316,7 @@ def _array_rules(
         return
     if set(items) - _SUPPORTED or items.get("type") != "object":
         raise ValueError(f"contract field {name!r}: only arrays of objects are supported")
-    each = _Scope(scope.event_type, "it", "ix", array_path=path, array_name=name)
+    each = _Scope(scope.event_type, [], "it", "ix", array_path=path)
     each.add(
         f"wrong_type:{name}",
         "json_type(item) <> 'OBJECT'",
@@ -343,11 +349,21 @@ class CompiledContract:
         scopes = [self.envelope, *self.data.values(), *self.items]
         return [rule for scope in scopes for rule in scope.rules]
 
+    @property
+    def line_paths(self) -> list[str]:
+        """Every path the line scopes read; the first is the root (`$`), the next the envelope."""
+        return self.envelope.paths
+
+    def position(self, path: str) -> int:
+        """1-based position of a path in the line lists."""
+        return self.line_paths.index(path) + 1
+
 
 def compile_contract() -> CompiledContract:
-    """Rules over the list columns `et`/`es` (envelope), `dt`/`ds` (data), `it`/`ix` (items)."""
+    """Rules over the line lists `lt`/`ls` (types and texts) and the item lists `it`/`ix`."""
     envelope_doc = envelope_schema()
-    envelope = _Scope(None, "et", "es")
+    paths = ["$"]  # the root's type tells a JSON object from any other JSON value
+    envelope = _Scope(None, paths, "lt", "ls")
     for name, schema in envelope_doc["properties"].items():
         value = envelope.scalar(f"$.{name}")
         if name == "data":
@@ -366,7 +382,7 @@ def compile_contract() -> CompiledContract:
     items: list[_Scope] = []
     for event_type in EVENT_TYPES:
         doc = data_schema(event_type)
-        scope = _Scope(event_type, "dt", "ds")
+        scope = _Scope(event_type, paths, "lt", "ls")
         for name, schema in doc["properties"].items():
             path = f"$.data.{name}"
             _compile_field(

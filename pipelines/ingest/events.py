@@ -12,6 +12,7 @@ from functools import cache
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import Rule, compile_contract
 
@@ -45,34 +46,35 @@ def _detail(rule: Rule) -> str:
 
 @cache
 def classify_sql() -> list[str]:
-    """Statements that turn `incoming(line_no, raw, pre_reason)` into the table `checked`.
+    """Statements that turn `incoming(row_id, raw, pre_reason)` into the table `checked`.
 
-    Lines go through three scopes (see pipelines.contract.sql_rules): the envelope for every
-    line, the data fields of its type for lines with a sound envelope, and the items of array
-    fields, unnested, for lines whose data passed. Details (sentences for people) are computed
-    only for lines that fail.
+    Each line is parsed twice in all: one `json_type` and one `json_extract_string` over every
+    path any rule reads (see pipelines.contract.sql_rules). Envelope and data rules run on those
+    lists; line items are unnested from the extracted `lines` text for the lines that passed so
+    far. Most lines are valid, so the sentences for people are worked out afterwards, only for
+    the lines that failed.
     """
     contract = compile_contract()
-    et, es = contract.envelope.lists_sql("raw")
-    data_lists = {t: scope.lists_sql("raw") for t, scope in contract.data.items()}
-    dt = _by_type({t: lists[0] for t, lists in data_lists.items()})
-    ds = _by_type({t: lists[1] for t, lists in data_lists.items()})
-    data_reason = _by_type({t: s.case_sql(_reason) for t, s in contract.data.items()})
-    data_detail = _by_type({t: s.case_sql(_detail) for t, s in contract.data.items()})
+    paths = "[" + ", ".join(f"'{p}'" for p in contract.line_paths) + "]"
+
+    def at(path: str) -> str:
+        return f"ls[{contract.position(path)}]"
+
+    envelope_reason = contract.envelope.case_sql(_reason)
+    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
     item_queries = []
     for i, scope in enumerate(contract.items):
         it, ix = scope.lists_sql("item")
         rule_no = scope.case_sql(lambda rule, scope=scope: str(scope.rules.index(rule) + 1))
         item_queries.append(f"""
-        select line_no, {i} as scope_no, rule_no,
+        select row_id, {i} as scope_no, rule_no,
             case when rule_no is not null then {scope.case_sql(_detail)} end as detail,
         from (
-            select line_no, item, {it} as it, {ix} as ix, {rule_no} as rule_no,
+            select row_id, item, {it} as it, {ix} as ix, {rule_no} as rule_no,
             from (
-                select line_no, unnest(json_extract(raw, '{scope.array_path}[*]')) as item,
+                select row_id, unnest(json_extract(lines, '$[*]')) as item,
                 from lines_checked
-                where event_type = '{scope.event_type}'
-                    and envelope_reason is null and data_reason is null
+                where event_type = '{scope.event_type}' and reason is null
             )
         )
         where rule_no is not null""")
@@ -84,120 +86,139 @@ def classify_sql() -> list[str]:
         + "]"
     )
     return [
+        # 1. Envelope and data rules, in one pass over the lines.
         f"""
         create or replace temp table lines_checked as
-        with objects as (
+        with parsed as (
             select
-                line_no,
-                raw,
+                row_id,
                 pre_reason,
-                -- json_type raises on malformed text, so only ask once json_valid said yes
-                pre_reason is null
-                    and coalesce(case when json_valid(raw) then json_type(raw) = 'OBJECT' end, false)
-                    as is_object,
+                -- NULL for text that is not JSON at all (json_type raises on it)
+                case when pre_reason is null then try(json_type(raw, {paths})) end as lt,
+                case when lt[1] = 'OBJECT' then json_extract_string(raw, {paths}) end as ls,
             from incoming
         ),
-        with_envelope as (
-            select
-                *,
-                case when is_object then {et} end as et,
-                case when is_object then {es} end as es,
-                case when et[2] = 'VARCHAR' then es[2] end as event_type,
-            from objects
-        ),
-        envelope_checked as (
-            select
-                *,
-                case
-                    when pre_reason is not null then pre_reason
-                    when not is_object then 'invalid_json'
-                    else {contract.envelope.case_sql(_reason)}
-                end as envelope_reason,
-            from with_envelope
-        ),
-        with_data as (
-            select
-                *,
-                case when envelope_reason is null then {dt} end as dt,
-                case when envelope_reason is null then {ds} end as ds,
-            from envelope_checked
-        )
-        select *, case when envelope_reason is null then {data_reason} end as data_reason,
-        from with_data
-        """,
-        f"""
-        create or replace temp table failed_items as
-        select line_no, arg_min(scope_no, rule_no) as scope_no, min(rule_no) as rule_no,
-            arg_min(detail, rule_no) as detail,
-        from ({" union all ".join(item_queries)})
-        group by line_no
-        """,
-        f"""
-        create or replace temp table checked as
-        with judged as (
-            select
-                c.*,
-                coalesce(
-                    c.envelope_reason,
-                    c.data_reason,
-                    {item_reasons}[f.scope_no + 1][f.rule_no]
-                ) as reason,
-                f.detail as item_detail,
-            from lines_checked as c
-            left join failed_items as f using (line_no)
+        typed as (
+            select *, case when lt[{contract.position("$.event_type")}] = 'VARCHAR'
+                then {at("$.event_type")} end as event_type,
+            from parsed
         )
         select
-            line_no,
-            raw,
-            reason,
+            row_id,
             case
-                when reason is null then null
-                when pre_reason is not null then 'the line is not valid UTF-8 text'
-                when not is_object then 'the line is not a JSON object'
-                when envelope_reason is not null then {contract.envelope.case_sql(_detail)}
-                when item_detail is not null then item_detail
-                else {data_detail}
-            end as detail,
-            es[1] as event_id,
+                when pre_reason is not null then pre_reason
+                when lt[1] is distinct from 'OBJECT' then 'invalid_json'
+                else coalesce({envelope_reason}, {data_reason})
+            end as reason,
             event_type,
-            timezone('UTC', try_cast(upper(es[3]) as timestamptz)) as occurred_at,
-            es[4] as source,
-            try_cast(es[5] as integer) as schema_version,
-            case when reason is null then json_extract_string(es[6], '$.order_id') end as order_id,
-            case when reason is null then es[6] end as data,
-            -- minified, so re-sent copies differing only in whitespace still count as duplicates
-            md5(case when reason is null then json_extract(raw, '$')::varchar else raw end)
+            {at("$.event_id")} as event_id,
+            {at("$.occurred_at")} as occurred_at,
+            {at("$.source")} as source,
+            {at("$.schema_version")} as schema_version,
+            {at("$.data")} as data,
+            {at("$.data.order_id")} as order_id,
+            {at("$.data.lines")} as lines,
+        from typed
+        """,
+        # 2. Line items, unnested, for the lines that passed so far.
+        f"""
+        create or replace temp table failed_items as
+        select row_id, arg_min(scope_no, rule_no) as scope_no, min(rule_no) as rule_no,
+            arg_min(detail, rule_no) as detail,
+        from ({" union all ".join(item_queries)})
+        group by row_id
+        """,
+        # 3. The verdict and the typed envelope.
+        f"""
+        create or replace temp table checked as
+        select
+            c.row_id,
+            coalesce(c.reason, {item_reasons}[f.scope_no + 1][f.rule_no]) as reason,
+            f.detail,
+            c.event_id,
+            c.event_type,
+            timezone('UTC', try_cast(upper(c.occurred_at) as timestamptz)) as occurred_at,
+            c.source,
+            try_cast(c.schema_version as integer) as schema_version,
+            c.order_id,
+            c.data,
+            -- What is stored, so the same event re-sent with other whitespace, key spacing or
+            -- offset notation for the same instant counts as a duplicate, not a conflict.
+            md5(concat_ws('|', c.event_type, occurred_at, c.source, schema_version, c.data))
                 as content_hash,
-        from judged
+        from lines_checked as c
+        left join failed_items as f using (row_id)
+        """,
+        # 4. Sentences for people, for the lines that failed on the envelope or data.
+        f"""
+        update checked set detail = explained.detail
+        from (
+            select
+                row_id,
+                case
+                    when pre_reason = 'invalid_encoding' then 'the line is not valid UTF-8 text'
+                    when pre_reason is not null then 'the line is not standard JSON (RFC 8259)'
+                    when lt[1] is distinct from 'OBJECT' then 'the line is not a JSON object'
+                    when {envelope_reason} is not null then {contract.envelope.case_sql(_detail)}
+                    else {_by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})}
+                end as detail,
+            from (
+                select
+                    l.row_id,
+                    l.pre_reason,
+                    k.event_type,
+                    case when l.pre_reason is null then try(json_type(l.raw, {paths})) end as lt,
+                    case when lt[1] = 'OBJECT' then json_extract_string(l.raw, {paths}) end as ls,
+                from (
+                    select row_id, event_type from checked where reason is not null and detail is null
+                ) as k
+                join incoming as l using (row_id)
+            )
+        ) as explained
+        where checked.row_id = explained.row_id
         """,
     ]
 
 
 def land_chunk(
-    con: duckdb.DuckDBPyConnection, incoming: pa.Table, *, file: str, batch_id: int
-) -> Outcome:
-    """Classify and land one chunk of one file inside the caller's transaction."""
+    con: duckdb.DuckDBPyConnection, incoming: pa.Table, files: list[str], *, batch_id: int
+) -> dict[int, Outcome]:
+    """Classify and land one chunk, which may span several files, inside the caller's transaction.
+
+    `incoming` has `file_no` (an index into `files`), `line_no`, `raw` and `pre_reason`, in file
+    order then line order; that order decides which copy of an event_id comes first.
+    """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
-    # next register replaces the name anyway.
-    con.register("incoming", incoming)
+    # next register replaces the names anyway.
+    numbered = incoming.append_column("row_id", pa.array(range(incoming.num_rows), pa.int64()))
+    # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
+    numbered = pa.Table.from_batches(numbered.to_batches(max_chunksize=16_384))
+    con.register("incoming", numbered)
+    con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     for statement in classify_sql():
         con.execute(statement)
-    con.unregister("incoming")
     con.execute(
         """
         create or replace temp table judged as
-        with valid as (
+        with located as (
+            select c.*, l.file_no, l.line_no, f.file,
+            from checked as c
+            join incoming as l using (row_id)
+            join chunk_files as f using (file_no)
+        ),
+        valid as (
             select
                 *,
-                row_number() over (partition by event_id order by line_no) as copy_no,
-                first_value(content_hash) over (partition by event_id order by line_no) as first_hash,
-                first_value(line_no) over (partition by event_id order by line_no) as first_line,
-            from checked
+                row_number() over (partition by event_id order by row_id) as copy_no,
+                first_value(content_hash) over (partition by event_id order by row_id) as first_hash,
+                first_value(file) over (partition by event_id order by row_id) as first_file,
+                first_value(line_no) over (partition by event_id order by row_id) as first_line,
+            from located
             where reason is null
         ),
         judged_valid as (
             select
-                v.*,
+                v.* exclude (reason, detail),
                 case
                     when e.event_id is not null and e.content_hash = v.content_hash then 'duplicate'
                     when e.event_id is not null then 'conflict'
@@ -205,54 +226,66 @@ def land_chunk(
                     when v.content_hash = v.first_hash then 'duplicate'
                     else 'conflict'
                 end as outcome,
-                e.file as earlier_file,
-                e.line_no as earlier_line,
+                coalesce(e.file, v.first_file) as earlier_file,
+                coalesce(e.line_no, v.first_line) as earlier_line,
             from valid as v
             left join raw.events as e on e.event_id = v.event_id
         )
         select
-            * exclude (copy_no, first_hash, first_line, outcome, earlier_file, earlier_line, reason, detail),
+            * exclude (copy_no, first_hash, first_file, first_line, earlier_file, earlier_line),
             case when outcome = 'conflict' then 'conflicting_duplicate' end as reason,
             case when outcome = 'conflict' then
                 'event_id ' || event_id || ' already landed with different content from '
-                || coalesce(earlier_file, $file) || ' line ' || coalesce(earlier_line, first_line)
+                || earlier_file || ' line ' || earlier_line
             end as detail,
-            outcome,
         from judged_valid
         union all by name
-        select *, 'quarantined' as outcome from checked where reason is not null
-        """,
-        {"file": file},
+        select *, 'quarantined' as outcome from located where reason is not null
+        """
     )
     con.execute(
         """
         insert into raw.events
         select event_id, event_type, occurred_at, source, schema_version, order_id, data,
-               content_hash, $file, line_no, $batch, now()::timestamp
+               content_hash, file, line_no, $batch, now()::timestamp
         from judged
         where outcome = 'landed'
         """,
-        {"file": file, "batch": batch_id},
+        {"batch": batch_id},
     )
     # A line quarantined by an earlier read of the same file is not stored again.
     con.execute(
         """
         insert into raw.quarantine
-        select $batch, $file, j.line_no, j.raw, j.reason, j.detail, j.event_id, j.event_type,
-               md5(j.raw), now()::timestamp
+        select $batch, j.file, j.line_no, l.raw, j.reason, j.detail, j.event_id, j.event_type,
+               md5(l.raw), now()::timestamp
         from judged as j
+        join incoming as l using (row_id)
         where j.outcome in ('quarantined', 'conflict')
           and not exists (
               select 1 from raw.quarantine as q
-              where q.file = $file and q.line_no = j.line_no and q.raw_hash = md5(j.raw)
+              where q.file = j.file and q.line_no = j.line_no and q.raw_hash = md5(l.raw)
           )
+        order by j.row_id
         """,
-        {"file": file, "batch": batch_id},
+        {"batch": batch_id},
     )
-    counts = dict(con.execute("select outcome, count(*) from judged group by all").fetchall())
-    return Outcome(
-        lines_read=incoming.num_rows,
-        landed=counts.get("landed", 0),
-        duplicates=counts.get("duplicate", 0),
-        quarantined=counts.get("quarantined", 0) + counts.get("conflict", 0),
-    )
+    con.unregister("incoming")
+    con.unregister("chunk_files")
+    # Lines read come from what the reader handed over, not from the verdicts, so that the
+    # reconciliation checks the verdicts rather than restating them.
+    read = pc.value_counts(incoming.column("file_no")).to_pylist()
+    outcomes = {i: Outcome() for i in range(len(files))}
+    for pair in read:
+        outcomes[pair["values"]].lines_read = pair["counts"]
+    for file_no, outcome, count in con.execute(
+        "select file_no, outcome, count(*) from judged group by all"
+    ).fetchall():
+        found = outcomes[file_no]
+        if outcome == "landed":
+            found.landed += count
+        elif outcome == "duplicate":
+            found.duplicates += count
+        else:
+            found.quarantined += count
+    return outcomes

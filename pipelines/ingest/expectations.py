@@ -51,7 +51,9 @@ def _suite(gx, now: datetime):
     suite.add_expectation(
         expectations.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES))
     )
-    suite.add_expectation(expectations.ExpectColumnValuesToBeInSet(column="schema_version", value_set=[1]))
+    suite.add_expectation(
+        expectations.ExpectColumnValuesToBeInSet(column="schema_version", value_set=[1])
+    )
     # Events from the future are a clock or time-zone bug at the source; a day of slack covers
     # sources that stamp local time as UTC.
     suite.add_expectation(
@@ -62,7 +64,9 @@ def _suite(gx, now: datetime):
     return suite
 
 
-def landed_batch(con: duckdb.DuckDBPyConnection, batch_id: int | None = None) -> tuple[int | None, pd.DataFrame]:
+def landed_batch(
+    con: duckdb.DuckDBPyConnection, batch_id: int | None = None
+) -> tuple[int | None, pd.DataFrame]:
     """The events of one ingest batch (the latest by default), without their data payload."""
     if batch_id is None:
         batch_id = con.execute("select max(batch_id) from raw.events").fetchall()[0][0]
@@ -76,12 +80,13 @@ def landed_batch(con: duckdb.DuckDBPyConnection, batch_id: int | None = None) ->
     return batch_id, frame
 
 
-def validate_batch(frame: pd.DataFrame, batch_id: int | None, now: datetime | None = None) -> SuiteResult:
+def validate_batch(
+    frame: pd.DataFrame, batch_id: int | None, now: datetime | None = None
+) -> SuiteResult:
     """Run the suite over a batch; an empty batch (nothing new landed) passes trivially."""
     if frame.empty:
         return SuiteResult(batch_id, 0, [])
     import great_expectations as gx  # imported late: it takes seconds and only checks need it
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")  # a suite needs a live context to be built

@@ -11,7 +11,8 @@ create table if not exists raw.events (
     source varchar not null,
     schema_version integer not null,
     order_id varchar,             -- data.order_id when the type has one: the key of incremental builds
-    data json not null,           -- the event's data object as received, unknown fields kept
+    data varchar not null,        -- the data object as JSON text, unknown fields kept (validated at
+                                  -- ingest; a JSON column would parse every row again on insert)
     content_hash varchar not null,
     file varchar not null,        -- path relative to the landing folder
     line_no bigint not null,      -- 1-based line (JSONL) or row (Parquet) in that file

@@ -13,7 +13,9 @@ from typing import BinaryIO
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 CHUNK_BYTES = 64 << 20  # ~64 MB of text per chunk keeps memory flat for files of any size
 
@@ -64,8 +66,25 @@ def _split(block: bytes, first_line: int) -> pa.Table:
                 decoded.append(line.decode("utf-8", errors="replace"))
                 reasons[i] = "invalid_encoding"
         raw = pa.array(decoded, pa.large_string())
+    _mark_nonstandard_json(raw, reasons)
     numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
     return pa.Table.from_arrays([numbers, raw, pa.array(reasons, pa.string())], schema=SCHEMA)
+
+
+# DuckDB's JSON reader accepts NaN, Infinity and trailing commas, which RFC 8259 (and every
+# strict consumer downstream) rejects. Lines that might hold them are few; a strict parser looks
+# at just those.
+_NONSTANDARD = r"NaN|Infinity|,\s*[}\]]"
+
+
+def _mark_nonstandard_json(raw: pa.Array, reasons: list[str | None]) -> None:
+    suspects = pc.indices_nonzero(pc.match_substring_regex(raw, _NONSTANDARD)).to_pylist()
+    for i in suspects:
+        if reasons[i] is None:
+            try:
+                orjson.loads(raw[i].as_py())
+            except orjson.JSONDecodeError:
+                reasons[i] = "invalid_json"
 
 
 def jsonl_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.Table]:
@@ -106,13 +125,17 @@ def parquet_lines(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
     for name, column_type, *_ in described:
         quoted = '"' + name.replace('"', '""') + '"'
         if name == "data" and column_type == "VARCHAR":
-            value = f"case when json_valid({quoted}) then json({quoted}) else to_json({quoted}) end"
+            # json() is a cast DuckDB may evaluate outside the case; json_extract is not.
+            value = (
+                f"case when json_valid({quoted}) then json_extract({quoted}, '$') "
+                f"else to_json({quoted}) end"
+            )
         elif column_type == "TIMESTAMP WITH TIME ZONE":
             value = f"strftime(timezone('UTC', {quoted}), '%Y-%m-%dT%H:%M:%S.%fZ')"
         else:
             value = quoted
         pairs.append(f"'{name.replace(chr(39), chr(39) * 2)}', {value}")
-    return con.execute(
+    table = con.sql(
         f"""
         select file_row_number + 1 as line_no,
                json_object({", ".join(pairs)})::varchar as raw,
@@ -120,5 +143,6 @@ def parquet_lines(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:
         from read_parquet($p, file_row_number = true)
         order by file_row_number
         """,
-        {"p": str(path)},
+        params={"p": str(path)},
     ).to_arrow_table()
+    return table.cast(SCHEMA)

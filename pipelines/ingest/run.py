@@ -8,18 +8,23 @@ and already-quarantined lines, still adding nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
 from pipelines.ingest.events import Outcome, land_chunk
-from pipelines.ingest.readers import jsonl_chunks, parquet_lines
+from pipelines.ingest.readers import CHUNK_BYTES, SCHEMA, jsonl_chunks, parquet_lines
 from pipelines.ingest.reference import land_reference
 
 Progress = Callable[[str], None]
+_EMPTY = pa.table(
+    {"file_no": pa.array([], pa.int32())} | {f.name: pa.array([], f.type) for f in SCHEMA}
+)
 
 
 @dataclass
@@ -84,23 +89,104 @@ def _already_ingested(con: duckdb.DuckDBPyConnection, landed: LandedFile, sha256
     return bool(rows)
 
 
-def _land_file(
-    con: duckdb.DuckDBPyConnection, landed: LandedFile, batch_id: int, progress: Progress
-) -> Outcome:
-    if landed.kind != "events":
-        return land_reference(
-            con, landed.kind, landed.path, file=landed.relative, batch_id=batch_id
-        )
-    outcome = Outcome()
+@dataclass
+class _Pending:
+    """A file being read: its counts grow chunk by chunk until its last line has landed."""
+
+    landed: LandedFile
+    sha256: str
+    outcome: Outcome = field(default_factory=Outcome)
+    seconds: float = 0.0
+
+
+def _prefetched(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Read the next chunk in a thread while DuckDB (which releases the GIL) lands this one."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = reader.submit(next, chunks, None)
+            yield chunk
+
+
+def _file_lines(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> Iterator[pa.Table]:
     if landed.path.name.endswith(".parquet"):
-        chunks = iter([parquet_lines(con, landed.path)])
+        yield parquet_lines(con, landed.path)
     else:
-        chunks = jsonl_chunks(landed.path)
-    for number, chunk in enumerate(chunks, start=1):
-        outcome.add(land_chunk(con, chunk, file=landed.relative, batch_id=batch_id))
-        if number > 1:  # only long files need progress within the file
-            progress(f"  {landed.relative}: {outcome.lines_read:,} lines so far")
-    return outcome
+        yield from _prefetched(jsonl_chunks(landed.path))
+
+
+def _event_chunks(
+    con: duckdb.DuckDBPyConnection, files: list[_Pending]
+) -> Iterator[tuple[pa.Table, list[_Pending], set[int]]]:
+    """Lines of many files in chunks of about CHUNK_BYTES: small files share a chunk.
+
+    Yields the chunk (with `file_no` indexing the chunk's file list), its files, and which of
+    them end in this chunk. Per-statement costs are paid per chunk, not per file, so a landing
+    folder of thousands of small files costs what one big file costs.
+    """
+    tables: list[pa.Table] = []
+    members: list[_Pending] = []
+    ending: set[int] = set()
+    size = 0
+    for pending in files:
+        for table in _file_lines(con, pending.landed):
+            if not members or members[-1] is not pending:
+                members.append(pending)
+            file_no = len(members) - 1
+            tables.append(
+                table.add_column(0, "file_no", pa.array([file_no] * table.num_rows, pa.int32()))
+            )
+            size += table.column("raw").nbytes
+            if size >= CHUNK_BYTES:
+                yield pa.concat_tables(tables), members, ending
+                tables, members, ending, size = [], [], set(), 0
+        if members and members[-1] is pending:
+            ending.add(len(members) - 1)
+        else:  # an empty file: it ends without a line
+            members.append(pending)
+            ending.add(len(members) - 1)
+    if members:
+        yield (pa.concat_tables(tables) if tables else _EMPTY), members, ending
+
+
+def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pending) -> FileResult:
+    outcome = pending.outcome
+    if outcome.lines_read != outcome.landed + outcome.duplicates + outcome.quarantined:
+        raise RuntimeError(f"{pending.landed.relative}: counts do not reconcile: {outcome}")
+    con.execute(
+        """
+        insert into raw.ingest_files values
+        ($batch, $file, $kind, $sha, $size, $read, $landed, $dups, $quar, $secs, now()::timestamp)
+        """,
+        {
+            "batch": batch_id,
+            "file": pending.landed.relative,
+            "kind": pending.landed.kind,
+            "sha": pending.sha256,
+            "size": pending.landed.path.stat().st_size,
+            "read": outcome.lines_read,
+            "landed": outcome.landed,
+            "dups": outcome.duplicates,
+            "quar": outcome.quarantined,
+            "secs": pending.seconds,
+        },
+    )
+    return FileResult(
+        **asdict(outcome),
+        file=pending.landed.relative,
+        kind=pending.landed.kind,
+        seconds=pending.seconds,
+    )
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+    con.execute("begin transaction")
+    try:
+        work()
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def ingest_folder(
@@ -110,58 +196,75 @@ def ingest_folder(
     force: bool = False,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Land every event file and reference CSV below `folder` into the raw tables."""
+    """Land every event file and reference CSV below `folder` into the raw tables.
+
+    Each chunk commits on its own, with the files that end in it; a run cut short leaves
+    nothing half-counted, and ingesting again finishes the job without adding anything twice.
+    """
     say = progress or (lambda _: None)
     started = time.perf_counter()
     files = discover(folder)
     batch_id = _next_batch_id(con)
     con.execute(
-        "insert into raw.ingest_batches (batch_id, landing_dir, started_at) values ($b, $d, now()::timestamp)",
+        "insert into raw.ingest_batches (batch_id, landing_dir, started_at) "
+        "values ($b, $d, now()::timestamp)",
         {"b": batch_id, "d": str(folder)},
     )
     result = IngestResult(batch_id, str(folder))
     say(f"batch {batch_id}: {len(files)} file(s) in {folder}")
+    todo: list[_Pending] = []
     for landed in files:
         sha256 = landed.sha256()
         if not force and _already_ingested(con, landed, sha256):
             result.files.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
-            continue
-        file_started = time.perf_counter()
-        con.execute("begin transaction")
-        try:
-            outcome = _land_file(con, landed, batch_id, say)
-            if outcome.lines_read != outcome.landed + outcome.duplicates + outcome.quarantined:
-                raise RuntimeError(f"{landed.relative}: counts do not reconcile: {outcome}")
-            seconds = time.perf_counter() - file_started
-            con.execute(
-                """
-                insert into raw.ingest_files values
-                ($batch, $file, $kind, $sha, $size, $read, $landed, $dups, $quar, $secs, now()::timestamp)
-                """,
-                {
-                    "batch": batch_id,
-                    "file": landed.relative,
-                    "kind": landed.kind,
-                    "sha": sha256,
-                    "size": landed.path.stat().st_size,
-                    "read": outcome.lines_read,
-                    "landed": outcome.landed,
-                    "dups": outcome.duplicates,
-                    "quar": outcome.quarantined,
-                    "secs": seconds,
-                },
+        else:
+            todo.append(_Pending(landed, sha256))
+    if skipped := len(files) - len(todo):
+        say(f"{skipped} file(s) skipped: already ingested with the same content")
+
+    for pending in (p for p in todo if p.landed.kind != "events"):
+
+        def land_one(pending: _Pending = pending) -> None:
+            file_started = time.perf_counter()
+            pending.outcome = land_reference(
+                con,
+                pending.landed.kind,
+                pending.landed.path,
+                file=pending.landed.relative,
+                batch_id=batch_id,
             )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        result.files.append(
-            FileResult(**asdict(outcome), file=landed.relative, kind=landed.kind, seconds=seconds)
-        )
+            pending.seconds = time.perf_counter() - file_started
+            result.files.append(_record_file(con, batch_id, pending))
+
+        _in_transaction(con, land_one)
+        say(_describe(result.files[-1]))
+
+    events = [p for p in todo if p.landed.kind == "events"]
+    lines_done = 0
+    for chunk, members, ending in _event_chunks(con, events):
+
+        def land(
+            chunk: pa.Table = chunk, members: list[_Pending] = members, ending: set[int] = ending
+        ) -> None:
+            chunk_started = time.perf_counter()
+            outcomes = land_chunk(
+                con, chunk, [m.landed.relative for m in members], batch_id=batch_id
+            )
+            seconds = time.perf_counter() - chunk_started
+            for file_no, member in enumerate(members):
+                member.outcome.add(outcomes[file_no])
+                # Time is shared among a chunk's files by their lines.
+                member.seconds += seconds * outcomes[file_no].lines_read / max(chunk.num_rows, 1)
+            for file_no in sorted(ending):
+                result.files.append(_record_file(con, batch_id, members[file_no]))
+
+        _in_transaction(con, land)
+        lines_done += chunk.num_rows
         say(
-            f"{landed.relative}: read {outcome.lines_read:,}, landed {outcome.landed:,}, "
-            f"duplicates {outcome.duplicates:,}, quarantined {outcome.quarantined:,}"
+            f"events: {lines_done:,} lines landed or accounted for ({len(result.files)} of "
+            f"{len(files)} files done)"
         )
+
     result.seconds = time.perf_counter() - started
     totals = result.totals
     con.execute(
@@ -181,4 +284,15 @@ def ingest_folder(
             "quar": totals.quarantined,
         },
     )
+    say(
+        f"batch {batch_id}: read {totals.lines_read:,}, landed {totals.landed:,}, duplicates "
+        f"{totals.duplicates:,}, quarantined {totals.quarantined:,} in {result.seconds:.1f} s"
+    )
     return result
+
+
+def _describe(f: FileResult) -> str:
+    return (
+        f"{f.file}: read {f.lines_read:,}, landed {f.landed:,}, duplicates {f.duplicates:,}, "
+        f"quarantined {f.quarantined:,}"
+    )

@@ -7,6 +7,7 @@ has passed that day. Memory is bounded by the furthest-ahead event (returns, a f
 
 from __future__ import annotations
 
+import csv
 import gzip as gzip_module
 from collections import Counter
 from datetime import date, timedelta
@@ -26,12 +27,14 @@ class Clock:
 
     def __init__(self, start: date) -> None:
         self.start = start
-        self._days: list[str] = []
+        self.prefixes: list[str] = []
 
     def day_prefix(self, day: int) -> str:
-        while day >= len(self._days):
-            self._days.append((self.start + timedelta(days=len(self._days))).isoformat() + "T")
-        return self._days[day]
+        while day >= len(self.prefixes):
+            self.prefixes.append(
+                (self.start + timedelta(days=len(self.prefixes))).isoformat() + "T"
+            )
+        return self.prefixes[day]
 
     def ts(self, t: int) -> str:
         """RFC 3339 in UTC with a `Z` offset."""
@@ -39,6 +42,11 @@ class Clock:
 
     def date_of(self, day: int) -> date:
         return self.start + timedelta(days=day)
+
+
+def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> bytes:
+    """The `data` of a stock.adjusted event, encoded as orjson would (ids are plain ASCII)."""
+    return f'{{"node_id":"{node_id}","sku":"{sku}","delta":{delta},"reason":"{reason}"}}'.encode()
 
 
 class EventSink:
@@ -50,6 +58,7 @@ class EventSink:
         seed: int,
         gzip: bool,
         injector: FaultInjector,
+        faults_path: Path,
     ) -> None:
         self.dir = events_dir
         self.clock = clock
@@ -60,12 +69,19 @@ class EventSink:
         self.buckets: dict[int, list[bytes]] = {}
         self.late: dict[int, list[tuple[bytes, Fault]]] = {}
         self.counts: Counter[str] = Counter()
-        self.faults: list[tuple[str, int, Fault]] = []
+        self.fault_file = faults_path.open("w", newline="", encoding="utf-8")
+        self.fault_log = csv.writer(self.fault_file, lineterminator="\n")
+        self.fault_log.writerow(["file", "line", "event_id", "fault", "expected", "detail"])
+        self.fault_count = 0
         self.lines_written = 0
         self.files: list[str] = []
         self.written_through = -1
 
     def emit(self, t: int, event_type: str, source: str, data: dict) -> None:
+        self.emit_raw(t, event_type, source, _dumps(data))
+
+    def emit_raw(self, t: int, event_type: str, source: str, data: bytes) -> None:
+        """Emit an event whose `data` object is already encoded as compact JSON."""
         self.seq += 1
         day = t // DAY
         bucket = self.buckets.get(day)
@@ -73,19 +89,35 @@ class EventSink:
             if day <= self.written_through:
                 raise RuntimeError(f"event {event_type} at day {day} after that day was written")
             bucket = self.buckets[day] = []
+        days = self.clock.prefixes
+        prefix = days[day] if day < len(days) else self.clock.day_prefix(day)
+        # The envelope is a template rather than a dict for orjson: same bytes, and the result
+        # of the concatenation is sized exactly (orjson's own output keeps a ~4 KB buffer, which
+        # made every event buffered for a future day cost 4 KB).
         bucket.append(
-            _dumps(
-                {
-                    "event_id": f"{self.prefix}{self.seq}",
-                    "event_type": event_type,
-                    "occurred_at": self.clock.day_prefix(day) + _TOD[t % DAY],
-                    "source": source,
-                    "schema_version": 1,
-                    "data": data,
-                }
-            )
+            f'{{"event_id":"{self.prefix}{self.seq}","event_type":"{event_type}",'
+            f'"occurred_at":"{prefix}{_TOD[t % DAY]}","source":"{source}",'
+            f'"schema_version":1,"data":'.encode()
+            + data
+            + b"}"
         )
         self.counts[event_type] += 1
+
+    def emit_same_time(self, t: int, event_type: str, source: str, datas: list[bytes]) -> None:
+        """Emit many events of one type at one instant (snapshots), each with encoded data."""
+        if not datas:
+            return
+        self.emit_raw(t, event_type, source, datas[0])
+        bucket = self.buckets[t // DAY]
+        head = f'","event_type":"{event_type}","occurred_at":"{self.clock.ts(t)}",'
+        head += f'"source":"{source}","schema_version":1,"data":'
+        first, prefix = self.seq + 1, self.prefix
+        bucket.extend(
+            f'{{"event_id":"{prefix}{seq}{head}'.encode() + data + b"}"
+            for seq, data in enumerate(datas[1:], start=first)
+        )
+        self.seq += len(datas) - 1
+        self.counts[event_type] += len(datas) - 1
 
     def file_name(self, day: int) -> str:
         suffix = ".jsonl.gz" if self.gzip else ".jsonl"
@@ -99,11 +131,18 @@ class EventSink:
         self.written_through = max(self.written_through, day)
 
     def flush_all(self) -> None:
+        """Write every remaining day file and close the fault list."""
         while self.buckets or self.late:
             self.flush_through(max(set(self.buckets) | set(self.late)))
+        self.fault_file.close()
 
     def _write(self, day: int) -> None:
         lines = self.buckets.pop(day, [])
+        if self.injector.bad_rate <= 0:
+            # A clean world has no faults to place: write the lines as they are.
+            if lines:
+                self._store(day, b"\n".join(lines) + b"\n", len(lines))
+            return
         content, late = self.injector.apply(day, lines)
         for target, line, fault in late:
             self.late.setdefault(max(target, day + 1), []).append((line, fault))
@@ -113,8 +152,15 @@ class EventSink:
         name = self.file_name(day)
         for line_no, (_, fault) in enumerate(content, start=1):
             if fault is not None:
-                self.faults.append((name, line_no, fault))
-        payload = b"\n".join(line for line, _ in content) + b"\n"
+                # Streamed out rather than kept: a big faulty world has hundreds of thousands.
+                self.fault_log.writerow(
+                    [name, line_no, fault.event_id, fault.kind, fault.outcome, fault.detail]
+                )
+                self.fault_count += 1
+        self._store(day, b"\n".join(line for line, _ in content) + b"\n", len(content))
+
+    def _store(self, day: int, payload: bytes, lines: int) -> None:
+        name = self.file_name(day)
         path = self.dir / name
         if self.gzip:
             with (
@@ -124,5 +170,5 @@ class EventSink:
                 gz.write(payload)
         else:
             path.write_bytes(payload)
-        self.lines_written += len(content)
+        self.lines_written += lines
         self.files.append(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import resource
 import shutil
 import time
@@ -24,6 +23,7 @@ from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.fulfilment import (
     ORDER_TRUTH_COLUMNS,
     SHIPMENT_TRUTH_COLUMNS,
+    DayRandom,
     Fulfilment,
 )
 from pipelines.simulator.inventory import Inventory
@@ -141,7 +141,14 @@ def generate(
     per_day = split_orders(orders, weights)
     clock = Clock(start)
     injector = FaultInjector(bad_rate, cfg["faults"], seed)
-    sink = EventSink(events_dir, clock, seed=seed, gzip=gzip, injector=injector)
+    sink = EventSink(
+        events_dir,
+        clock,
+        seed=seed,
+        gzip=gzip,
+        injector=injector,
+        faults_path=truth_dir / "injected_faults.csv",
+    )
     flow = Fulfilment(cfg, net, cat, carriers, inv, sink, daily_units, days + TAIL_DAYS, peak, rng)
     n_customers = max(100, int(orders / float(d["orders_per_customer"])))
     customers_metro = rng.choice(len(net.metro_weight), size=n_customers, p=net.metro_weight)
@@ -160,7 +167,7 @@ def generate(
     snap_every = int(cfg["inventory"]["snapshot_every_days"])
     for day in range(days):
         day_rng = np.random.default_rng([seed, 2, day])
-        prng = random.Random(seed * 1_000_003 + day)
+        prng = DayRandom(seed * 1_000_003 + day)
         date_str = clock.date_of(day).isoformat()
         flow.start_of_day(day)
         if day % snap_every == 0:
@@ -206,7 +213,7 @@ def generate(
         "config": str(config) if config else "default_world.toml",
         "events": events,
         "lines_written": sink.lines_written,
-        "faults": len(sink.faults),
+        "faults": sink.fault_count,
         "events_by_type": dict(sorted(sink.counts.items())),
     }
     (truth_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -221,7 +228,7 @@ def generate(
         bad_rate=bad_rate,
         events=events,
         lines_written=sink.lines_written,
-        faults=len(sink.faults),
+        faults=sink.fault_count,
         files=len(sink.files),
         seconds=seconds,
         peak_rss_mb=rss_mb,
@@ -338,9 +345,4 @@ def _write_truth(truth_dir: Path, cfg, net, carriers, inv, flow: Fulfilment, sin
             [k, g, clock.date_of(a).isoformat(), clock.date_of(b).isoformat()]
             for k, g, a, b in spans
         ],
-    )
-    write_csv(
-        truth_dir / "injected_faults.csv",
-        ["file", "line", "event_id", "fault", "expected", "detail"],
-        [[f, n, x.event_id, x.kind, x.outcome, x.detail] for f, n, x in sink.faults],
     )

@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
-from pipelines.simulator.emit import DAY, EventSink
+from pipelines.simulator.emit import DAY, EventSink, adjusted_data
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import METROS, Carriers, Network
 
@@ -27,6 +27,17 @@ HOUR = 3600
 _CANCEL_REASONS = ("", "payment_failed", "fraud", "customer_request")
 _DISPOSITIONS = ("restock", "refurbish", "liquidate", "destroy", "return_to_vendor")
 _CONTACT_CHANNELS = ("chat", "phone", "email", "store")
+
+
+class DayRandom(random.Random):
+    """The day's stream of Python draws, with a leaner `randint` that draws the same numbers.
+
+    `random.Random.randint` goes through `randrange` and its argument checks; the order loop calls
+    it a few times per order, so that overhead was a noticeable share of the run.
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        return a + self._randbelow(b - a + 1)
 
 
 class Fulfilment:
@@ -189,7 +200,7 @@ class Fulfilment:
     # -- the day's orders ----------------------------------------------------------------------
 
     def run_day(
-        self, day: int, orders: DayOrders, prng: random.Random, order_rows: dict, ship_rows: dict
+        self, day: int, orders: DayOrders, prng: DayRandom, order_rows: dict, ship_rows: dict
     ) -> None:
         inv = self.inv
         self.rec = inv.rec.tolist()
@@ -307,15 +318,14 @@ class Fulfilment:
             "carrier_eff": None,
         }
         if pre != 1:
-            emit(
-                placed_t + prng.randint(2, 40),
+            paid_t = placed_t + prng.randint(2, 40)
+            amount = round(subtotal + ship_charge, 2)
+            method = "card" if rnd() < 0.8 else "wallet"
+            self.sink.emit_raw(
+                paid_t,
                 "order.payment_authorized",
                 "oms",
-                {
-                    "order_id": oid,
-                    "amount": round(subtotal + ship_charge, 2),
-                    "payment_method": "card" if rnd() < 0.8 else "wallet",
-                },
+                f'{{"order_id":"{oid}","amount":{amount!r},"payment_method":"{method}"}}'.encode(),
             )
         if pre:
             reason = _CANCEL_REASONS[pre]
@@ -679,19 +689,21 @@ class Fulfilment:
                 done_t = done_day * DAY + prng.randint(8 * HOUR, 21 * HOUR - 60)
             packed_t = max(ship_day * DAY + prng.randint(9 * HOUR, 15 * HOUR), t_alloc + 1200)
         node_id = self.node_ids[n]
-        line_objs = [{"line_id": lid, "quantity": q} for lid, _, q in glines]
-        emit(
+        line_objs = ",".join(f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines)
+        emit_raw = self.sink.emit_raw
+        emit_raw(
             packed_t,
             "shipment.packed",
             "wms",
-            {"shipment_id": sid, "order_id": oid, "node_id": node_id, "lines": line_objs},
+            f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
+            f'"lines":[{line_objs}]}}'.encode(),
         )
         for _, s, q in glines:
-            emit(
+            emit_raw(
                 packed_t + 60,
                 "stock.adjusted",
                 "wms",
-                {"node_id": node_id, "sku": self.sku_ids[s], "delta": -q, "reason": "sale"},
+                adjusted_data(node_id, self.sku_ids[s], -q, "sale"),
             )
             self.resv.append((n, s, q))
             self.releases.setdefault(packed_t // DAY + 1, []).append((n, s, q))
@@ -699,24 +711,21 @@ class Fulfilment:
         if mode == "in_store" or mode == "transfer":
             if mode == "transfer":
                 shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
-                emit(
+                emit_raw(
                     shipped_t,
                     "shipment.shipped",
                     "tms",
                     self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
                 )
-            target = self.node_ids[store_node]
-            emit(done_t, "pickup.ready", "store", {"order_id": oid, "node_id": target})
+            at_store = f'{{"order_id":"{oid}","node_id":"{self.node_ids[store_node]}"}}'.encode()
+            emit_raw(done_t, "pickup.ready", "store", at_store)
             if rnd() < 0.97:
-                emit(
-                    done_t + prng.randint(HOUR, 3 * DAY),
-                    "pickup.collected",
-                    "store",
-                    {"order_id": oid, "node_id": target},
+                emit_raw(
+                    done_t + prng.randint(HOUR, 3 * DAY), "pickup.collected", "store", at_store
                 )
         else:
             shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
-            emit(
+            emit_raw(
                 shipped_t,
                 "shipment.shipped",
                 "tms",
@@ -757,7 +766,12 @@ class Fulfilment:
                     },
                 )
             if not lost:
-                emit(done_t, "shipment.delivered", "tms", {"shipment_id": sid, "order_id": oid})
+                emit_raw(
+                    done_t,
+                    "shipment.delivered",
+                    "tms",
+                    f'{{"shipment_id":"{sid}","order_id":"{oid}"}}'.encode(),
+                )
                 if rnd() < float(dcfg["damaged_rate"]):
                     damaged = True
                     emit(
@@ -790,20 +804,16 @@ class Fulfilment:
             "mode": mode,
         }
 
-    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> dict:
+    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> bytes:
         dist = self.dist[metro][n]
-        cost = self.c_base[ci] * (1 + dist / 3000.0) + self.c_kg[ci] * weight
-        return {
-            "shipment_id": sid,
-            "order_id": oid,
-            "node_id": node_id,
-            "carrier": self.c_name[ci],
-            "service_level": self.c_service[ci],
-            "tracking_number": f"1Z{self.ship_seq:010d}",
-            "lines": line_objs,
-            "shipping_cost": round(cost, 2),
-            "weight_kg": round(weight, 2),
-        }
+        cost = round(self.c_base[ci] * (1 + dist / 3000.0) + self.c_kg[ci] * weight, 2)
+        # Money and weights are rounded to cents and grams, so repr() writes them as orjson would.
+        return (
+            f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
+            f'"carrier":"{self.c_name[ci]}","service_level":"{self.c_service[ci]}",'
+            f'"tracking_number":"1Z{self.ship_seq:010d}","lines":[{line_objs}],'
+            f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}'
+        ).encode()
 
     def _contact(self, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.simulator.catalogue import ABC, Catalogue
-from pipelines.simulator.emit import DAY, EventSink
+from pipelines.simulator.emit import DAY, EventSink, adjusted_data
 from pipelines.simulator.network import Network
 from pipelines.simulator.truth import TruthTable
 
@@ -122,11 +122,11 @@ class Inventory:
             self.arrival[arriving[:, 0], arriving[:, 1]] = -1
             secs = rng.integers(6 * 3600, 14 * 3600, len(qty))
             for (n, s), q, sec in zip(arriving.tolist(), qty.tolist(), secs.tolist(), strict=True):
-                sink.emit(
+                sink.emit_raw(
                     t0 + sec,
                     "stock.adjusted",
                     "wms",
-                    {"node_id": node_ids[n], "sku": sku_ids[s], "delta": q, "reason": "receipt"},
+                    adjusted_data(node_ids[n], sku_ids[s], q, "receipt"),
                 )
         self._drift(rng, 1)
         for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
@@ -138,11 +138,11 @@ class Inventory:
                 self.truth[n, s] -= 1
                 if self.rec[n, s] > 0:
                     self.rec[n, s] -= 1
-                    sink.emit(
+                    sink.emit_raw(
                         t0 + sec,
                         "stock.adjusted",
                         "wms",
-                        {"node_id": node_ids[n], "sku": sku_ids[s], "delta": -1, "reason": reason},
+                        adjusted_data(node_ids[n], sku_ids[s], -1, reason),
                     )
         sold = rng.poisson(self.walk_in_rate)
         sold = np.minimum(sold, self.truth)
@@ -154,11 +154,11 @@ class Inventory:
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
             for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True):
                 if r > 0:
-                    sink.emit(
+                    sink.emit_raw(
                         t0 + 21 * 3600,
                         "stock.adjusted",
                         "pos",
-                        {"node_id": node_ids[n], "sku": sku_ids[s], "delta": -r, "reason": "sale"},
+                        adjusted_data(node_ids[n], sku_ids[s], -r, "sale"),
                     )
 
     def snapshot(self, day: int, sink: EventSink, truth: TruthTable, date_str: str) -> None:
@@ -169,26 +169,23 @@ class Inventory:
         reserved = self.reserved[n, s]
         transit = self.pending[n, s]
         t = day * DAY
-        for a, b, oh, rs, tr in zip(
-            n.tolist(),
-            s.tolist(),
-            on_hand.tolist(),
-            reserved.tolist(),
-            transit.tolist(),
-            strict=True,
-        ):
-            sink.emit(
-                t,
-                "stock.snapshot",
-                "oms",
-                {
-                    "node_id": node_ids[a],
-                    "sku": sku_ids[b],
-                    "on_hand": oh,
-                    "reserved": rs,
-                    "in_transit": tr,
-                },
-            )
+        sink.emit_same_time(
+            t,
+            "stock.snapshot",
+            "oms",
+            [
+                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","on_hand":{oh},'
+                f'"reserved":{rs},"in_transit":{tr}}}'.encode()
+                for a, b, oh, rs, tr in zip(
+                    n.tolist(),
+                    s.tolist(),
+                    on_hand.tolist(),
+                    reserved.tolist(),
+                    transit.tolist(),
+                    strict=True,
+                )
+            ],
+        )
         truth.add(
             {
                 "date": [date_str] * len(n),
@@ -228,24 +225,19 @@ class Inventory:
             count_id = f"CC-{self.count_serial:08d}"
             ids.append(count_id)
             t = day * DAY + sec
-            sink.emit(
+            sink.emit_raw(
                 t,
                 "stock.counted",
                 "wms",
-                {
-                    "node_id": node_ids[a],
-                    "sku": sku_ids[b],
-                    "count_id": count_id,
-                    "system_quantity": sq,
-                    "counted_quantity": cq,
-                },
+                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","count_id":"{count_id}",'
+                f'"system_quantity":{sq},"counted_quantity":{cq}}}'.encode(),
             )
             if e:
-                sink.emit(
+                sink.emit_raw(
                     t + 600,
                     "stock.adjusted",
                     "wms",
-                    {"node_id": node_ids[a], "sku": sku_ids[b], "delta": e, "reason": "correction"},
+                    adjusted_data(node_ids[a], sku_ids[b], e, "correction"),
                 )
         types = np.array(self.net.node_types)
         truth.add(

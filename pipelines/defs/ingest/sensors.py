@@ -12,10 +12,11 @@ from pipelines.ingest.discover import discover
 def landing_fingerprint(warehouse: WarehouseResource) -> str:
     """Changes whenever a file is added, removed, rewritten or touched under landing/."""
     landing = warehouse.paths.landing
-    if not landing.is_dir():
-        return ""
+    files = discover(landing) if landing.is_dir() else []
+    if not files:
+        return ""  # nothing to ingest is no reason to run
     digest = hashlib.sha256()
-    for found in discover(landing):
+    for found in files:
         stat = found.path.stat()
         digest.update(f"{found.relative}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
