@@ -54,6 +54,7 @@ format: install  ## Apply ruff's formatting and fixes
 
 bench: install  ## Print speed figures (ingest, and the simulator when present)
 	$(UV) run python benchmarks/bench_ingest.py
+	$(UV) run python benchmarks/bench_generate.py
 
 docs: install  ## Build and serve the dbt docs site on http://localhost:8080
 	cd dbt_project && OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs generate --profiles-dir . && \

@@ -179,3 +179,20 @@ def test_landing_sensor_requests_a_run_only_when_files_change(tmp_path):
     (home.landing / "more.jsonl").write_text("")
     changed = dg.build_sensor_context(cursor=request.run_key, resources={"warehouse": warehouse})
     assert isinstance(sensor(changed), dg.RunRequest)
+
+
+def test_the_dashboard_reads_what_the_run_published(built_home, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    home, _ = built_home
+    monkeypatch.setenv("OMSI_SERVING", str(home.serving))
+    app = AppTest.from_file(str(Path(__file__).parents[1] / "dashboards" / "app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    metrics = {m.label: int(m.value.replace(",", "")) for m in app.metric}
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        read, landed = con.execute(
+            "select sum(lines_read), sum(landed) from raw.ingest_files"
+        ).fetchall()[0]
+    assert metrics["Lines read"] == read and metrics["Landed"] == landed
+    assert any("Reconciled" in s.value for s in app.success)
