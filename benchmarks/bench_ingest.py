@@ -32,17 +32,24 @@ def main() -> None:
         started = time.perf_counter()
         generate(world, orders=args.orders, days=args.days, seed=7, bad_rate=args.bad_rate)
         size = sum(p.stat().st_size for p in (world / "events").iterdir())
-        print(f"world: {args.orders:,} orders over {args.days} days, {size / 1e6:,.0f} MB of events, "
-              f"generated in {time.perf_counter() - started:.1f} s")
+        print(
+            f"world: {args.orders:,} orders over {args.days} days, {size / 1e6:,.0f} MB of events, "
+            f"generated in {time.perf_counter() - started:.1f} s"
+        )
         with connect(Path(tmp) / "warehouse.duckdb") as con:
-            for label, force in (("first ingest", False), ("unchanged again", False),
-                                 ("forced re-read", True)):
+            for label, force in (
+                ("first ingest", False),
+                ("unchanged again", False),
+                ("forced re-read", True),
+            ):
                 result = ingest_folder(con, world, force=force).to_dict()
                 rate = result["lines_per_second"] or 0
-                print(f"{label:>16}: {result['lines_read']:>10,} lines in {result['seconds']:6.1f} s "
-                      f"= {rate:>9,} lines/s  (landed {result['landed']:,}, duplicates "
-                      f"{result['duplicates']:,}, quarantined {result['quarantined']:,}, files "
-                      f"skipped {result['files_skipped']})")
+                print(
+                    f"{label:>16}: {result['lines_read']:>10,} lines in {result['seconds']:6.1f} s "
+                    f"= {rate:>9,} lines/s  (landed {result['landed']:,}, duplicates "
+                    f"{result['duplicates']:,}, quarantined {result['quarantined']:,}, files "
+                    f"skipped {result['files_skipped']})"
+                )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:,.0f} MB")
 

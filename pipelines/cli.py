@@ -21,7 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("generate")(generate_command)
-import_app = typer.Typer(help="Convert another system's export into contract events.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Convert another system's export into contract events.", no_args_is_help=True
+)
 app.add_typer(import_app, name="import")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +40,19 @@ def _fail(message: str) -> None:
 
 @app.command()
 def ingest(
-    folder: Annotated[Path, typer.Argument(help="Folder with event files (.jsonl, .jsonl.gz, .parquet) "
-                                                 "anywhere below it and nodes/skus/carriers.csv.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    force: Annotated[bool, typer.Option(help="Re-read files already ingested (adds nothing new).")] = False,
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with event files (.jsonl, .jsonl.gz, .parquet) "
+            "anywhere below it and nodes/skus/carriers.csv."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Re-read files already ingested (adds nothing new).")
+    ] = False,
 ) -> None:
     """Land a folder of events into the warehouse and print the reconciliation.
 
@@ -54,8 +65,9 @@ def ingest(
     home = OmsiHome.from_env()
     try:
         with connect(home.warehouse) as con:
-            result = ingest_folder(con, folder.resolve(), force=force,
-                                   progress=None if as_json else _say)
+            result = ingest_folder(
+                con, folder.resolve(), force=force, progress=None if as_json else _say
+            )
     except FileNotFoundError as exc:
         _fail(str(exc))
     if as_json:
@@ -69,22 +81,32 @@ def _reconciliation_table(summary: dict) -> str:
     rows = [header, "-" * len(header)]
     for f in summary["files"]:
         name = f["file"] + (" (skipped: already ingested)" if f["skipped"] else "")
-        rows.append(f"{name:<48} {f['lines_read']:>10,} {f['landed']:>10,} {f['duplicates']:>8,} "
-                    f"{f['quarantined']:>12,}")
+        rows.append(
+            f"{name:<48} {f['lines_read']:>10,} {f['landed']:>10,} {f['duplicates']:>8,} "
+            f"{f['quarantined']:>12,}"
+        )
     rows.append("-" * len(header))
-    rows.append(f"{'total':<48} {summary['lines_read']:>10,} {summary['landed']:>10,} "
-                f"{summary['duplicates']:>8,} {summary['quarantined']:>12,}")
+    rows.append(
+        f"{'total':<48} {summary['lines_read']:>10,} {summary['landed']:>10,} "
+        f"{summary['duplicates']:>8,} {summary['quarantined']:>12,}"
+    )
     verdict = "reconciles" if summary["reconciles"] else "DOES NOT RECONCILE"
     rate = f", {summary['lines_per_second']:,} lines/s" if summary["lines_per_second"] else ""
-    rows.append(f"batch {summary['batch_id']}: {verdict} (read = landed + duplicates + quarantined)"
-                f" in {summary['seconds']} s{rate}")
+    rows.append(
+        f"batch {summary['batch_id']}: {verdict} (read = landed + duplicates + quarantined)"
+        f" in {summary['seconds']} s{rate}"
+    )
     return "\n".join(rows)
 
 
 @import_app.command("olist")
 def import_olist(
-    src: Annotated[Path, typer.Argument(help="Folder with the Olist CSV export (orders.csv, ...).")],
-    out: Annotated[Path, typer.Option(help="Output folder: events/ and reference/ are written here.")],
+    src: Annotated[
+        Path, typer.Argument(help="Folder with the Olist CSV export (orders.csv, ...).")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: events/ and reference/ are written here.")
+    ],
 ) -> None:
     """Convert the Olist marketplace export into contract events and reference CSVs."""
     from pipelines.adapters.olist import convert_olist
@@ -94,12 +116,16 @@ def import_olist(
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     typer.echo(report.render())
-    typer.echo(f"next: copy {out} into $OMSI_HOME/landing (or `omsi ingest {out}`), then `omsi run`")
+    typer.echo(
+        f"next: copy {out} into $OMSI_HOME/landing (or `omsi ingest {out}`), then `omsi run`"
+    )
 
 
 @app.command()
 def run(
-    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch.")
+    ] = False,
 ) -> None:
     """Materialize every asset in-process: ingest landing/, dbt build, publish serving.
 
@@ -130,20 +156,35 @@ def dashboard(
     """Open the Streamlit dashboards over the serving snapshot."""
     home = OmsiHome.from_env()
     env = os.environ | {"OMSI_HOME": str(home.root)}
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "app.py"),
-               "--server.port", str(port), "--server.headless", str(headless).lower(),
-               "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "dashboards" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        str(headless).lower(),
+        "--client.toolbarMode",
+        "minimal",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     _say(f"dashboards on http://localhost:{port} (Ctrl+C to stop)")
     raise typer.Exit(subprocess.call(command, env=env))
 
 
 @app.command()
 def demo(
-    open_dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard",
-                                                 help="Open the dashboards at the end.")] = True,
+    open_dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Open the dashboards at the end.")
+    ] = True,
     orders: Annotated[int, typer.Option(help="Orders in the demo world.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days the demo world spans.")] = 120,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 42,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same world.")
+    ] = 42,
     bad_rate: Annotated[float, typer.Option(help="Share of extra broken lines to inject.")] = 0.002,
 ) -> None:
     """Generate a simulated world into $OMSI_HOME/landing, build everything, open the dashboards.

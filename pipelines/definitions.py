@@ -14,10 +14,17 @@ from pipelines.defs.warehouse import WarehouseResource
 # the landing sensor and the daily schedule start.
 REFRESH_JOB = "refresh"
 
-refresh_job = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(), 
-                                  description="Ingest new files, build the warehouse, publish serving.")
-daily_refresh = dg.ScheduleDefinition(name="daily_refresh", job=refresh_job, cron_schedule="0 5 * * *",
-                                      description="A daily rebuild even when no file arrived.")
+refresh_job = dg.define_asset_job(
+    REFRESH_JOB,
+    selection=dg.AssetSelection.all(),
+    description="Ingest new files, build the warehouse, publish serving.",
+)
+daily_refresh = dg.ScheduleDefinition(
+    name="daily_refresh",
+    job=refresh_job,
+    cron_schedule="0 5 * * *",
+    description="A daily rebuild even when no file arrived.",
+)
 
 defs = dg.Definitions.merge(
     ingest_defs(),

@@ -57,7 +57,9 @@ def _progress_logger(progress: Callable[[str], None]):
             elif kind == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
                 if not data.passed:
-                    progress(f"  check {data.check_name} on {data.asset_key.to_user_string()} FAILED")
+                    progress(
+                        f"  check {data.check_name} on {data.asset_key.to_user_string()} FAILED"
+                    )
             elif kind == "STEP_SKIPPED":
                 progress(f"  {step} skipped (an upstream step or blocking check failed)")
 
@@ -72,8 +74,9 @@ def _progress_logger(progress: Callable[[str], None]):
     return terminal
 
 
-def run_refresh(home: OmsiHome, *, full_refresh: bool = False,
-                progress: Callable[[str], None] = print) -> ExecuteInProcessResult:
+def run_refresh(
+    home: OmsiHome, *, full_refresh: bool = False, progress: Callable[[str], None] = print
+) -> ExecuteInProcessResult:
     """Materialize every asset and check; the result says which steps succeeded."""
     import dagster as dg
 
@@ -81,7 +84,9 @@ def run_refresh(home: OmsiHome, *, full_refresh: bool = False,
     from pipelines.defs.warehouse import WarehouseResource
 
     instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
-    job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs({"terminal": _progress_logger(progress)})
+    job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs(
+        {"terminal": _progress_logger(progress)}
+    )
     run_config = {
         "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
         "loggers": {"terminal": {}},

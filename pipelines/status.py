@@ -40,11 +40,14 @@ def describe(home: OmsiHome) -> str:
                 "select reason, count(*) from raw.quarantine group by all order by 2 desc limit 5"
             ).fetchall()
         lines.append(f"warehouse {events:,} events from {batches} batch(es), last at {last}")
-        lines.append(f"          lines read {read or 0:,} = landed {landed or 0:,} + duplicates "
-                     f"{dups or 0:,} + quarantined {quarantined or 0:,}")
+        lines.append(
+            f"          lines read {read or 0:,} = landed {landed or 0:,} + duplicates "
+            f"{dups or 0:,} + quarantined {quarantined or 0:,}"
+        )
         if reasons:
-            lines.append("          top quarantine reasons: "
-                         + ", ".join(f"{r} ({n:,})" for r, n in reasons))
+            lines.append(
+                "          top quarantine reasons: " + ", ".join(f"{r} ({n:,})" for r, n in reasons)
+            )
     if home.serving.exists():
         age = datetime.now().timestamp() - home.serving.stat().st_mtime
         lines.append(f"serving   {home.serving} published {age / 60:.0f} min ago")

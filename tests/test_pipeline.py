@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 def test_definitions_validate_with_the_dagster_cli(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
-        capture_output=True, text=True, env=os.environ | {"OMSI_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        env=os.environ | {"OMSI_HOME": str(tmp_path)},
         timeout=300,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -41,8 +43,18 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
 def test_asset_graph_is_wired_as_designed():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    raw = {f"raw/{t}" for t in ("events", "quarantine", "nodes", "skus", "carriers", "ingest_files",
-                                 "ingest_batches")}
+    raw = {
+        f"raw/{t}"
+        for t in (
+            "events",
+            "quarantine",
+            "nodes",
+            "skus",
+            "carriers",
+            "ingest_files",
+            "ingest_batches",
+        )
+    }
     assert raw <= keys
     assert "serving/snapshot" in keys
     staging = {k for k in keys if k.startswith("staging/")}
@@ -51,9 +63,10 @@ def test_asset_graph_is_wired_as_designed():
     placed = graph.get(dg.AssetKey(["staging", "stg_oms__orders_placed"]))
     assert dg.AssetKey(["raw", "events"]) in placed.parent_keys
     serving = graph.get(dg.AssetKey(["serving", "snapshot"]))
-    assert {dg.AssetKey(["staging", "stg_oms__orders_placed"]), dg.AssetKey(["raw", "events"])} <= set(
-        serving.parent_keys
-    )
+    assert {
+        dg.AssetKey(["staging", "stg_oms__orders_placed"]),
+        dg.AssetKey(["raw", "events"]),
+    } <= set(serving.parent_keys)
     # The folder is the group: the graph reads like the dbt tree.
     assert placed.group_name == "staging"
     assert graph.get(dg.AssetKey(["raw", "events"])).group_name == "ingest"
@@ -110,7 +123,9 @@ def test_a_run_lands_builds_and_publishes(built_home):
 
     with duckdb.connect(str(home.serving), read_only=True) as con:
         tables = {r[0] for r in con.execute("show tables").fetchall()}
-        landed = con.execute("select sum(landed) from ingest_files where kind = 'events'").fetchall()[0][0]
+        landed = con.execute(
+            "select sum(landed) from ingest_files where kind = 'events'"
+        ).fetchall()[0][0]
         by_type = con.execute("select sum(events) from events_by_type").fetchall()[0][0]
     assert {"serving_manifest", "ingest_files", "quarantine_reasons", "events_by_type"} <= tables
     assert landed == by_type == events
@@ -144,8 +159,11 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path):
     home = _home_with_olist(tmp_path)
     # Valid per the contract, but from the future: the batch suite rejects the whole batch.
     future = {
-        "event_id": "clock-bug-1", "event_type": "shipment.delivered",
-        "occurred_at": "2099-01-01T00:00:00Z", "source": "tms", "schema_version": 1,
+        "event_id": "clock-bug-1",
+        "event_type": "shipment.delivered",
+        "occurred_at": "2099-01-01T00:00:00Z",
+        "source": "tms",
+        "schema_version": 1,
         "data": {"shipment_id": "s1", "order_id": "o1"},
     }
     (home.landing / "late.jsonl").write_text(json.dumps(future) + "\n")
@@ -186,7 +204,9 @@ def test_the_dashboard_reads_what_the_run_published(built_home, monkeypatch):
 
     home, _ = built_home
     monkeypatch.setenv("OMSI_SERVING", str(home.serving))
-    app = AppTest.from_file(str(Path(__file__).parents[1] / "dashboards" / "app.py"), default_timeout=60)
+    app = AppTest.from_file(
+        str(Path(__file__).parents[1] / "dashboards" / "app.py"), default_timeout=60
+    )
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     metrics = {m.label: int(m.value.replace(",", "")) for m in app.metric}

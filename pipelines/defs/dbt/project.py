@@ -41,7 +41,9 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     built = manifest.stat().st_mtime
     sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "tests", "seeds"):
-        sources += (DBT_PROJECT_DIR / folder).rglob("*") if (DBT_PROJECT_DIR / folder).exists() else []
+        sources += (
+            (DBT_PROJECT_DIR / folder).rglob("*") if (DBT_PROJECT_DIR / folder).exists() else []
+        )
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
@@ -50,7 +52,9 @@ def load_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if _manifest_is_stale(project):
         os.environ.setdefault("OMSI_WAREHOUSE", str(OmsiHome.from_env().warehouse))
-        DbtCliResource(project_dir=project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        DbtCliResource(project_dir=project).cli(
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
     return project
 
 

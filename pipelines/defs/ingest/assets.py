@@ -37,9 +37,7 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         result = ingest_folder(con, landing, progress=context.log.info)
         counts = dict(
             con.execute(
-                " union all ".join(
-                    f"select '{t}', count(*) from raw.{t}" for t in RAW_TABLES
-                )
+                " union all ".join(f"select '{t}', count(*) from raw.{t}" for t in RAW_TABLES)
             ).fetchall()
         )
     summary = result.to_dict()

@@ -12,11 +12,15 @@ from pipelines.ingest.expectations import landed_batch, validate_batch
 
 CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "landed_events_suite", asset=["raw", "events"], blocking=True,
+        "landed_events_suite",
+        asset=["raw", "events"],
+        blocking=True,
         description="Great Expectations suite `landed_events` on the latest batch that landed events.",
     ),
     dg.AssetCheckSpec(
-        "ingest_reconciles", asset=["raw", "ingest_files"], blocking=True,
+        "ingest_reconciles",
+        asset=["raw", "ingest_files"],
+        blocking=True,
         description="Every file read: lines read = landed + duplicates + quarantined.",
     ),
 ]
@@ -25,7 +29,9 @@ CHECK_SPECS = [
 def landed_events_suite(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
     batch_id, frame = landed_batch(con)
     result = validate_batch(frame, batch_id)
-    failures = [f"{o.expectation}({o.column}): {o.unexpected} unexpected" for o in result.failures()]
+    failures = [
+        f"{o.expectation}({o.column}): {o.unexpected} unexpected" for o in result.failures()
+    ]
     return dg.AssetCheckResult(
         check_name="landed_events_suite",
         asset_key=["raw", "events"],
@@ -54,6 +60,7 @@ def ingest_reconciles(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
         passed=not broken,
         metadata={
             "files_checked": files,
-            "unreconciled": "; ".join(f"{f} (batch {b}): {u} lines" for f, b, u in broken) or "none",
+            "unreconciled": "; ".join(f"{f} (batch {b}): {u} lines" for f, b, u in broken)
+            or "none",
         },
     )

@@ -23,9 +23,12 @@ def landing_fingerprint(warehouse: WarehouseResource) -> str:
 
 
 def build_landing_sensor(job_name: str) -> dg.SensorDefinition:
-    @dg.sensor(job_name=job_name, minimum_interval_seconds=30,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Runs ingest and everything downstream when the landing folder changes.")
+    @dg.sensor(
+        job_name=job_name,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Runs ingest and everything downstream when the landing folder changes.",
+    )
     def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         fingerprint = landing_fingerprint(warehouse)
         if not fingerprint or fingerprint == context.cursor:
