@@ -46,13 +46,13 @@ def _detail(rule: Rule) -> str:
 
 @cache
 def classify_sql() -> list[str]:
-    """Statements that turn `incoming(row_id, raw, pre_reason)` into the table `checked`.
+    """Statements that turn `incoming(row_id, raw, pre_reason)` into the view `checked`.
 
     Each line is parsed twice in all: one `json_type` and one `json_extract_string` over every
     path any rule reads (see pipelines.contract.sql_rules). Envelope and data rules run on those
     lists; line items are unnested from the extracted `lines` text for the lines that passed so
     far. Most lines are valid, so the sentences for people are worked out afterwards, only for
-    the lines that failed.
+    the lines that failed (`explain_sql`).
     """
     contract = compile_contract()
     paths = "[" + ", ".join(f"'{p}'" for p in contract.line_paths) + "]"
@@ -128,13 +128,13 @@ def classify_sql() -> list[str]:
         from ({" union all ".join(item_queries)})
         group by row_id
         """,
-        # 3. The verdict and the typed envelope.
+        # 3. The verdict and the typed envelope of every line.
         f"""
-        create or replace temp table checked as
+        create or replace temp view checked as
         select
             c.row_id,
             coalesce(c.reason, {item_reasons}[f.scope_no + 1][f.rule_no]) as reason,
-            f.detail,
+            f.detail as item_detail,
             c.event_id,
             c.event_type,
             timezone('UTC', try_cast(upper(c.occurred_at) as timestamptz)) as occurred_at,
@@ -149,35 +149,37 @@ def classify_sql() -> list[str]:
         from lines_checked as c
         left join failed_items as f using (row_id)
         """,
-        # 4. Sentences for people, for the lines that failed on the envelope or data.
-        f"""
-        update checked set detail = explained.detail
+    ]
+
+
+@cache
+def explain_sql() -> str:
+    """The view `explained`: a sentence for people for each line `judged` quarantined."""
+    contract = compile_contract()
+    paths = "[" + ", ".join(f"'{p}'" for p in contract.line_paths) + "]"
+    envelope_reason = contract.envelope.case_sql(_reason)
+    return f"""
+        create or replace temp view explained as
+        select
+            row_id,
+            case
+                when pre_reason = 'invalid_encoding' then 'the line is not valid UTF-8 text'
+                when pre_reason is not null then 'the line is not standard JSON (RFC 8259)'
+                when lt[1] is distinct from 'OBJECT' then 'the line is not a JSON object'
+                when {envelope_reason} is not null then {contract.envelope.case_sql(_detail)}
+                else {_by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})}
+            end as detail,
         from (
             select
-                row_id,
-                case
-                    when pre_reason = 'invalid_encoding' then 'the line is not valid UTF-8 text'
-                    when pre_reason is not null then 'the line is not standard JSON (RFC 8259)'
-                    when lt[1] is distinct from 'OBJECT' then 'the line is not a JSON object'
-                    when {envelope_reason} is not null then {contract.envelope.case_sql(_detail)}
-                    else {_by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})}
-                end as detail,
-            from (
-                select
-                    l.row_id,
-                    l.pre_reason,
-                    k.event_type,
-                    case when l.pre_reason is null then try(json_type(l.raw, {paths})) end as lt,
-                    case when lt[1] = 'OBJECT' then json_extract_string(l.raw, {paths}) end as ls,
-                from (
-                    select row_id, event_type from checked where reason is not null and detail is null
-                ) as k
-                join incoming as l using (row_id)
-            )
-        ) as explained
-        where checked.row_id = explained.row_id
-        """,
-    ]
+                l.row_id,
+                l.pre_reason,
+                q.event_type,
+                case when l.pre_reason is null then try(json_type(l.raw, {paths})) end as lt,
+                case when lt[1] = 'OBJECT' then json_extract_string(l.raw, {paths}) end as ls,
+            from (select row_id, event_type from judged where outcome = 'quarantined') as q
+            join incoming as l using (row_id)
+        )
+        """
 
 
 def land_chunk(
@@ -200,7 +202,7 @@ def land_chunk(
     con.execute(
         """
         create or replace temp table judged as
-        with located as (
+        with located as materialized (
             select c.*, l.file_no, l.line_no, f.file,
             from checked as c
             join incoming as l using (row_id)
@@ -218,7 +220,7 @@ def land_chunk(
         ),
         judged_valid as (
             select
-                v.* exclude (reason, detail),
+                v.* exclude (reason, item_detail),
                 case
                     when e.event_id is not null and e.content_hash = v.content_hash then 'duplicate'
                     when e.event_id is not null then 'conflict'
@@ -240,7 +242,9 @@ def land_chunk(
             end as detail,
         from judged_valid
         union all by name
-        select *, 'quarantined' as outcome from located where reason is not null
+        select * exclude (item_detail), item_detail as detail, 'quarantined' as outcome,
+        from located
+        where reason is not null
         """
     )
     con.execute(
@@ -253,14 +257,16 @@ def land_chunk(
         """,
         {"batch": batch_id},
     )
+    con.execute(explain_sql())
     # A line quarantined by an earlier read of the same file is not stored again.
     con.execute(
         """
         insert into raw.quarantine
-        select $batch, j.file, j.line_no, l.raw, j.reason, j.detail, j.event_id, j.event_type,
-               md5(l.raw), now()::timestamp
+        select $batch, j.file, j.line_no, l.raw, j.reason, coalesce(j.detail, x.detail),
+               j.event_id, j.event_type, md5(l.raw), now()::timestamp
         from judged as j
         join incoming as l using (row_id)
+        left join explained as x using (row_id)
         where j.outcome in ('quarantined', 'conflict')
           and not exists (
               select 1 from raw.quarantine as q
