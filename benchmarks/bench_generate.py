@@ -15,6 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+MIN_EVENTS_PER_S = 200_000
+MAX_MILLION_SECONDS = 180
+
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
@@ -51,7 +54,8 @@ def main() -> None:
     try:
         print(
             f"{'orders':>10} {'days':>5} {'events':>11} {'wall s':>8} {'events/s':>10}"
-            f" {'peak RSS MB':>12} {'events MB':>10}"
+            f" {'peak RSS MB':>12} {'events MB':>10}",
+            flush=True,
         )
         for orders in args.orders:
             days = min(args.days, max(1, orders // 100))
@@ -59,9 +63,19 @@ def main() -> None:
             print(
                 f"{r['orders']:>10,} {r['days']:>5} {r['events']:>11,} {r['wall_s']:>8.1f}"
                 f" {r['events_per_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f}"
-                f" {r['events_mb']:>10,.0f}"
+                f" {r['events_mb']:>10,.0f}",
+                flush=True,
             )
             shutil.rmtree(scratch / f"w{orders}", ignore_errors=True)
+            rate_ok = r["events_per_s"] >= MIN_EVENTS_PER_S
+            verdict = f"  events/s floor {MIN_EVENTS_PER_S:,}: {'met' if rate_ok else 'MISSED'}"
+            if orders >= 1_000_000:
+                wall_ok = r["wall_s"] < MAX_MILLION_SECONDS
+                verdict += (
+                    f"; 1M orders under {MAX_MILLION_SECONDS} s: {'met' if wall_ok else 'MISSED'}"
+                    f" ({r['wall_s']:.0f} s, peak RSS {r['peak_rss_mb']:,.0f} MB)"
+                )
+            print(verdict, flush=True)
     finally:
         if args.out is None:
             shutil.rmtree(scratch, ignore_errors=True)

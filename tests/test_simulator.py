@@ -240,6 +240,10 @@ def test_config_overrides_and_rejects_unknown_keys(tmp_path):
     bad.write_text("[catalogue]\nskuz = 10\n")
     with pytest.raises(ConfigError, match="catalogue.skuz"):
         load_config(bad)
+    quoted = tmp_path / "quoted.toml"
+    quoted.write_text("[carriers]\n'my \"post\"' = { standard = [4, 5.0, 0.4, 0.1] }\n")
+    with pytest.raises(ConfigError, match="only letters"):
+        load_config(quoted)
     small = tmp_path / "small.toml"
     small.write_text("[catalogue]\nskus = 120\n[network]\nstores = 5\n")
     out = tmp_path / "w"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_world.toml")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class ConfigError(ValueError):
@@ -59,5 +61,14 @@ def _check(config: dict[str, Any]) -> None:
     for key in ("lines_per_order", "units_per_line"):
         if abs(sum(config["demand"][key]) - 1.0) > 1e-6:
             raise ConfigError(f"demand.{key} probabilities must sum to 1: adjust them")
+    for carrier, levels in config["carriers"].items():
+        # Carrier names and service levels are written into events by templates, not a JSON
+        # encoder, so they must be plain names.
+        for name in (carrier, *levels):
+            if not _PLAIN_NAME.fullmatch(name):
+                raise ConfigError(
+                    f"carrier or service level {name!r} in [carriers] must use only letters,"
+                    " digits, '_', '-' or '.': rename it in your config"
+                )
     if config["catalogue"]["skus"] < 20:
         raise ConfigError("catalogue.skus must be at least 20: raise it in your config")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip as gzip_module
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pipelines.simulator.faults import Fault, FaultInjector
 
 DAY = 86400
 _dumps = orjson.dumps
-_TOD = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY)]
+TIME_OF_DAY = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY)]
 
 
 class Clock:
@@ -38,15 +39,26 @@ class Clock:
 
     def ts(self, t: int) -> str:
         """RFC 3339 in UTC with a `Z` offset."""
-        return self.day_prefix(t // DAY) + _TOD[t % DAY]
+        return self.day_prefix(t // DAY) + TIME_OF_DAY[t % DAY]
 
     def date_of(self, day: int) -> date:
         return self.start + timedelta(days=day)
 
 
-def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> bytes:
-    """The `data` of a stock.adjusted event, encoded as orjson would (ids are plain ASCII)."""
-    return f'{{"node_id":"{node_id}","sku":"{sku}","delta":{delta},"reason":"{reason}"}}'.encode()
+def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> str:
+    """The `data` of a stock.adjusted event as compact JSON, as orjson writes it (ids are ASCII)."""
+    return f'{{"node_id":"{node_id}","sku":"{sku}","delta":{delta},"reason":"{reason}"}}'
+
+
+def _write_file(path: Path, payload: bytes, gzip: bool) -> None:
+    if gzip:
+        with (
+            path.open("wb") as raw,
+            gzip_module.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        ):
+            gz.write(payload)
+    else:
+        path.write_bytes(payload)
 
 
 class EventSink:
@@ -76,12 +88,14 @@ class EventSink:
         self.lines_written = 0
         self.files: list[str] = []
         self.written_through = -1
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omsi-day-files")
+        self._in_flight: Future | None = None
 
     def emit(self, t: int, event_type: str, source: str, data: dict) -> None:
-        self.emit_raw(t, event_type, source, _dumps(data))
+        self.emit_json(t, event_type, source, _dumps(data).decode())
 
-    def emit_raw(self, t: int, event_type: str, source: str, data: bytes) -> None:
-        """Emit an event whose `data` object is already encoded as compact JSON."""
+    def emit_json(self, t: int, event_type: str, source: str, data: str) -> None:
+        """Emit an event whose `data` object is already written as compact JSON text."""
         self.seq += 1
         day = t // DAY
         bucket = self.buckets.get(day)
@@ -91,29 +105,27 @@ class EventSink:
             bucket = self.buckets[day] = []
         days = self.clock.prefixes
         prefix = days[day] if day < len(days) else self.clock.day_prefix(day)
-        # The envelope is a template rather than a dict for orjson: same bytes, and the result
-        # of the concatenation is sized exactly (orjson's own output keeps a ~4 KB buffer, which
-        # made every event buffered for a future day cost 4 KB).
+        # The envelope is a template rather than a dict for orjson: the same bytes with one
+        # encode, sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
+        # buffered for a future day cost 4 KB).
         bucket.append(
             f'{{"event_id":"{self.prefix}{self.seq}","event_type":"{event_type}",'
-            f'"occurred_at":"{prefix}{_TOD[t % DAY]}","source":"{source}",'
-            f'"schema_version":1,"data":'.encode()
-            + data
-            + b"}"
+            f'"occurred_at":"{prefix}{TIME_OF_DAY[t % DAY]}","source":"{source}",'
+            f'"schema_version":1,"data":{data}}}'.encode()
         )
         self.counts[event_type] += 1
 
-    def emit_same_time(self, t: int, event_type: str, source: str, datas: list[bytes]) -> None:
-        """Emit many events of one type at one instant (snapshots), each with encoded data."""
+    def emit_same_time(self, t: int, event_type: str, source: str, datas: list[str]) -> None:
+        """Emit many events of one type at one instant (snapshots), each with its JSON data."""
         if not datas:
             return
-        self.emit_raw(t, event_type, source, datas[0])
+        self.emit_json(t, event_type, source, datas[0])
         bucket = self.buckets[t // DAY]
         head = f'","event_type":"{event_type}","occurred_at":"{self.clock.ts(t)}",'
         head += f'"source":"{source}","schema_version":1,"data":'
         first, prefix = self.seq + 1, self.prefix
         bucket.extend(
-            f'{{"event_id":"{prefix}{seq}{head}'.encode() + data + b"}"
+            f'{{"event_id":"{prefix}{seq}{head}{data}}}'.encode()
             for seq, data in enumerate(datas[1:], start=first)
         )
         self.seq += len(datas) - 1
@@ -134,6 +146,8 @@ class EventSink:
         """Write every remaining day file and close the fault list."""
         while self.buckets or self.late:
             self.flush_through(max(set(self.buckets) | set(self.late)))
+        self._wait_for_writer()
+        self._writer.shutdown()
         self.fault_file.close()
 
     def _write(self, day: int) -> None:
@@ -161,14 +175,14 @@ class EventSink:
 
     def _store(self, day: int, payload: bytes, lines: int) -> None:
         name = self.file_name(day)
-        path = self.dir / name
-        if self.gzip:
-            with (
-                path.open("wb") as raw,
-                gzip_module.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
-            ):
-                gz.write(payload)
-        else:
-            path.write_bytes(payload)
+        # Disk writes and gzip release the GIL: a writer thread does them while the simulation
+        # runs on. One file in flight at most, so memory stays one day file.
+        self._wait_for_writer()
+        self._in_flight = self._writer.submit(_write_file, self.dir / name, payload, self.gzip)
         self.lines_written += lines
         self.files.append(name)
+
+    def _wait_for_writer(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight.result()
+            self._in_flight = None

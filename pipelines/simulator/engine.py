@@ -184,12 +184,23 @@ def generate(
             first_carrier,
             day_rng,
         )
-        order_rows: dict[str, list] = {c: [] for c in ORDER_TRUTH_COLUMNS}
-        ship_rows: dict[str, list] = {c: [] for c in SHIPMENT_TRUTH_COLUMNS}
+        order_rows: list[tuple] = []
+        ship_rows: list[tuple] = []
         flow.run_day(day, batch, prng, order_rows, ship_rows)
-        order_rows["placed_at"] = [clock.ts(t) for t in order_rows["placed_at"]]
-        order_truth.add(order_rows)
-        ship_truth.add(ship_rows)
+        if order_rows:
+            columns = dict(
+                zip(ORDER_TRUTH_COLUMNS, map(list, zip(*order_rows, strict=True)), strict=True)
+            )
+            columns["placed_at"] = [clock.ts(t) for t in columns["placed_at"]]
+            order_truth.add(columns)
+        if ship_rows:
+            ship_truth.add(
+                dict(
+                    zip(
+                        SHIPMENT_TRUTH_COLUMNS, map(list, zip(*ship_rows, strict=True)), strict=True
+                    )
+                )
+            )
         inv.replenish(day)
         sink.flush_through(day)
         if progress and (day % 10 == 9 or day == days - 1):

@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
-from pipelines.simulator.emit import DAY, EventSink, adjusted_data
+from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink, adjusted_data
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import METROS, Carriers, Network
 
@@ -32,12 +32,18 @@ _CONTACT_CHANNELS = ("chat", "phone", "email", "store")
 class DayRandom(random.Random):
     """The day's stream of Python draws, with a leaner `randint` that draws the same numbers.
 
-    `random.Random.randint` goes through `randrange` and its argument checks; the order loop calls
-    it a few times per order, so that overhead was a noticeable share of the run.
+    `random.Random.randint` goes through `randrange`, its argument checks and `_randbelow`; the
+    order loop calls it a few times per order, so those frames were a noticeable share of the
+    run. This is the same rejection sampling on `getrandbits` in one frame.
     """
 
     def randint(self, a: int, b: int) -> int:
-        return a + self._randbelow(b - a + 1)
+        n = b - a + 1
+        k = n.bit_length()
+        r = self.getrandbits(k)
+        while r >= n:
+            r = self.getrandbits(k)
+        return a + r
 
 
 class Fulfilment:
@@ -149,7 +155,11 @@ class Fulfilment:
         )
         self.carrier_spans = [(carrier_names[g], a, b) for g, a, b in self._spans]
         self.peak = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)]).tolist()
-        self.dcfg, self.rcfg, self.scfg = dcfg, cfg["returns"], cfg["service"]
+        # Numbers as floats once, so the per-order code reads them without converting.
+        self.dcfg, self.rcfg, self.scfg = (
+            {k: float(v) if isinstance(v, int | float) else v for k, v in section.items()}
+            for section in (dcfg, cfg["returns"], cfg["service"])
+        )
         self.ocfg = cfg["orders"]
         self.order_seq = 0
         self.ship_seq = 0
@@ -158,6 +168,11 @@ class Fulfilment:
         self.releases: dict[int, list[tuple[int, int, int]]] = {}
         self.stock_ops: dict[int, list[tuple[int, int, int, str, int]]] = {}
         self.currency = cfg["world"]["currency"]
+        self.ts = sink.clock.ts
+        self.carriers_of = [np.flatnonzero(col).tolist() for col in inv.carried.T]
+        # Day prefixes of every day an event can fall on, so hot paths index them directly.
+        sink.clock.day_prefix(horizon_days + 1)
+        self.prefixes = sink.clock.prefixes
         self.country = cfg["world"]["country"]
 
     def _disruption_days(self, groups, days, rate, lo, hi, rng) -> list[list[int]]:
@@ -200,15 +215,21 @@ class Fulfilment:
     # -- the day's orders ----------------------------------------------------------------------
 
     def run_day(
-        self, day: int, orders: DayOrders, prng: DayRandom, order_rows: dict, ship_rows: dict
+        self,
+        day: int,
+        orders: DayOrders,
+        prng: DayRandom,
+        order_rows: list[tuple],
+        ship_rows: list[tuple],
     ) -> None:
+        """Walk the day's orders; their truth rows are appended to `order_rows`, `ship_rows`."""
         inv = self.inv
         self.rec = inv.rec.tolist()
         self.tru = inv.truth.tolist()
         self.resv: list[tuple[int, int, int]] = []
         lo, hi = self.cap_range
         self.true_cap = [c * prng.uniform(lo, hi) for c in self.cap]
-        sd = float(self.dcfg["node_day_noise_sd"])
+        sd = self.dcfg["node_day_noise_sd"]
         self.day_noise = [prng.gauss(0.0, sd) for _ in self.cap]
         self.used = [0.0] * len(self.cap)
         self.day = day
@@ -282,29 +303,29 @@ class Fulfilment:
         else:
             promised_t = (placed_day + pdays) * DAY + 21 * HOUR
         lat, lon = self.metro_latlon[metro]
-        ship_to = {
-            "postal_code": f"{self.metro_zip[metro]}{prng.randrange(100):02d}",
-            "region": self.metro_state[metro],
-            "country": self.country,
-            "lat": round(lat + prng.uniform(-0.2, 0.2), 4),
-            "lon": round(lon + prng.uniform(-0.2, 0.2), 4),
-        }
-        data = {
-            "order_id": oid,
-            "channel": channel,
-            "customer_id": f"C{cust:07d}",
-            "fulfillment_method": "pickup" if is_pickup else "delivery",
-            "ship_to": ship_to,
-            "pickup_node_id": self.node_ids[store_node] if is_pickup else None,
-            "promised_by": self.sink.clock.ts(promised_t),
-            "currency": self.currency,
-            "lines": [
-                {"line_id": lid, "sku": self.sku_ids[s], "quantity": q, "unit_price": price[s]}
-                for lid, s, q in zip(lines, skus, qtys, strict=True)
-            ],
-            "shipping_charged": ship_charge,
-        }
-        emit(placed_t, "order.placed", channel, data)
+        postal = f"{self.metro_zip[metro]}{prng.randrange(100):02d}"
+        to_lat = round(lat + prng.uniform(-0.2, 0.2), 4)
+        to_lon = round(lon + prng.uniform(-0.2, 0.2), 4)
+        pickup_id = f'"{self.node_ids[store_node]}"' if is_pickup else "null"
+        sku_ids = self.sku_ids
+        line_json = ",".join(
+            f'{{"line_id":"{lid}","sku":"{sku_ids[s]}","quantity":{q},"unit_price":{price[s]!r}}}'
+            for lid, s, q in zip(lines, skus, qtys, strict=True)
+        )
+        # Prices and coordinates are rounded, so repr() writes them as orjson would.
+        self.sink.emit_json(
+            placed_t,
+            "order.placed",
+            channel,
+            f'{{"order_id":"{oid}","channel":"{channel}","customer_id":"C{cust:07d}",'
+            f'"fulfillment_method":"{"pickup" if is_pickup else "delivery"}",'
+            f'"ship_to":{{"postal_code":"{postal}","region":"{self.metro_state[metro]}",'
+            f'"country":"{self.country}","lat":{to_lat!r},"lon":{to_lon!r}}},'
+            f'"pickup_node_id":{pickup_id},'
+            f'"promised_by":"{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}",'
+            f'"currency":"{self.currency}","lines":[{line_json}],'
+            f'"shipping_charged":{ship_charge!r}}}',
+        )
         drivers = {
             "slack": None,
             "backlog": 0,
@@ -321,11 +342,11 @@ class Fulfilment:
             paid_t = placed_t + prng.randint(2, 40)
             amount = round(subtotal + ship_charge, 2)
             method = "card" if rnd() < 0.8 else "wallet"
-            self.sink.emit_raw(
+            self.sink.emit_json(
                 paid_t,
                 "order.payment_authorized",
                 "oms",
-                f'{{"order_id":"{oid}","amount":{amount!r},"payment_method":"{method}"}}'.encode(),
+                f'{{"order_id":"{oid}","amount":{amount!r},"payment_method":"{method}"}}',
             )
         if pre:
             reason = _CANCEL_REASONS[pre]
@@ -335,7 +356,7 @@ class Fulfilment:
                 t = placed_t + HOUR + prng.randint(0, 3 * HOUR)
             else:
                 t = placed_t + prng.randint(120, int(self.ocfg["remorse_minutes"]) * 60 - 60)
-                if rnd() < float(self.scfg["cancel_contact"]):
+                if rnd() < self.scfg["cancel_contact"]:
                     self._contact(t - 90, oid, "cancel")
             for lid, q in zip(lines, qtys, strict=True):
                 emit(
@@ -380,7 +401,7 @@ class Fulfilment:
         # Allocate, pick against the truth, re-allocate after rejections.
         groups: dict[tuple[int, int], list[tuple[str, int, int]]] = {}
         group_t: dict[tuple[int, int], int] = {}
-        tru = self.tru
+        tru, proc = self.tru, self.proc
         for k, (lid, s, q) in enumerate(zip(lines, skus, qtys, strict=True)):
             n = first[k]
             t = alloc_t
@@ -393,25 +414,9 @@ class Fulfilment:
                 rec[n][s] -= q
                 used[n] += q
                 ci = self._carrier(n, metro, service, mode, self.weight[s] * q)
-                plan_day = self._plan_day(n, t)
-                emit(
-                    t,
-                    "order.line_allocated",
-                    "oms",
-                    {
-                        "order_id": oid,
-                        "line_id": lid,
-                        "node_id": self.node_ids[n],
-                        "quantity": q,
-                        "carrier": self.c_name[ci],
-                        "service_level": self.c_service[ci],
-                        "planned_ship_by": self.sink.clock.ts(plan_day * DAY + 20 * HOUR),
-                        "estimated_ship_cost": round(
-                            self.c_base[ci] + self.c_kg[ci] * self.weight[s] * q, 2
-                        ),
-                        "attempt": attempt,
-                    },
-                )
+                # Inlined _plan_day: this runs for every line.
+                plan_day = t // DAY + proc[n] + (proc[n] == 0 and t % DAY >= 16 * HOUR)
+                self._allocated(t, oid, lid, n, q, ci, plan_day, s, attempt)
                 delay = int((self.backlog[n] + used[n]) / self.true_cap[n])
                 short = tru[n][s] < q
                 busy = self.types[n] == "store" and delay >= 2 and rnd() < 0.5
@@ -488,6 +493,19 @@ class Fulfilment:
         self._after(oid, placed_t, promised_t, metro, ships, drivers)
         self._truth_order(oid, placed_t, is_pickup, channel, ships, drivers)
 
+    def _allocated(self, t, oid, lid, n, q, ci, plan_day, s, attempt) -> None:
+        cost = round(self.c_base[ci] + self.c_kg[ci] * self.weight[s] * q, 2)
+        self.sink.emit_json(
+            t,
+            "order.line_allocated",
+            "oms",
+            f'{{"order_id":"{oid}","line_id":"{lid}","node_id":"{self.node_ids[n]}",'
+            f'"quantity":{q},"carrier":"{self.c_name[ci]}",'
+            f'"service_level":"{self.c_service[ci]}",'
+            f'"planned_ship_by":"{self.prefixes[plan_day]}20:00:00Z",'
+            f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}',
+        )
+
     def _pick_node(self, candidates, s, q, excluded) -> int:
         rec, used, cap = self.rec, self.used, self.cap
         fallback = -1
@@ -527,7 +545,7 @@ class Fulfilment:
         inv = self.inv
         best, best_day = -1, -1
         horizon = int(self.ocfg["backorder_max_days"])
-        for n in np.flatnonzero(inv.carried[:, s]).tolist():
+        for n in self.carriers_of[s]:
             a = inv.due_within(n, s, t // DAY, horizon)
             if a >= 0 and (best < 0 or a < best_day):
                 best, best_day = n, a
@@ -606,7 +624,11 @@ class Fulfilment:
     ) -> dict:
         """One shipment's fate: its late chance, the draw, and its events."""
         prng, rnd, emit, dcfg = self.prng, self.prng.random, self.sink.emit, self.dcfg
-        weight = sum(self.weight[s] * q for _, s, q in glines)
+        if len(glines) == 1:
+            _, s, q = glines[0]
+            weight = self.weight[s] * q
+        else:
+            weight = sum(self.weight[s] * q for _, s, q in glines)
         if store_node >= 0 and n == store_node:
             mode = "in_store"
             ci = self.c_pickup
@@ -631,12 +653,7 @@ class Fulfilment:
             if ready_plan > promised_t:
                 p = 1.0
             else:
-                z = (
-                    float(dcfg["base_logit"])
-                    + 0.6
-                    + node_eff
-                    + float(dcfg["backlog_logit"]) * delay
-                )
+                z = dcfg["base_logit"] + 0.6 + node_eff + dcfg["backlog_logit"] * delay
                 p = 1.0 / (1.0 + math.exp(-z))
             late = rnd() < p
             if late:
@@ -660,14 +677,14 @@ class Fulfilment:
                 cc = self.carrier_cum[self.c_group[ci]]
                 carrier_dis = cc[promised_day + 1] - cc[ship_day] > 0
                 z = (
-                    float(dcfg["base_logit"])
-                    - float(dcfg["slack_weight"]) * slack
+                    dcfg["base_logit"]
+                    - dcfg["slack_weight"] * slack
                     + node_eff
                     + c_eff
-                    + float(dcfg["backlog_logit"]) * delay
-                    + (float(dcfg["weather_logit"]) if weather else 0.0)
-                    + (float(dcfg["carrier_disruption_logit"]) if carrier_dis else 0.0)
-                    + (float(dcfg["peak_logit"]) if self.peak[ship_day] else 0.0)
+                    + dcfg["backlog_logit"] * delay
+                    + (dcfg["weather_logit"] if weather else 0.0)
+                    + (dcfg["carrier_disruption_logit"] if carrier_dis else 0.0)
+                    + (dcfg["peak_logit"] if self.peak[ship_day] else 0.0)
                 )
                 p = 1.0 / (1.0 + math.exp(-z))
             late = rnd() < p
@@ -690,16 +707,16 @@ class Fulfilment:
             packed_t = max(ship_day * DAY + prng.randint(9 * HOUR, 15 * HOUR), t_alloc + 1200)
         node_id = self.node_ids[n]
         line_objs = ",".join(f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines)
-        emit_raw = self.sink.emit_raw
-        emit_raw(
+        emit_json = self.sink.emit_json
+        emit_json(
             packed_t,
             "shipment.packed",
             "wms",
             f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
-            f'"lines":[{line_objs}]}}'.encode(),
+            f'"lines":[{line_objs}]}}',
         )
         for _, s, q in glines:
-            emit_raw(
+            emit_json(
                 packed_t + 60,
                 "stock.adjusted",
                 "wms",
@@ -711,29 +728,29 @@ class Fulfilment:
         if mode == "in_store" or mode == "transfer":
             if mode == "transfer":
                 shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
-                emit_raw(
+                emit_json(
                     shipped_t,
                     "shipment.shipped",
                     "tms",
                     self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
                 )
-            at_store = f'{{"order_id":"{oid}","node_id":"{self.node_ids[store_node]}"}}'.encode()
-            emit_raw(done_t, "pickup.ready", "store", at_store)
+            at_store = f'{{"order_id":"{oid}","node_id":"{self.node_ids[store_node]}"}}'
+            emit_json(done_t, "pickup.ready", "store", at_store)
             if rnd() < 0.97:
-                emit_raw(
+                emit_json(
                     done_t + prng.randint(HOUR, 3 * DAY), "pickup.collected", "store", at_store
                 )
         else:
             shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
-            emit_raw(
+            emit_json(
                 shipped_t,
                 "shipment.shipped",
                 "tms",
                 self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
             )
-            if late and rnd() < float(dcfg["lost_rate"]):
+            if late and rnd() < dcfg["lost_rate"]:
                 lost = True
-            if late and rnd() < float(dcfg["exception_share_late"]):
+            if late and rnd() < dcfg["exception_share_late"]:
                 code = "weather" if weather else "delayed"
                 if lost:
                     code = "lost"
@@ -753,7 +770,7 @@ class Fulfilment:
                     "tms",
                     {"shipment_id": sid, "order_id": oid, "code": "lost", "detail": None},
                 )
-            elif not late and rnd() < float(dcfg["exception_share_on_time"]):
+            elif not late and rnd() < dcfg["exception_share_on_time"]:
                 emit(
                     shipped_t + 6 * HOUR,
                     "shipment.exception",
@@ -766,13 +783,13 @@ class Fulfilment:
                     },
                 )
             if not lost:
-                emit_raw(
+                emit_json(
                     done_t,
                     "shipment.delivered",
                     "tms",
-                    f'{{"shipment_id":"{sid}","order_id":"{oid}"}}'.encode(),
+                    f'{{"shipment_id":"{sid}","order_id":"{oid}"}}',
                 )
-                if rnd() < float(dcfg["damaged_rate"]):
+                if rnd() < dcfg["damaged_rate"]:
                     damaged = True
                     emit(
                         done_t + 900,
@@ -804,7 +821,7 @@ class Fulfilment:
             "mode": mode,
         }
 
-    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> bytes:
+    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> str:
         dist = self.dist[metro][n]
         cost = round(self.c_base[ci] * (1 + dist / 3000.0) + self.c_kg[ci] * weight, 2)
         # Money and weights are rounded to cents and grams, so repr() writes them as orjson would.
@@ -813,7 +830,7 @@ class Fulfilment:
             f'"carrier":"{self.c_name[ci]}","service_level":"{self.c_service[ci]}",'
             f'"tracking_number":"1Z{self.ship_seq:010d}","lines":[{line_objs}],'
             f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}'
-        ).encode()
+        )
 
     def _contact(self, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1
@@ -843,20 +860,23 @@ class Fulfilment:
         if not ships:
             return
         prng, rnd, emit = self.prng, self.prng.random, self.sink.emit
-        late = any(s["late"] for s in ships)
-        done = max(s["done_t"] for s in ships)
+        if len(ships) == 1:
+            late, done = ships[0]["late"], ships[0]["done_t"]
+        else:
+            late = any(s["late"] for s in ships)
+            done = max(s["done_t"] for s in ships)
         scfg, rcfg = self.scfg, self.rcfg
         if late:
-            if rnd() < float(scfg["wismo_late"]):
+            if rnd() < scfg["wismo_late"]:
                 self._contact(
                     promised_t + prng.randint(2 * HOUR, 40 * HOUR), oid, "where_is_my_order"
                 )
-        elif rnd() < float(scfg["wismo_on_time"]):
+        elif rnd() < scfg["wismo_on_time"]:
             self._contact(
                 placed_t + int((done - placed_t) * prng.uniform(0.3, 0.9)), oid, "where_is_my_order"
             )
         returned: list[tuple[str, int, int, str]] = []
-        bump = 1.0 + (float(rcfg["late_return_bump"]) if late else 0.0)
+        bump = 1.0 + (rcfg["late_return_bump"] if late else 0.0)
         for s in ships:
             if s["lost"]:
                 amount = sum(self.price[k] * q for _, k, q in s["lines"])
@@ -872,7 +892,7 @@ class Fulfilment:
                     },
                 )
                 continue
-            if s["damaged"] and rnd() < float(scfg["damaged_contact"]):
+            if s["damaged"] and rnd() < scfg["damaged_contact"]:
                 self._contact(s["done_t"] + 2 * HOUR, oid, "damaged")
             for lid, k, q in s["lines"]:
                 if s["damaged"]:
@@ -890,7 +910,7 @@ class Fulfilment:
         lo, hi = rcfg["days_to_initiate"]
         init_t = done + prng.randint(int(lo) * DAY, int(hi) * DAY)
         store = int(self.pickup_store[metro])
-        by_mail = store < 0 or rnd() < float(rcfg["mail_share"])
+        by_mail = store < 0 or rnd() < rcfg["mail_share"]
         emit(
             init_t,
             "return.initiated",
@@ -904,7 +924,7 @@ class Fulfilment:
                 ],
             },
         )
-        if rnd() < float(scfg["return_contact"]):
+        if rnd() < scfg["return_contact"]:
             self._contact(init_t - 600, oid, "return")
         if by_mail:
             lo, hi = rcfg["mail_transit_days"]
@@ -964,53 +984,63 @@ class Fulfilment:
         )
 
     def _truth_order(self, oid, placed_t, is_pickup, channel, ships, drivers) -> None:
-        t = self.truth_rows
-        t["order_id"].append(oid)
-        t["placed_at"].append(placed_t)
-        t["fulfillment_method"].append("pickup" if is_pickup else "delivery")
-        t["channel"].append(channel)
-        t["is_allocated"].append(bool(ships))
-        t["shipments"].append(len(ships))
-        if ships:
+        # One tuple per row (columns in ORDER_TRUTH_COLUMNS order): the day transposes them once.
+        peak = bool(self.peak[self.day])
+        method = "pickup" if is_pickup else "delivery"
+        if len(ships) == 1:
+            # Most orders ship once: the same figures without the aggregations.
+            s = ships[0]
+            drivers_part = (
+                1.0 - (1.0 - s["p"]),
+                s["late"],
+                float(s["slack"]),
+                s["delay"],
+                s["weather"],
+                s["carrier_dis"],
+                s["node_eff"],
+                s["c_eff"],
+            )
+        elif ships:
             q = 1.0
             for s in ships:
                 q *= 1.0 - s["p"]
-            t["p_late"].append(1.0 - q)
-            t["is_late"].append(any(s["late"] for s in ships))
-            t["slack_days"].append(float(min(s["slack"] for s in ships)))
-            t["backlog_days"].append(max(s["delay"] for s in ships))
-            t["weather"].append(any(s["weather"] for s in ships))
-            t["carrier_disruption"].append(any(s["carrier_dis"] for s in ships))
-            t["node_effect"].append(max(s["node_eff"] for s in ships))
-            t["carrier_effect"].append(max(s["c_eff"] for s in ships))
-            t["peak"].append(bool(self.peak[self.day]))
+            drivers_part = (
+                1.0 - q,
+                any(s["late"] for s in ships),
+                float(min(s["slack"] for s in ships)),
+                max(s["delay"] for s in ships),
+                any(s["weather"] for s in ships),
+                any(s["carrier_dis"] for s in ships),
+                max(s["node_eff"] for s in ships),
+                max(s["c_eff"] for s in ships),
+            )
         else:
-            for name in (
-                "p_late",
-                "is_late",
-                "slack_days",
-                "backlog_days",
-                "weather",
-                "carrier_disruption",
-                "node_effect",
-                "carrier_effect",
-            ):
-                t[name].append(None)
-            t["peak"].append(bool(self.peak[self.day]))
-        t["rejected"].append(drivers["rejected"])
-        t["reallocated"].append(drivers["realloc"])
-        t["backordered"].append(drivers["backorder"])
-        t["cancel_reason"].append(drivers["cancel"] or None)
-        st = self.ship_rows
-        for s in ships:
-            st["shipment_id"].append(s["sid"])
-            st["order_id"].append(oid)
-            st["node_id"].append(self.node_ids[s["node"]])
-            st["carrier"].append(self.c_name[s["ci"]])
-            st["service_level"].append(self.c_service[s["ci"]])
-            st["p_late"].append(s["p"])
-            st["is_late"].append(s["late"])
-            st["ship_day_delay"].append(s["delay"])
+            drivers_part = (None,) * 8
+        self.truth_rows.append(
+            (oid, placed_t, method, channel, bool(ships), len(ships))
+            + drivers_part
+            + (
+                peak,
+                drivers["rejected"],
+                drivers["realloc"],
+                drivers["backorder"],
+                drivers["cancel"] or None,
+            )
+        )
+        node_ids, c_name, c_service = self.node_ids, self.c_name, self.c_service
+        self.ship_rows.extend(
+            (
+                s["sid"],
+                oid,
+                node_ids[s["node"]],
+                c_name[s["ci"]],
+                c_service[s["ci"]],
+                s["p"],
+                s["late"],
+                s["delay"],
+            )
+            for s in ships
+        )
 
 
 ORDER_TRUTH_COLUMNS = (

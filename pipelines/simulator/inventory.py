@@ -122,7 +122,7 @@ class Inventory:
             self.arrival[arriving[:, 0], arriving[:, 1]] = -1
             secs = rng.integers(6 * 3600, 14 * 3600, len(qty))
             for (n, s), q, sec in zip(arriving.tolist(), qty.tolist(), secs.tolist(), strict=True):
-                sink.emit_raw(
+                sink.emit_json(
                     t0 + sec,
                     "stock.adjusted",
                     "wms",
@@ -138,7 +138,7 @@ class Inventory:
                 self.truth[n, s] -= 1
                 if self.rec[n, s] > 0:
                     self.rec[n, s] -= 1
-                    sink.emit_raw(
+                    sink.emit_json(
                         t0 + sec,
                         "stock.adjusted",
                         "wms",
@@ -154,7 +154,7 @@ class Inventory:
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
             for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True):
                 if r > 0:
-                    sink.emit_raw(
+                    sink.emit_json(
                         t0 + 21 * 3600,
                         "stock.adjusted",
                         "pos",
@@ -175,7 +175,7 @@ class Inventory:
             "oms",
             [
                 f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","on_hand":{oh},'
-                f'"reserved":{rs},"in_transit":{tr}}}'.encode()
+                f'"reserved":{rs},"in_transit":{tr}}}'
                 for a, b, oh, rs, tr in zip(
                     n.tolist(),
                     s.tolist(),
@@ -225,15 +225,15 @@ class Inventory:
             count_id = f"CC-{self.count_serial:08d}"
             ids.append(count_id)
             t = day * DAY + sec
-            sink.emit_raw(
+            sink.emit_json(
                 t,
                 "stock.counted",
                 "wms",
                 f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","count_id":"{count_id}",'
-                f'"system_quantity":{sq},"counted_quantity":{cq}}}'.encode(),
+                f'"system_quantity":{sq},"counted_quantity":{cq}}}',
             )
             if e:
-                sink.emit_raw(
+                sink.emit_json(
                     t + 600,
                     "stock.adjusted",
                     "wms",
