@@ -500,7 +500,10 @@ def test_build_passes_every_model_and_test_without_warnings(built: dict[str, Any
     assert built["code"] == 0, built["output"][-5000:]
     statuses = built["statuses"]
     models = {uid.split(".")[-1] for uid in statuses if uid.startswith("model.")}
-    assert models == set(EVENT_MODELS) | set(REFERENCE_MODELS)
+    staging = {name for name in models if name.startswith("stg_")}
+    assert staging == set(EVENT_MODELS) | set(REFERENCE_MODELS)
+    # The marts build over this small world too; tests/test_dbt_marts.py checks their content.
+    assert {"fct_orders", "kpi_daily"} <= models
     not_clean = {uid: s for uid, s in statuses.items() if s not in ("success", "pass")}
     assert not not_clean, f"clean data should pass every test, also the warn ones: {not_clean}"
     assert sum(uid.startswith("test.") for uid in statuses) > len(statuses) / 2

@@ -11,7 +11,7 @@ final as (
 
     select
         line_allocated_events.event_id,
-        {{ json_text('line_allocated_events.data', 'order_id') }} as order_id,
+        line_allocated_events.order_id,
         {{ json_text('line_allocated_events.data', 'line_id') }} as line_id,
         line_allocated_events.occurred_at as allocated_at,
         line_allocated_events.source as source_system,

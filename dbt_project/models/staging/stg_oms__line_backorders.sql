@@ -11,7 +11,7 @@ final as (
 
     select
         line_backordered_events.event_id,
-        {{ json_text('line_backordered_events.data', 'order_id') }} as order_id,
+        line_backordered_events.order_id,
         {{ json_text('line_backordered_events.data', 'line_id') }} as line_id,
         line_backordered_events.occurred_at as backordered_at,
         line_backordered_events.source as source_system,

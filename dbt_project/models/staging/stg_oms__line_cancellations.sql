@@ -11,7 +11,7 @@ final as (
 
     select
         line_cancelled_events.event_id,
-        {{ json_text('line_cancelled_events.data', 'order_id') }} as order_id,
+        line_cancelled_events.order_id,
         {{ json_text('line_cancelled_events.data', 'line_id') }} as line_id,
         line_cancelled_events.occurred_at as cancelled_at,
         line_cancelled_events.source as source_system,

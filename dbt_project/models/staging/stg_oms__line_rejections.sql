@@ -11,7 +11,7 @@ final as (
 
     select
         line_rejected_events.event_id,
-        {{ json_text('line_rejected_events.data', 'order_id') }} as order_id,
+        line_rejected_events.order_id,
         {{ json_text('line_rejected_events.data', 'line_id') }} as line_id,
         line_rejected_events.occurred_at as rejected_at,
         line_rejected_events.source as source_system,

@@ -11,7 +11,7 @@ final as (
 
     select
         order_placed_events.event_id,
-        {{ json_text('order_placed_events.data', 'order_id') }} as order_id,
+        order_placed_events.order_id,
         order_line.item_index as line_index,
         {{ json_text('order_line.item', 'line_id') }} as line_id,
         {{ json_text('order_line.item', 'sku') }} as sku,

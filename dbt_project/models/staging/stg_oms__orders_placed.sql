@@ -11,7 +11,7 @@ final as (
 
     select
         order_placed_events.event_id,
-        {{ json_text('order_placed_events.data', 'order_id') }} as order_id,
+        order_placed_events.order_id,
         order_placed_events.occurred_at as placed_at,
         order_placed_events.source as source_system,
         {{ json_text('order_placed_events.data', 'channel') }} as channel,

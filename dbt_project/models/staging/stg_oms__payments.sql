@@ -11,7 +11,7 @@ final as (
 
     select
         payment_authorized_events.event_id,
-        {{ json_text('payment_authorized_events.data', 'order_id') }} as order_id,
+        payment_authorized_events.order_id,
         payment_authorized_events.occurred_at as authorized_at,
         payment_authorized_events.source as source_system,
         {{ json_number('payment_authorized_events.data', 'amount') }} as authorized_amount,

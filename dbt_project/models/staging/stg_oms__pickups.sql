@@ -11,7 +11,7 @@ final as (
 
     select
         pickup_events.event_id,
-        {{ json_text('pickup_events.data', 'order_id') }} as order_id,
+        pickup_events.order_id,
         {{ json_text('pickup_events.data', 'node_id') }} as node_id,
         case
             when pickup_events.event_type = 'pickup.ready' then 'ready'

@@ -11,7 +11,7 @@ final as (
 
     select
         refund_issued_events.event_id,
-        {{ json_text('refund_issued_events.data', 'order_id') }} as order_id,
+        refund_issued_events.order_id,
         {{ json_text('refund_issued_events.data', 'return_id') }} as return_id,
         refund_issued_events.occurred_at as issued_at,
         refund_issued_events.source as source_system,

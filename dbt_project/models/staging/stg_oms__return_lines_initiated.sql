@@ -12,7 +12,7 @@ final as (
     select
         return_initiated_events.event_id,
         {{ json_text('return_initiated_events.data', 'return_id') }} as return_id,
-        {{ json_text('return_initiated_events.data', 'order_id') }} as order_id,
+        return_initiated_events.order_id,
         return_line.item_index as line_index,
         {{ json_text('return_line.item', 'line_id') }} as line_id,
         {{ json_int('return_line.item', 'quantity') }} as quantity,

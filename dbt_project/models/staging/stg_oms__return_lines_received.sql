@@ -12,7 +12,7 @@ final as (
     select
         return_received_events.event_id,
         {{ json_text('return_received_events.data', 'return_id') }} as return_id,
-        {{ json_text('return_received_events.data', 'order_id') }} as order_id,
+        return_received_events.order_id,
         received_line.item_index as line_index,
         {{ json_text('received_line.item', 'line_id') }} as line_id,
         {{ json_int('received_line.item', 'quantity') }} as quantity,

@@ -12,7 +12,7 @@ final as (
     select
         return_initiated_events.event_id,
         {{ json_text('return_initiated_events.data', 'return_id') }} as return_id,
-        {{ json_text('return_initiated_events.data', 'order_id') }} as order_id,
+        return_initiated_events.order_id,
         return_initiated_events.occurred_at as initiated_at,
         return_initiated_events.source as source_system,
         {{ json_text('return_initiated_events.data', 'channel') }} as return_channel,

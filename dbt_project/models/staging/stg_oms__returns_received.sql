@@ -12,7 +12,7 @@ final as (
     select
         return_received_events.event_id,
         {{ json_text('return_received_events.data', 'return_id') }} as return_id,
-        {{ json_text('return_received_events.data', 'order_id') }} as order_id,
+        return_received_events.order_id,
         return_received_events.occurred_at as received_at,
         return_received_events.source as source_system,
         {{ json_text('return_received_events.data', 'node_id') }} as node_id,

@@ -12,7 +12,7 @@ final as (
     select
         service_contact_events.event_id,
         {{ json_text('service_contact_events.data', 'contact_id') }} as contact_id,
-        {{ json_text('service_contact_events.data', 'order_id') }} as order_id,
+        service_contact_events.order_id,
         service_contact_events.occurred_at as contacted_at,
         service_contact_events.source as source_system,
         {{ json_text('service_contact_events.data', 'channel') }} as contact_channel,

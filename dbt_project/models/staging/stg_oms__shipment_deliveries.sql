@@ -12,7 +12,7 @@ final as (
     select
         shipment_delivered_events.event_id,
         {{ json_text('shipment_delivered_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_delivered_events.data', 'order_id') }} as order_id,
+        shipment_delivered_events.order_id,
         shipment_delivered_events.occurred_at as delivered_at,
         shipment_delivered_events.source as source_system,
         shipment_delivered_events.ingested_at as _ingested_at,

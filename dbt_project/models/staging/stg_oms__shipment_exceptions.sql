@@ -12,7 +12,7 @@ final as (
     select
         shipment_exception_events.event_id,
         {{ json_text('shipment_exception_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_exception_events.data', 'order_id') }} as order_id,
+        shipment_exception_events.order_id,
         shipment_exception_events.occurred_at as reported_at,
         shipment_exception_events.source as source_system,
         {{ json_text('shipment_exception_events.data', 'code') }} as exception_code,

@@ -12,7 +12,7 @@ final as (
     select
         shipment_shipped_events.event_id,
         {{ json_text('shipment_shipped_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_shipped_events.data', 'order_id') }} as order_id,
+        shipment_shipped_events.order_id,
         shipped_line.item_index as line_index,
         {{ json_text('shipped_line.item', 'line_id') }} as line_id,
         {{ json_int('shipped_line.item', 'quantity') }} as quantity,

@@ -12,7 +12,7 @@ final as (
     select
         shipment_packed_events.event_id,
         {{ json_text('shipment_packed_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_packed_events.data', 'order_id') }} as order_id,
+        shipment_packed_events.order_id,
         packed_line.item_index as line_index,
         {{ json_text('packed_line.item', 'line_id') }} as line_id,
         {{ json_int('packed_line.item', 'quantity') }} as quantity,

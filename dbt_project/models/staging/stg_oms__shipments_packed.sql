@@ -12,7 +12,7 @@ final as (
     select
         shipment_packed_events.event_id,
         {{ json_text('shipment_packed_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_packed_events.data', 'order_id') }} as order_id,
+        shipment_packed_events.order_id,
         shipment_packed_events.occurred_at as packed_at,
         shipment_packed_events.source as source_system,
         {{ json_text('shipment_packed_events.data', 'node_id') }} as node_id,

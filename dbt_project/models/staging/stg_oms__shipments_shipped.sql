@@ -12,7 +12,7 @@ final as (
     select
         shipment_shipped_events.event_id,
         {{ json_text('shipment_shipped_events.data', 'shipment_id') }} as shipment_id,
-        {{ json_text('shipment_shipped_events.data', 'order_id') }} as order_id,
+        shipment_shipped_events.order_id,
         shipment_shipped_events.occurred_at as shipped_at,
         shipment_shipped_events.source as source_system,
         {{ json_text('shipment_shipped_events.data', 'node_id') }} as node_id,

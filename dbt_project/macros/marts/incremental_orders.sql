@@ -1,0 +1,46 @@
+{#-
+    Incremental builds by order. Every order-keyed mart carries `_max_batch_id`, the newest
+    ingest batch holding any event of that order. On an incremental run a mart recomputes, from
+    all of their events, exactly the orders that have an event in a newer batch, and dbt's
+    delete+insert replaces their rows. A late or out-of-order event therefore rebuilds its whole
+    order, and the result equals a full refresh.
+
+    New reference data (nodes, SKUs, carriers) changes derived columns of old orders too
+    (node type, distance, default costs), so a newer reference batch touches every order.
+-#}
+{% macro touched_orders() -%}
+    {%- if is_incremental() -%}
+    with watermark as (
+        select coalesce(max(built._max_batch_id), -1) as batch_id from {{ this }} as built
+    ),
+
+    reference_changed as (
+        select count(*) > 0 as changed
+        from (
+            select batch_id from {{ source('raw', 'nodes') }}
+            union all
+            select batch_id from {{ source('raw', 'skus') }}
+            union all
+            select batch_id from {{ source('raw', 'carriers') }}
+        ) as reference_rows
+        where reference_rows.batch_id > (select watermark.batch_id from watermark)
+    )
+
+    select distinct touched.order_id
+    from {{ source('raw', 'events') }} as touched
+    where
+        touched.order_id is not null
+        and (
+            touched.batch_id > (select watermark.batch_id from watermark)
+            or (select reference_changed.changed from reference_changed)
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- `where <column> in (touched orders)` on incremental runs; nothing on full builds. -#}
+{% macro only_touched_orders(column='order_id') -%}
+    {%- if is_incremental() %}
+    where {{ column }} in ({{ touched_orders() }})
+    {%- endif -%}
+{%- endmacro %}

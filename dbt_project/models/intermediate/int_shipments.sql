@@ -1,0 +1,93 @@
+-- One row per shipment: packed, shipped, delivered and its exceptions, whichever have arrived.
+-- Events may come late or twice, so each part is reduced to one row per shipment first.
+with
+
+packed as (
+
+    select
+        shipment_id,
+        min(order_id) as order_id,
+        min(node_id) as node_id,
+        min(packed_at) as packed_at
+    from {{ ref('stg_oms__shipments_packed') }}
+    group by shipment_id
+
+),
+
+shipped as (
+
+    select
+        shipment_id,
+        min(order_id) as order_id,
+        min(node_id) as node_id,
+        min(shipped_at) as shipped_at,
+        min(carrier) as carrier,
+        min(service_level) as service_level,
+        min(tracking_number) as tracking_number,
+        min(shipping_cost) as shipping_cost,
+        min(weight_kg) as weight_kg
+    from {{ ref('stg_oms__shipments_shipped') }}
+    group by shipment_id
+
+),
+
+delivered as (
+
+    select
+        shipment_id,
+        min(delivered_at) as delivered_at
+    from {{ ref('stg_oms__shipment_deliveries') }}
+    group by shipment_id
+
+),
+
+exceptions as (
+
+    select
+        shipment_id,
+        count(*) as exception_count,
+        min(reported_at) as first_exception_at,
+        bool_or(exception_code = 'damaged') as is_damaged,
+        bool_or(exception_code = 'lost') as is_lost,
+        string_agg(distinct exception_code, ',' order by exception_code) as exception_codes
+    from {{ ref('stg_oms__shipment_exceptions') }}
+    group by shipment_id
+
+),
+
+shipment_ids as (
+
+    select shipment_id from packed
+    union
+    select shipment_id from shipped
+
+),
+
+final as (
+
+    select
+        shipment_ids.shipment_id,
+        coalesce(shipped.order_id, packed.order_id) as order_id,
+        coalesce(shipped.node_id, packed.node_id) as node_id,
+        packed.packed_at,
+        shipped.shipped_at,
+        delivered.delivered_at,
+        shipped.carrier,
+        shipped.service_level,
+        shipped.tracking_number,
+        shipped.shipping_cost,
+        shipped.weight_kg,
+        coalesce(exceptions.exception_count, 0) as exception_count,
+        exceptions.first_exception_at,
+        exceptions.exception_codes,
+        coalesce(exceptions.is_damaged, false) as is_damaged,
+        coalesce(exceptions.is_lost, false) as is_lost
+    from shipment_ids
+    left join packed on shipment_ids.shipment_id = packed.shipment_id
+    left join shipped on shipment_ids.shipment_id = shipped.shipment_id
+    left join delivered on shipment_ids.shipment_id = delivered.shipment_id
+    left join exceptions on shipment_ids.shipment_id = exceptions.shipment_id
+
+)
+
+select * from final

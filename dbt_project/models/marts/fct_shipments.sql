@@ -1,0 +1,124 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail'
+    )
+}}
+-- One row per shipment: where it left from, how, how far, how long it took, and whether it
+-- broke the order's promise. In-store pickups are shipments that were packed and never shipped.
+with
+
+shipments as (
+
+    select * from {{ ref('int_shipments') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipment_units as (
+
+    select
+        shipment_id,
+        sum(packed_quantity) as packed_units,
+        sum(fulfilled_quantity) as fulfilled_units,
+        count(*) as line_count
+    from {{ ref('int_shipment_lines') }}
+    {{ only_touched_orders() }}
+    group by shipment_id
+
+),
+
+planned as (
+
+    -- The ship-by of the allocations this shipment fulfilled (the latest, when several).
+    select
+        shipment_lines.shipment_id,
+        max(allocations.planned_ship_by) as planned_ship_by
+    from {{ ref('int_shipment_lines') }} as shipment_lines
+    inner join {{ ref('int_allocations') }} as allocations
+        on
+            shipment_lines.order_id = allocations.order_id
+            and shipment_lines.line_id = allocations.line_id
+            and shipment_lines.node_id = allocations.node_id
+            and allocations.outcome = 'shipped'
+    {{ only_touched_orders('shipment_lines.order_id') }}
+    group by shipment_lines.shipment_id
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+carriers as (
+
+    select * from {{ ref('dim_carriers') }}
+
+),
+
+batches as (
+
+    select * from {{ ref('int_order_batches') }}
+
+),
+
+final as (
+
+    select
+        shipments.shipment_id,
+        shipments.order_id,
+        shipments.node_id,
+        nodes.node_type,
+        orders.channel,
+        orders.fulfillment_method,
+        shipments.carrier,
+        shipments.service_level,
+        shipments.tracking_number,
+        shipments.shipped_at is null as is_in_store_pickup,
+        shipments.packed_at,
+        shipments.shipped_at,
+        shipments.delivered_at,
+        planned.planned_ship_by,
+        orders.promised_by,
+        coalesce(shipment_units.line_count, 0) as line_count,
+        coalesce(shipment_units.packed_units, 0) as packed_units,
+        coalesce(shipment_units.fulfilled_units, 0) as fulfilled_units,
+        {{ money('shipments.shipping_cost') }} as shipping_cost,
+        shipments.weight_kg,
+        -- Null, never zero, when the node or the address has no coordinates.
+        round({{ distance_km('nodes.lat', 'nodes.lon', 'orders.ship_to_lat', 'orders.ship_to_lon') }}, 1)
+            as distance_km,
+        carriers.transit_days as promised_transit_days,
+        {{ dbt.datediff('shipments.shipped_at', 'shipments.delivered_at', 'second') }} / 86400.0
+            as transit_days,
+        shipments.shipped_at > planned.planned_ship_by as is_shipped_late,
+        shipments.delivered_at > orders.promised_by as is_delivered_late,
+        -- Late: delivered after the promise, or lost (a lost parcel never keeps its promise).
+        coalesce(shipments.delivered_at > orders.promised_by, false) or shipments.is_lost as is_late,
+        shipments.exception_count,
+        shipments.exception_codes,
+        shipments.is_damaged,
+        shipments.is_lost,
+        batches._max_batch_id
+    from shipments
+    left join shipment_units on shipments.shipment_id = shipment_units.shipment_id
+    left join planned on shipments.shipment_id = planned.shipment_id
+    left join orders on shipments.order_id = orders.order_id
+    left join nodes on shipments.node_id = nodes.node_id
+    left join carriers
+        on shipments.carrier = carriers.carrier and shipments.service_level = carriers.service_level
+    left join batches on shipments.order_id = batches.order_id
+
+)
+
+select * from final
