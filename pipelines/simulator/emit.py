@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip as gzip_module
-from collections import Counter
+from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,6 +50,19 @@ def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> str:
     return f'{{"node_id":"{node_id}","sku":"{sku}","delta":{delta},"reason":"{reason}"}}'
 
 
+class _Written(list):
+    """The bucket of a day whose file is written: adding to it is a bug in the simulation."""
+
+    def append(self, line: str) -> None:
+        raise RuntimeError(f"an event after its day was written: {line[:120]}")
+
+    def extend(self, lines) -> None:
+        raise RuntimeError("events after their day was written")
+
+
+_WRITTEN = _Written()
+
+
 def _write_file(path: Path, payload: bytes, gzip: bool) -> None:
     if gzip:
         with (
@@ -78,9 +91,11 @@ class EventSink:
         self.gzip = gzip
         self.injector = injector
         self.seq = 0
-        self.buckets: dict[int, list[bytes]] = {}
+        # Lines by the day they occur, indexed by day: a list index is the cheapest lookup on the
+        # path every event takes. A written day holds _WRITTEN, so a late event fails loudly.
+        self.buckets: list[list[str]] = []
         self.late: dict[int, list[tuple[bytes, Fault]]] = {}
-        self.counts: Counter[str] = Counter()
+        self.counts: defaultdict[str, int] = defaultdict(int)
         self.fault_file = faults_path.open("w", newline="", encoding="utf-8")
         self.fault_log = csv.writer(self.fault_file, lineterminator="\n")
         self.fault_log.writerow(["file", "line", "event_id", "fault", "expected", "detail"])
@@ -98,22 +113,29 @@ class EventSink:
         """Emit an event whose `data` object is already written as compact JSON text."""
         self.seq += 1
         day = t // DAY
-        bucket = self.buckets.get(day)
-        if bucket is None:
-            if day <= self.written_through:
-                raise RuntimeError(f"event {event_type} at day {day} after that day was written")
-            bucket = self.buckets[day] = []
+        try:
+            bucket = self.buckets[day]
+        except IndexError:
+            bucket = self._open(day)
         days = self.clock.prefixes
         prefix = days[day] if day < len(days) else self.clock.day_prefix(day)
-        # The envelope is a template rather than a dict for orjson: the same bytes with one
-        # encode, sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
-        # buffered for a future day cost 4 KB).
+        # The envelope is a template rather than a dict for orjson: the same bytes, and a str
+        # line is sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
+        # buffered for a future day cost 4 KB). The day's lines are encoded in one go.
         bucket.append(
             f'{{"event_id":"{self.prefix}{self.seq}","event_type":"{event_type}",'
             f'"occurred_at":"{prefix}{TIME_OF_DAY[t % DAY]}","source":"{source}",'
-            f'"schema_version":1,"data":{data}}}'.encode()
+            f'"schema_version":1,"data":{data}}}'
         )
         self.counts[event_type] += 1
+
+    def _open(self, day: int) -> list[str]:
+        if day <= self.written_through:
+            raise RuntimeError(f"an event at day {day} after that day was written")
+        while len(self.buckets) <= day:
+            done = len(self.buckets) <= self.written_through
+            self.buckets.append(_WRITTEN if done else [])
+        return self.buckets[day]
 
     def emit_same_time(self, t: int, event_type: str, source: str, datas: list[str]) -> None:
         """Emit many events of one type at one instant (snapshots), each with its JSON data."""
@@ -125,7 +147,7 @@ class EventSink:
         head += f'"source":"{source}","schema_version":1,"data":'
         first, prefix = self.seq + 1, self.prefix
         bucket.extend(
-            f'{{"event_id":"{prefix}{seq}{head}{data}}}'.encode()
+            f'{{"event_id":"{prefix}{seq}{head}{data}}}'
             for seq, data in enumerate(datas[1:], start=first)
         )
         self.seq += len(datas) - 1
@@ -137,27 +159,33 @@ class EventSink:
 
     def flush_through(self, day: int) -> None:
         """Write every day file up to and including `day`."""
-        pending = sorted(d for d in set(self.buckets) | set(self.late) if d <= day)
-        for d in pending:
+        first = self.written_through + 1
+        last = max([day, *(d for d in self.late if d <= day)])
+        for d in range(first, last + 1):
             self._write(d)
-        self.written_through = max(self.written_through, day)
+        self.written_through = max(self.written_through, last)
 
     def flush_all(self) -> None:
         """Write every remaining day file and close the fault list."""
-        while self.buckets or self.late:
-            self.flush_through(max(set(self.buckets) | set(self.late)))
+        while len(self.buckets) > self.written_through + 1 or self.late:
+            self.flush_through(max([len(self.buckets) - 1, *self.late]))
         self._wait_for_writer()
         self._writer.shutdown()
         self.fault_file.close()
 
     def _write(self, day: int) -> None:
-        lines = self.buckets.pop(day, [])
+        lines: list = []
+        if day < len(self.buckets):
+            lines = self.buckets[day]
+            self.buckets[day] = _WRITTEN
         if self.injector.bad_rate <= 0:
             # A clean world has no faults to place: write the lines as they are.
             if lines:
-                self._store(day, b"\n".join(lines) + b"\n", len(lines))
+                n = len(lines)
+                lines.append("")  # the file's final newline, without copying the joined text
+                self._store(day, "\n".join(lines).encode(), n)
             return
-        content, late = self.injector.apply(day, lines)
+        content, late = self.injector.apply(day, [line.encode() for line in lines])
         for target, line, fault in late:
             self.late.setdefault(max(target, day + 1), []).append((line, fault))
         content.extend(self.late.pop(day, []))
