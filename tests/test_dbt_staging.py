@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,11 +18,11 @@ import duckdb
 import pytest
 
 from pipelines.contract import EVENT_TYPES, event_validator
+from tests.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-DBT_DIR = REPO / "dbt_project"
 RAW_TABLES_SQL = REPO / "pipelines" / "ingest" / "raw_tables.sql"
 INGESTED_AT = datetime(2024, 5, 20, 0, 0)
 BATCH_ID = 1
@@ -438,43 +435,12 @@ def _make_warehouse(path: Path) -> None:
         con.close()
 
 
-def _dbt_executable() -> str:
-    found = shutil.which("dbt", path=str(Path(sys.executable).parent))
-    if found is None:
-        pytest.fail("dbt is not installed next to this Python: run `uv sync` from the repo root")
-    return found
-
-
-def _run_dbt(args: list[str], warehouse: Path, work: Path) -> tuple[int, str, dict[str, str]]:
-    """Run dbt on `warehouse`; return its exit code, its output and each node's status."""
-    command = [
-        _dbt_executable(),
-        *args,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    env = {**os.environ, "OMSI_WAREHOUSE": str(warehouse)}
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    results_file = work / "target" / "run_results.json"
-    statuses = {}
-    if results_file.exists():
-        results = json.loads(results_file.read_text())["results"]
-        statuses = {r["unique_id"]: r["status"] for r in results}
-    return proc.returncode, proc.stdout + proc.stderr, statuses
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("dbt_staging")
     warehouse = root / "warehouse.duckdb"
     _make_warehouse(warehouse)
-    code, output, statuses = _run_dbt(["build"], warehouse, root / "build")
+    code, output, statuses = run_dbt(["build"], warehouse, root / "build")
     return {
         "root": root,
         "warehouse": warehouse,
@@ -708,7 +674,7 @@ def test_broken_raw_data_fails_source_tests_and_late_events_only_warn(
     finally:
         con.close()
 
-    code, output, statuses = _run_dbt(
+    code, output, statuses = run_dbt(
         ["test", "--select", "source:raw", "stg_oms__shipment_deliveries"], warehouse, broken_dir
     )
 

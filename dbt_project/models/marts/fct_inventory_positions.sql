@@ -26,10 +26,11 @@ sequenced as (
 
     select
         stock_events.*,
+        -- The default (range) frame gives events at the same instant the same running figures,
+        -- so that the end of a day does not depend on the order of simultaneous events.
         count(stock_events.on_hand) over (
             partition by stock_events.node_id, stock_events.sku
             order by stock_events.event_at, stock_events.kind_order
-            rows between unbounded preceding and current row
         ) as snapshot_group
     from stock_events
 
@@ -44,8 +45,7 @@ running as (
         kind_order,
         cast(event_at as date) as position_date,
         max(on_hand) over snapshot_window
-        + sum(quantity_delta) over (snapshot_window rows between unbounded preceding and current row)
-            as on_hand,
+        + sum(quantity_delta) over snapshot_window as on_hand,
         max(reserved) over snapshot_window as reserved,
         max(in_transit) over snapshot_window as in_transit,
         -- A group starts with its snapshot.

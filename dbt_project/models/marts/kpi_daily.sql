@@ -2,6 +2,8 @@
 -- Every KPI of KPIS.md per day x channel x fulfillment method x node type, in long form with its
 -- numerator and denominator, so that any filter or period rolls up as sum(numerator) /
 -- sum(denominator) and never as a mean of daily ratios. Definitions: seeds/kpi_definitions.csv.
+-- Durations are summed as decimals: a sum of floats depends on row order, and the same events
+-- must give the same figures however the tables were built.
 --   Order KPIs count on the order's placed day, under the node type of the node that fulfilled
 --   most of its units ('unallocated' when none did).
 --   Allocation KPIs (rejection, phantom, release-to-ship) count on the allocation's day under the
@@ -58,9 +60,9 @@ order_kpis as (
         ('cancellation_rate', 'count(case when is_cancelled then 1 end)', 'count(*)'),
         ('stock_cancellation_rate', 'count(case when has_stock_cancellation then 1 end)', 'count(*)'),
         ('split_shipment_rate', 'count(case when is_split then 1 end)', 'count(case when shipment_count > 0 then 1 end)'),
-        ('click_to_ship_hours', 'sum(click_to_ship_hours)', 'count(click_to_ship_hours)'),
-        ('order_cycle_time_hours', 'sum(cycle_time_hours)', 'count(cycle_time_hours)'),
-        ('promise_slack_hours', 'sum(promise_slack_hours)', 'count(promise_slack_hours)'),
+        ('click_to_ship_hours', 'sum(cast(click_to_ship_hours as decimal(38, 6)))', 'count(click_to_ship_hours)'),
+        ('order_cycle_time_hours', 'sum(cast(cycle_time_hours as decimal(38, 6)))', 'count(cycle_time_hours)'),
+        ('promise_slack_hours', 'sum(cast(promise_slack_hours as decimal(38, 6)))', 'count(promise_slack_hours)'),
         ('wismo_rate', 'sum(wismo_contact_count)', 'count(*)'),
         ('cost_to_serve_per_order', 'sum(total_cost)', 'count(*)'),
         ('cost_to_serve_pct_revenue', 'sum(total_cost)', 'sum(revenue)'),
@@ -113,7 +115,7 @@ return_kpis as (
         fulfillment_method,
         primary_node_type as node_type,
         'refund_cycle_time_days' as kpi,
-        cast(sum(refund_cycle_days) as double) as numerator,
+        cast(sum(cast(refund_cycle_days as decimal(38, 6))) as double) as numerator,
         cast(count(*) as double) as denominator
     from refunded_returns
     group by 1, 2, 3, 4
@@ -126,7 +128,7 @@ allocation_kpis as (
         ('rejection_rate', "count(case when outcome = 'rejected' then 1 end)", 'count(*)'),
         ('phantom_inventory_rate', 'count(case when is_phantom_rejection then 1 end)', 'count(*)'),
         ('release_to_ship_hours',
-         "sum(case when outcome = 'shipped' then " ~ dbt.datediff('allocated_at', 'fulfilled_at', 'second') ~ " / 3600.0 end)",
+         "sum(case when outcome = 'shipped' then cast(" ~ dbt.datediff('allocated_at', 'fulfilled_at', 'second') ~ " / 3600.0 as decimal(38, 6)) end)",
          "count(case when outcome = 'shipped' then 1 end)"),
     ] -%}
     {%- for kpi, numerator, denominator in allocation_measures %}
