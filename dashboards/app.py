@@ -10,9 +10,15 @@ from dashboards.shell import sidebar_status
 
 st.set_page_config(page_title="omsi", page_icon=":material/local_shipping:", layout="wide")
 
-# One line per page; the first is the landing page.
+# One line per page; the first is the landing page, which Streamlit serves at the root URL only
+# (links to it are /?period=..., never /overview). Page files live in app_pages/, not pages/: a
+# pages/ folder beside this script makes a fresh server answer its first deep link with
+# Streamlit's legacy folder-based navigation, running the page file without this frame.
 PAGES = [
-    st.Page("pages/ingest.py", title="Data intake", icon=":material/input:", url_path="intake"),
+    st.Page(
+        "app_pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview"
+    ),
+    st.Page("app_pages/ingest.py", title="Data intake", icon=":material/input:", url_path="intake"),
 ]
 
 page = st.navigation(PAGES)

@@ -7,7 +7,9 @@ parameters. The functions work outside a Streamlit session too (Streamlit then c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -30,10 +32,12 @@ SAMPLE_LIMIT = 1000
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _cached_frame(version: SnapshotVersion, sql: str, params: tuple[object, ...]) -> pd.DataFrame:
+def _cached_frame(
+    version: SnapshotVersion, sql: str, params: tuple[object, ...] | dict[str, object]
+) -> pd.DataFrame:
     with open_read_only(Path(version.path)) as con:
         try:
-            return con.execute(sql, list(params)).df()
+            return con.execute(sql, params if isinstance(params, dict) else list(params)).df()
         except (duckdb.CatalogException, duckdb.BinderException) as error:
             raise SnapshotError(
                 f"The serving snapshot `{version.path}` does not have what this page needs "
@@ -42,9 +46,12 @@ def _cached_frame(version: SnapshotVersion, sql: str, params: tuple[object, ...]
             ) from error
 
 
-def frame(version: SnapshotVersion, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-    """Run one read-only query (with bound `params`) against a snapshot version, cached."""
-    return _cached_frame(version, sql, tuple(params))
+def frame(
+    version: SnapshotVersion, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> pd.DataFrame:
+    """Run one read-only query (with bound `params`, positional or named) on a snapshot, cached."""
+    bound = dict(params) if isinstance(params, Mapping) else tuple(params)
+    return _cached_frame(version, sql, bound)
 
 
 def missing_tables(version: SnapshotVersion, required: Sequence[str]) -> list[str]:
@@ -216,3 +223,162 @@ def events_by_type(version: SnapshotVersion) -> pd.DataFrame:
         order by events desc, event_type
         """,
     )
+
+
+# --- KPIs -------------------------------------------------------------------------------------
+
+KPI_TABLES = ("kpi_daily",)
+# The dimensions of kpi_daily a page can filter by. 'all' in one of them marks a KPI that has no
+# such dimension (inventory accuracy has no channel): those rows pass every filter on it.
+KPI_DIMENSIONS = ("channel", "fulfillment_method", "node_type")
+NO_DIMENSION = "all"
+_BY_COLUMNS = [f"by_{d}" for d in KPI_DIMENSIONS]
+KPI_DEFINITION_COLUMNS = ("kpi", "label", "unit", "higher_is_better", "definition", "reference")
+KPI_GRAINS = ("period", "day", "week")
+_BUCKETS = {
+    "period": "$start::date",
+    "day": "kpi_date",
+    # ISO weeks (Monday). Only the selected days count, so edge weeks can be partial.
+    "week": "date_trunc('week', kpi_date)::date",
+}
+
+
+@dataclass(frozen=True)
+class KpiSelection:
+    """A period (both ends included) and the dimension values kept; empty means every value."""
+
+    start: date
+    end: date
+    channel: tuple[str, ...] = ()
+    fulfillment_method: tuple[str, ...] = ()
+    node_type: tuple[str, ...] = ()
+
+    def previous(self) -> KpiSelection:
+        """The period of the same length that ends the day before this one starts."""
+        days = (self.end - self.start).days + 1
+        return replace(
+            self, start=self.start - timedelta(days=days), end=self.start - timedelta(days=1)
+        )
+
+
+def kpi_rollup_query(
+    selection: KpiSelection, grain: str = "period", kpis: Sequence[str] = ()
+) -> tuple[str, dict[str, object]]:
+    """SQL and named parameters for every KPI over `selection`, one row per KPI and `grain` bucket.
+
+    The only place the dashboards aggregate KPIs. A KPI over several days or dimension values
+    is sum(numerator) / sum(denominator), never a mean of daily values: days with more orders
+    weigh more. Hours, days and currency KPIs carry a sum and a count, so this is their mean.
+    Rows whose dimension is 'all' are kept whatever that dimension's filter is; the
+    `by_<dimension>` columns say whether a KPI has the dimension at all (False: unfiltered).
+    """
+    if grain not in _BUCKETS:
+        raise ValueError(f"grain must be one of {KPI_GRAINS}, not {grain!r}")
+    keep = "\n".join(
+        f"and (${d}::varchar[] is null or {d} = '{NO_DIMENSION}' or list_contains(${d}, {d}))"
+        for d in KPI_DIMENSIONS
+    )
+    has_dimension = ",\n".join(
+        f"bool_or({d} != '{NO_DIMENSION}') as by_{d}" for d in KPI_DIMENSIONS
+    )
+    sql = f"""
+        with selected as (
+            select *
+            from kpi_daily
+            where
+                kpi_date between $start::date and $end::date
+                and ($kpis::varchar[] is null or list_contains($kpis, kpi))
+                {keep}
+        ),
+
+        rolled_up as (
+            select
+                {_BUCKETS[grain]} as bucket,
+                kpi,
+                sum(numerator) as numerator,
+                sum(denominator) as denominator,
+                count(distinct kpi_date) as days,
+                {has_dimension},
+            from selected
+            group by all
+        )
+
+        select
+            bucket,
+            kpi,
+            numerator,
+            denominator,
+            numerator / nullif(denominator, 0) as value,
+            days,
+            {", ".join(f"by_{d}" for d in KPI_DIMENSIONS)},
+        from rolled_up
+        order by bucket, kpi
+    """
+
+    def values(chosen: Sequence[str]) -> list[str] | None:
+        return list(chosen) or None
+
+    params = {
+        "start": selection.start,
+        "end": selection.end,
+        "kpis": values(kpis),
+        **{d: values(getattr(selection, d)) for d in KPI_DIMENSIONS},
+    }
+    return sql, params
+
+
+def kpi_rollup(
+    version: SnapshotVersion,
+    selection: KpiSelection,
+    grain: str = "period",
+    kpis: Sequence[str] = (),
+) -> pd.DataFrame:
+    """`kpi_rollup_query` run against a snapshot version, cached."""
+    return frame(version, *kpi_rollup_query(selection, grain, kpis))
+
+
+def kpi_bounds(version: SnapshotVersion) -> pd.Series:
+    """First and last KPI day and the values of each dimension ('all' left out), for filters."""
+    lists = ",\n".join(
+        f"coalesce(list(distinct {d} order by {d}) filter (where {d} != '{NO_DIMENSION}'), "
+        f"[]::varchar[]) as {d}"
+        for d in KPI_DIMENSIONS
+    )
+    return frame(
+        version,
+        f"""
+        select min(kpi_date) as first_date, max(kpi_date) as last_date, {lists},
+        from kpi_daily
+        """,
+    ).iloc[0]
+
+
+def kpi_definitions(version: SnapshotVersion) -> pd.DataFrame:
+    """The kpi_definitions seed; empty (same columns) when the snapshot does not have it."""
+    if missing_tables(version, ["kpi_definitions"]):
+        return pd.DataFrame(columns=list(KPI_DEFINITION_COLUMNS))
+    return frame(
+        version, f"select {', '.join(KPI_DEFINITION_COLUMNS)} from kpi_definitions order by kpi"
+    )
+
+
+def kpi_summary(version: SnapshotVersion, selection: KpiSelection) -> pd.DataFrame:
+    """Every KPI over `selection` beside its value over the previous period of the same length.
+
+    One row per KPI with data in either period: the rollup's columns, `previous_value`, and the
+    definition columns (label falls back to the KPI's name when it has no definition row).
+    """
+    current = kpi_rollup(version, selection).drop(columns="bucket")
+    previous = kpi_rollup(version, selection.previous())[["kpi", "value", *_BY_COLUMNS]]
+    summary = current.merge(
+        previous.rename(columns={"value": "previous_value"}),
+        on="kpi",
+        how="outer",
+        suffixes=("", "_previous"),
+    )
+    for column in _BY_COLUMNS:
+        # A KPI with data only in the previous period still says which filters applied.
+        summary[column] = summary[column].fillna(summary.pop(f"{column}_previous")).astype(bool)
+    summary = summary.merge(kpi_definitions(version), on="kpi", how="left")
+    summary["label"] = summary["label"].fillna(summary["kpi"])
+    return summary.sort_values("label", ignore_index=True)

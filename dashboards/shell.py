@@ -18,11 +18,14 @@ from dashboards.snapshot import (
 )
 
 
-def require_snapshot(tables: Sequence[str] = ()) -> SnapshotVersion:
+def require_snapshot(
+    tables: Sequence[str] = (), missing_hint: str | None = None
+) -> SnapshotVersion:
     """The current snapshot version, or stop the page with a message saying what to run.
 
     `tables` are the snapshot tables the calling page reads; if any is missing the page stops
-    with a message naming them rather than failing half-way through.
+    with a message naming them rather than failing half-way through, followed by `missing_hint`
+    (by default: the snapshot is older than this omsi, rebuild it).
     """
     path = serving_path()
     try:
@@ -35,9 +38,13 @@ def require_snapshot(tables: Sequence[str] = ()) -> SnapshotVersion:
         st.error(str(error))
         st.stop()
     if missing:
+        hint = (
+            missing_hint
+            or "It was probably published by an older omsi: rebuild it with `omsi run`."
+        )
         st.error(
             f"The serving snapshot `{path}` has no table {', '.join(f'`{t}`' for t in missing)}. "
-            "It was probably published by an older omsi: rebuild it with `omsi run`."
+            + hint
         )
         st.stop()
     return version

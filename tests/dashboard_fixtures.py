@@ -31,6 +31,65 @@ create table events_by_type (
 );
 """
 
+# The marts' KPI tables as the serving writer copies them from schema `marts`.
+KPI_DDL = """
+create table kpi_daily (
+    kpi_date date, channel varchar, fulfillment_method varchar, node_type varchar, kpi varchar,
+    numerator double, denominator double, value double
+);
+create table kpi_definitions (
+    kpi varchar, label varchar, unit varchar, higher_is_better boolean, definition varchar,
+    reference varchar
+);
+"""
+
+# Four KPI days: Sat 2024-05-04 and Sun 05-05 (the "previous" period of the two after them),
+# Mon 05-06 and Tue 05-07, so a weekly trend over all four has two ISO weeks. Days carry very
+# different denominators: averaging daily values gives other numbers than sum/sum. The tests
+# state the expected aggregates by hand.
+# (kpi_date, channel, fulfillment_method, node_type, kpi, numerator, denominator)
+KPI_DAILY = [
+    ("2024-05-04", "web", "delivery", "dc", "on_time_rate", 8, 10),
+    ("2024-05-05", "store", "pickup", "store", "on_time_rate", 9, 10),
+    ("2024-05-06", "web", "delivery", "dc", "on_time_rate", 9, 10),
+    ("2024-05-07", "web", "delivery", "dc", "on_time_rate", 10, 40),
+    ("2024-05-06", "store", "pickup", "store", "on_time_rate", 5, 5),
+    ("2024-05-07", "store", "pickup", "store", "on_time_rate", 3, 4),
+    # No channel and no fulfillment method: cycle counts happen at nodes.
+    ("2024-05-04", "all", "all", "dc", "inventory_record_accuracy", 40, 50),
+    ("2024-05-06", "all", "all", "dc", "inventory_record_accuracy", 45, 50),
+    ("2024-05-07", "all", "all", "store", "inventory_record_accuracy", 10, 20),
+    # No node type; an app day with no orders has a zero denominator and no value.
+    ("2024-05-04", "web", "delivery", "all", "cancellation_rate", 3, 100),
+    ("2024-05-06", "web", "delivery", "all", "cancellation_rate", 2, 100),
+    ("2024-05-07", "app", "delivery", "all", "cancellation_rate", 0, 0),
+    # Hours: numerator = sum of hours, denominator = orders.
+    ("2024-05-05", "web", "delivery", "dc", "click_to_ship_hours", 200, 5),
+    ("2024-05-06", "web", "delivery", "dc", "click_to_ship_hours", 240, 10),
+    ("2024-05-07", "web", "delivery", "dc", "click_to_ship_hours", 120, 2),
+    ("2024-05-06", "web", "delivery", "all", "cost_to_serve_per_order", 1250.25, 100),
+    # A KPI the definitions seed does not know (yet).
+    ("2024-05-07", "web", "delivery", "dc", "mystery_rate", 1, 4),
+]
+
+# (kpi, label, unit, higher_is_better, definition, reference)
+KPI_DEFINITIONS = [
+    ("on_time_rate", "On-time delivery", "ratio", True, "On time / delivered.", "Fluent"),
+    ("cancellation_rate", "Cancellation rate", "ratio", False, "Cancelled / placed.", "Fluent"),
+    (
+        "inventory_record_accuracy",
+        "Inventory record accuracy",
+        "ratio",
+        True,
+        "Counts within tolerance / counts.",
+        "CAPS Research",
+    ),
+    ("click_to_ship_hours", "Click-to-ship", "hours", False, "Mean hours to ship.", "IBM"),
+    ("cost_to_serve_per_order", "Cost to serve", "currency", False, "Cost / orders.", "IBM"),
+    # Defined but with no rows: no tile.
+    ("wismo_rate", "WISMO rate", "ratio", False, "WISMO contacts / orders.", "Practice"),
+]
+
 BUILT_AT = datetime(2024, 5, 3, 6, 0, 0)
 
 # (batch_id, file, kind, landed, duplicates, {reason: quarantined lines})
@@ -70,12 +129,17 @@ class ServingFixture:
 
 
 def write_serving_snapshot(
-    path: Path, *, break_file: str | None = None, built_at: datetime = BUILT_AT
+    path: Path,
+    *,
+    break_file: str | None = None,
+    built_at: datetime = BUILT_AT,
+    kpis: bool = True,
 ) -> ServingFixture:
     """Publish a snapshot at `path` the way the pipeline does: new file, renamed into place.
 
     `break_file` names a file whose lines_read (and its batch's) gets 7 extra lines that no
-    outcome accounts for, so the snapshot no longer reconciles.
+    outcome accounts for, so the snapshot no longer reconciles. `kpis=False` leaves out the KPI
+    marts, as a snapshot published before the marts were built.
     """
     fixture = ServingFixture(path=path)
     for batch_id, file, kind, landed, duplicates, quarantined_by_reason in _FILES:
@@ -159,7 +223,21 @@ def write_serving_snapshot(
                 for event_type, events in _EVENTS
             ],
         )
+        if kpis:
+            write_kpi_tables(con)
     finally:
         con.close()
     os.replace(staging, path)
     return fixture
+
+
+def write_kpi_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(KPI_DDL)
+    con.executemany(
+        "insert into kpi_daily values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [*row, row[5] / row[6] if row[6] else None]  # value, as the mart computes it
+            for row in KPI_DAILY
+        ],
+    )
+    con.executemany("insert into kpi_definitions values (?, ?, ?, ?, ?, ?)", KPI_DEFINITIONS)
