@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
-from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink, adjusted_data
+from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import METROS, Carriers, Network
 
@@ -27,6 +27,27 @@ HOUR = 3600
 _CANCEL_REASONS = ("", "payment_failed", "fraud", "customer_request")
 _DISPOSITIONS = ("restock", "refurbish", "liquidate", "destroy", "return_to_vendor")
 _CONTACT_CHANNELS = ("chat", "phone", "email", "store")
+
+
+class Shipment(NamedTuple):
+    """What the rest of an order needs to know about one of its shipments."""
+
+    late: bool
+    done_t: int  # delivered, or ready for pickup
+    lines: list[tuple[str, int, int]]  # (line_id, sku, quantity)
+    lost: bool
+    damaged: bool
+    p: float  # the late-delivery probability used
+    slack: float
+    delay: int
+    weather: bool
+    carrier_dis: bool
+    node_eff: float
+    c_eff: float
+
+
+# A shipment is built once per parcel: tuple.__new__ skips the NamedTuple constructor's frame.
+_new_tuple = tuple.__new__
 
 
 class DayRandom(random.Random):
@@ -135,6 +156,14 @@ class Fulfilment:
         self.c_heavy = c.find("heavy_freight", "standard")
         self.c_pickup = c.find("store_pickup", "pickup")
         self.c_transfer = c.find("fleet_transfer", "transfer")
+        # The carrier of a parcel delivery by service, metro and node, looked up per line.
+        self.route_carrier = {
+            sv: [
+                [self._carrier(n, m, sv, "delivery", 0.0) for n in range(net.n)]
+                for m in range(len(net.metro_weight))
+            ]
+            for sv in SERVICES
+        }
         # Disruptions: weather-like days per region and bad days per carrier (hidden causes).
         self.disruptions: list[list[str]] = []
         lo, hi = dcfg["disruption_days"]
@@ -236,30 +265,24 @@ class Fulfilment:
         self.prng = prng
         self.truth_rows = order_rows
         self.ship_rows = ship_rows
-        placed = orders.placed_sec.tolist()
-        cust = orders.customer.tolist()
-        metro = orders.metro.tolist()
-        channel = orders.channel.tolist()
-        pickup = orders.pickup.tolist()
-        service = orders.service.tolist()
         ls = orders.line_start.tolist()
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
-        pre = orders.pre_cancel.tolist()
-        promise = orders.promise_days.tolist()
-        for i in range(orders.n):
-            self._order(
-                day * DAY + placed[i],
-                cust[i],
-                metro[i],
-                CHANNELS[channel[i]],
-                pickup[i],
-                SERVICES[service[i]],
-                sku[ls[i] : ls[i + 1]],
-                qty[ls[i] : ls[i + 1]],
-                pre[i],
-                promise[i],
-            )
+        order = self._order
+        for placed, cust, metro, channel, pickup, service, a, b, pre, promise in zip(
+            (orders.placed_sec + day * DAY).tolist(),
+            orders.customer.tolist(),
+            orders.metro.tolist(),
+            [CHANNELS[c] for c in orders.channel.tolist()],
+            orders.pickup.tolist(),
+            [SERVICES[v] for v in orders.service.tolist()],
+            ls[:-1],
+            ls[1:],
+            orders.pre_cancel.tolist(),
+            orders.promise_days.tolist(),
+            strict=True,
+        ):
+            order(placed, cust, metro, channel, pickup, service, sku[a:b], qty[a:b], pre, promise)
         inv.rec = np.array(self.rec, dtype=np.int64)
         inv.truth = np.array(self.tru, dtype=np.int64)
         if self.resv:
@@ -402,6 +425,10 @@ class Fulfilment:
         groups: dict[tuple[int, int], list[tuple[str, int, int]]] = {}
         group_t: dict[tuple[int, int], int] = {}
         tru, proc = self.tru, self.proc
+        weights, node_ids, prefixes = self.weight, self.node_ids, self.prefixes
+        c_base, c_kg, c_name, c_service = self.c_base, self.c_kg, self.c_name, self.c_service
+        emit_json = self.sink.emit_json
+        routes = self.route_carrier[service][metro]
         for k, (lid, s, q) in enumerate(zip(lines, skus, qtys, strict=True)):
             n = first[k]
             t = alloc_t
@@ -413,10 +440,24 @@ class Fulfilment:
                     break
                 rec[n][s] -= q
                 used[n] += q
-                ci = self._carrier(n, metro, service, mode, self.weight[s] * q)
-                # Inlined _plan_day: this runs for every line.
+                w = weights[s] * q
+                if mode == "delivery" and (w <= 20 or self.c_heavy < 0):
+                    ci = routes[n]
+                else:
+                    ci = self._carrier(n, metro, service, mode, w)
+                # Inlined _plan_day and the event: this runs for every line.
                 plan_day = t // DAY + proc[n] + (proc[n] == 0 and t % DAY >= 16 * HOUR)
-                self._allocated(t, oid, lid, n, q, ci, plan_day, s, attempt)
+                cost = round(c_base[ci] + c_kg[ci] * weights[s] * q, 2)
+                emit_json(
+                    t,
+                    "order.line_allocated",
+                    "oms",
+                    f'{{"order_id":"{oid}","line_id":"{lid}","node_id":"{node_ids[n]}",'
+                    f'"quantity":{q},"carrier":"{c_name[ci]}",'
+                    f'"service_level":"{c_service[ci]}",'
+                    f'"planned_ship_by":"{prefixes[plan_day]}20:00:00Z",'
+                    f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}',
+                )
                 delay = int((self.backlog[n] + used[n]) / self.true_cap[n])
                 short = tru[n][s] < q
                 busy = self.types[n] == "store" and delay >= 2 and rnd() < 0.5
@@ -492,19 +533,6 @@ class Fulfilment:
             )
         self._after(oid, placed_t, promised_t, metro, ships, drivers)
         self._truth_order(oid, placed_t, is_pickup, channel, ships, drivers)
-
-    def _allocated(self, t, oid, lid, n, q, ci, plan_day, s, attempt) -> None:
-        cost = round(self.c_base[ci] + self.c_kg[ci] * self.weight[s] * q, 2)
-        self.sink.emit_json(
-            t,
-            "order.line_allocated",
-            "oms",
-            f'{{"order_id":"{oid}","line_id":"{lid}","node_id":"{self.node_ids[n]}",'
-            f'"quantity":{q},"carrier":"{self.c_name[ci]}",'
-            f'"service_level":"{self.c_service[ci]}",'
-            f'"planned_ship_by":"{self.prefixes[plan_day]}20:00:00Z",'
-            f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}',
-        )
 
     def _pick_node(self, candidates, s, q, excluded) -> int:
         rec, used, cap = self.rec, self.used, self.cap
@@ -635,6 +663,8 @@ class Fulfilment:
         elif store_node >= 0:
             mode = "transfer"
             ci = self.c_transfer
+        elif weight <= 20 or self.c_heavy < 0:
+            ci = self.route_carrier[service][metro][n]
         else:
             ci = self._carrier(n, metro, service, mode, weight)
         self.ship_seq += 1
@@ -715,15 +745,17 @@ class Fulfilment:
             f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
             f'"lines":[{line_objs}]}}',
         )
+        sku_ids, resv = self.sku_ids, self.resv
+        releases = self.releases.setdefault(packed_t // DAY + 1, [])
         for _, s, q in glines:
             emit_json(
                 packed_t + 60,
                 "stock.adjusted",
                 "wms",
-                adjusted_data(node_id, self.sku_ids[s], -q, "sale"),
+                f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}',
             )
-            self.resv.append((n, s, q))
-            self.releases.setdefault(packed_t // DAY + 1, []).append((n, s, q))
+            resv.append((n, s, q))
+            releases.append((n, s, q))
         lost = damaged = False
         if mode == "in_store" or mode == "transfer":
             if mode == "transfer":
@@ -802,24 +834,26 @@ class Fulfilment:
                             "detail": "customer reported damage",
                         },
                     )
-        return {
-            "sid": sid,
-            "node": n,
-            "ci": ci,
-            "p": p,
-            "late": late,
-            "done_t": done_t,
-            "lines": glines,
-            "lost": lost,
-            "damaged": damaged,
-            "delay": delay,
-            "slack": slack,
-            "weather": weather,
-            "carrier_dis": carrier_dis,
-            "node_eff": node_eff,
-            "c_eff": c_eff,
-            "mode": mode,
-        }
+        self.ship_rows.append(
+            (sid, oid, node_id, self.c_name[ci], self.c_service[ci], p, late, delay)
+        )
+        return _new_tuple(
+            Shipment,
+            (
+                late,
+                done_t,
+                glines,
+                lost,
+                damaged,
+                p,
+                slack,
+                delay,
+                weather,
+                carrier_dis,
+                node_eff,
+                c_eff,
+            ),
+        )
 
     def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> str:
         dist = self.dist[metro][n]
@@ -861,10 +895,10 @@ class Fulfilment:
             return
         prng, rnd, emit = self.prng, self.prng.random, self.sink.emit
         if len(ships) == 1:
-            late, done = ships[0]["late"], ships[0]["done_t"]
+            late, done = ships[0].late, ships[0].done_t
         else:
-            late = any(s["late"] for s in ships)
-            done = max(s["done_t"] for s in ships)
+            late = any(s.late for s in ships)
+            done = max(s.done_t for s in ships)
         scfg, rcfg = self.scfg, self.rcfg
         if late:
             if rnd() < scfg["wismo_late"]:
@@ -878,8 +912,8 @@ class Fulfilment:
         returned: list[tuple[str, int, int, str]] = []
         bump = 1.0 + (rcfg["late_return_bump"] if late else 0.0)
         for s in ships:
-            if s["lost"]:
-                amount = sum(self.price[k] * q for _, k, q in s["lines"])
+            if s.lost:
+                amount = sum(self.price[k] * q for _, k, q in s.lines)
                 emit(
                     promised_t + 2 * DAY,
                     "refund.issued",
@@ -892,10 +926,10 @@ class Fulfilment:
                     },
                 )
                 continue
-            if s["damaged"] and rnd() < scfg["damaged_contact"]:
-                self._contact(s["done_t"] + 2 * HOUR, oid, "damaged")
-            for lid, k, q in s["lines"]:
-                if s["damaged"]:
+            if s.damaged and rnd() < scfg["damaged_contact"]:
+                self._contact(s.done_t + 2 * HOUR, oid, "damaged")
+            for lid, k, q in s.lines:
+                if s.damaged:
                     returned.append((lid, k, q, "damaged"))
                 elif rnd() < self.return_rate[k] * bump:
                     if self.category[k] in ("apparel", "footwear") and rnd() < 0.7:
@@ -991,28 +1025,28 @@ class Fulfilment:
             # Most orders ship once: the same figures without the aggregations.
             s = ships[0]
             drivers_part = (
-                1.0 - (1.0 - s["p"]),
-                s["late"],
-                float(s["slack"]),
-                s["delay"],
-                s["weather"],
-                s["carrier_dis"],
-                s["node_eff"],
-                s["c_eff"],
+                1.0 - (1.0 - s.p),
+                s.late,
+                float(s.slack),
+                s.delay,
+                s.weather,
+                s.carrier_dis,
+                s.node_eff,
+                s.c_eff,
             )
         elif ships:
             q = 1.0
             for s in ships:
-                q *= 1.0 - s["p"]
+                q *= 1.0 - s.p
             drivers_part = (
                 1.0 - q,
-                any(s["late"] for s in ships),
-                float(min(s["slack"] for s in ships)),
-                max(s["delay"] for s in ships),
-                any(s["weather"] for s in ships),
-                any(s["carrier_dis"] for s in ships),
-                max(s["node_eff"] for s in ships),
-                max(s["c_eff"] for s in ships),
+                any(s.late for s in ships),
+                float(min(s.slack for s in ships)),
+                max(s.delay for s in ships),
+                any(s.weather for s in ships),
+                any(s.carrier_dis for s in ships),
+                max(s.node_eff for s in ships),
+                max(s.c_eff for s in ships),
             )
         else:
             drivers_part = (None,) * 8
@@ -1026,20 +1060,6 @@ class Fulfilment:
                 drivers["backorder"],
                 drivers["cancel"] or None,
             )
-        )
-        node_ids, c_name, c_service = self.node_ids, self.c_name, self.c_service
-        self.ship_rows.extend(
-            (
-                s["sid"],
-                oid,
-                node_ids[s["node"]],
-                c_name[s["ci"]],
-                c_service[s["ci"]],
-                s["p"],
-                s["late"],
-                s["delay"],
-            )
-            for s in ships
         )
 
 
