@@ -20,6 +20,12 @@ from pipelines.simulator import generate
 from pipelines.warehouse import connect
 
 
+def _cpu_seconds() -> float:
+    """User plus system time of this process: on a shared machine, steadier than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -42,12 +48,14 @@ def main() -> None:
                 ("unchanged again", False),
                 ("forced re-read", True),
             ):
+                cpu = _cpu_seconds()
                 result = ingest_folder(con, world, force=force).to_dict()
+                cpu = _cpu_seconds() - cpu
                 rate = result["lines_per_second"] or 0
                 print(
                     f"{label:>16}: {result['lines_read']:>10,} lines in {result['seconds']:6.1f} s "
-                    f"= {rate:>9,} lines/s  (landed {result['landed']:,}, duplicates "
-                    f"{result['duplicates']:,}, quarantined {result['quarantined']:,}, files "
+                    f"= {rate:>9,} lines/s, CPU {cpu:6.1f} s  (landed {result['landed']:,}, "
+                    f"duplicates {result['duplicates']:,}, quarantined {result['quarantined']:,}, files "
                     f"skipped {result['files_skipped']})"
                 )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

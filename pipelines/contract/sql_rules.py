@@ -10,8 +10,9 @@ Speed comes from parsing each line a handful of times, not once per rule. Rules 
 scope: the envelope, one event type's data, or the items of one array field (order lines). The
 ingest query asks for the JSON type and the text of every field of a scope in one
 `json_type(x, [paths])` and one `json_extract_string(x, [paths])` call, over the whole line for the
-envelope and data scopes and over each unnested item for item scopes; rules then compare short
-strings in lists.
+envelope and data scopes and over each item for item scopes; rules then compare short strings in
+lists. Each scope has its own paths, so a line pays only for the envelope's and its own type's
+fields (the cost of these calls grows with the number of paths).
 
 The first failing rule wins: the envelope (missing, type, value), then the data fields of the
 event's type in schema order, then the items of its array fields.
@@ -120,12 +121,11 @@ class _Scalar:
 class _Scope:
     """The rules of one scope and the JSON paths they read, relative to the scope's JSON value.
 
-    Scopes over the whole line (the envelope and every event type) share one list of paths, so
-    that one `json_type` and one `json_extract_string` call per line serve all their rules.
+    One `json_type` and one `json_extract_string` call over `paths` serve all the scope's rules.
     """
 
     event_type: str | None  # None: the envelope, checked for every line
-    paths: list[str]  # shared by the line scopes; its own list for an item scope
+    paths: list[str]
     type_list: str  # SQL name of the list of JSON types of `paths`
     text_list: str  # SQL name of the list of their texts
     array_path: str | None = None  # for an item scope: the array's path in the line
@@ -140,9 +140,12 @@ class _Scope:
     def add(self, reason: str, failing: str, detail: str) -> None:
         self.rules.append(Rule(reason, failing, detail, self.event_type))
 
-    def lists_sql(self, json_value: str) -> tuple[str, str]:
-        """The type and text lists this scope's rules read, over the SQL JSON value given."""
-        paths = _array(self.paths)
+    def lists_sql(self, json_value: str, extra: list[str] | None = None) -> tuple[str, str]:
+        """The type and text lists this scope's rules read, over the SQL JSON value given.
+
+        `extra` paths go after the scope's own, for a caller that needs more of the same value.
+        """
+        paths = _array([*self.paths, *(extra or [])])
         return f"json_type({json_value}, {paths})", f"json_extract_string({json_value}, {paths})"
 
     def case_sql(self, then: Callable[[Rule], str]) -> str:
@@ -316,11 +319,11 @@ def _array_rules(
         return
     if set(items) - _SUPPORTED or items.get("type") != "object":
         raise ValueError(f"contract field {name!r}: only arrays of objects are supported")
-    each = _Scope(scope.event_type, [], "it", "ix", array_path=path)
+    each = _Scope(scope.event_type, [], "item.types", "item.texts", array_path=path)
     each.add(
         f"wrong_type:{name}",
-        "json_type(item) <> 'OBJECT'",
-        f"'every item of {name} must be an object, got ' || item",
+        "json_type(item.json) <> 'OBJECT'",
+        f"'every item of {name} must be an object, got ' || item.json",
     )
     for child, child_schema in items.get("properties", {}).items():
         _compile_field(
@@ -349,21 +352,29 @@ class CompiledContract:
         scopes = [self.envelope, *self.data.values(), *self.items]
         return [rule for scope in scopes for rule in scope.rules]
 
-    @property
-    def line_paths(self) -> list[str]:
-        """Every path the line scopes read; the first is the root (`$`), the next the envelope."""
-        return self.envelope.paths
+    def items_sql(self, scope: _Scope, data_texts: str) -> str:
+        """The list of structs `item` an item scope's rules read, for lambdas over it.
 
-    def position(self, path: str) -> int:
-        """1-based position of a path in the line lists."""
-        return self.line_paths.index(path) + 1
+        The array's text is taken from the data text list named `data_texts` of the item scope's
+        event type, so items cost a parse of the array alone.
+        """
+        position = self.data[scope.event_type].paths.index(scope.array_path) + 1
+        types, texts = scope.lists_sql("j")
+        return (
+            f"list_transform(json_extract({data_texts}[{position}], '$[*]'), "
+            f"lambda j: {{'json': j, 'types': {types}, 'texts': {texts}}})"
+        )
 
 
 def compile_contract() -> CompiledContract:
-    """Rules over the line lists `lt`/`ls` (types and texts) and the item lists `it`/`ix`."""
+    """Rules over lists of JSON types and texts of their scope's paths.
+
+    The envelope's lists are `lt`/`ls` (the first path is the root, `$`); a data scope's are
+    `dt`/`ds`, over the whole line too; an item scope's are the fields `types`/`texts` of a struct
+    `item` whose field `json` is the item itself.
+    """
     envelope_doc = envelope_schema()
-    paths = ["$"]  # the root's type tells a JSON object from any other JSON value
-    envelope = _Scope(None, paths, "lt", "ls")
+    envelope = _Scope(None, ["$"], "lt", "ls")  # the root's type tells an object from any value
     for name, schema in envelope_doc["properties"].items():
         value = envelope.scalar(f"$.{name}")
         if name == "data":
@@ -382,7 +393,7 @@ def compile_contract() -> CompiledContract:
     items: list[_Scope] = []
     for event_type in EVENT_TYPES:
         doc = data_schema(event_type)
-        scope = _Scope(event_type, paths, "lt", "ls")
+        scope = _Scope(event_type, [], "dt", "ds")
         for name, schema in doc["properties"].items():
             path = f"$.data.{name}"
             _compile_field(

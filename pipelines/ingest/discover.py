@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +17,6 @@ class LandedFile:
     path: Path
     relative: str  # relative to the landing folder, with forward slashes: the name users see
     kind: str  # events | nodes | skus | carriers
-
-    def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with self.path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
 
 
 def discover(folder: Path) -> list[LandedFile]:

@@ -31,154 +31,176 @@ class Outcome:
         self.quarantined += other.quarantined
 
 
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _by_type(cases: dict[str, str]) -> str:
-    whens = "\n        ".join(f"when '{t}' then {sql}" for t, sql in cases.items())
+    whens = "\n        ".join(f"when {_lit(t)} then {sql}" for t, sql in cases.items())
     return f"case event_type\n        {whens}\n    end"
 
 
 def _reason(rule: Rule) -> str:
-    return "'" + rule.reason + "'"
+    return _lit(rule.reason)
 
 
 def _detail(rule: Rule) -> str:
     return rule.detail
 
 
-@cache
-def classify_sql() -> list[str]:
-    """Statements that turn `incoming(row_id, raw, pre_reason)` into the view `checked`.
+def _lines_sql(source: str) -> str:
+    """Lines of `source(row_id, file_no, line_no, raw, pre_reason)` with their type and text lists.
 
-    Each line is parsed twice in all: one `json_type` and one `json_extract_string` over every
-    path any rule reads (see pipelines.contract.sql_rules). Envelope and data rules run on those
-    lists; line items are unnested from the extracted `lines` text for the lines that passed so
-    far. Most lines are valid, so the sentences for people are worked out afterwards, only for
-    the lines that failed (`explain_sql`).
+    The envelope's lists (`lt`, `ls`) for every line; the data lists (`dt`, `ds`) of the line's own
+    event type only for lines whose envelope passed, since a line's first failing rule is an
+    envelope rule when there is one. `envelope_reason` is that rule's reason.
     """
     contract = compile_contract()
-    paths = "[" + ", ".join(f"'{p}'" for p in contract.line_paths) + "]"
-
-    def at(path: str) -> str:
-        return f"ls[{contract.position(path)}]"
-
-    envelope_reason = contract.envelope.case_sql(_reason)
-    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
-    item_queries = []
-    for i, scope in enumerate(contract.items):
-        it, ix = scope.lists_sql("item")
-        rule_no = scope.case_sql(lambda rule, scope=scope: str(scope.rules.index(rule) + 1))
-        item_queries.append(f"""
-        select row_id, {i} as scope_no, rule_no,
-            case when rule_no is not null then {scope.case_sql(_detail)} end as detail,
-        from (
-            select row_id, item, {it} as it, {ix} as ix, {rule_no} as rule_no,
-            from (
-                select row_id, unnest(json_extract(lines, '$[*]')) as item,
-                from lines_checked
-                where event_type = '{scope.event_type}' and reason is null
-            )
-        )
-        where rule_no is not null""")
-    item_reasons = (
-        "["
-        + ", ".join(
-            "[" + ", ".join(_reason(r) for r in scope.rules) + "]" for scope in contract.items
-        )
-        + "]"
-    )
-    return [
-        # 1. Envelope and data rules, in one pass over the lines.
-        f"""
-        create or replace temp table lines_checked as
-        with parsed as (
+    envelope = contract.envelope
+    # data.order_id is landed for every type that has one, unknown fields included, so it
+    # rides along with the envelope (after the envelope's own paths, so positions stay put).
+    types, texts = envelope.lists_sql("raw", extra=["$.data.order_id"])
+    data_types = _by_type({t: scope.lists_sql("raw")[0] for t, scope in contract.data.items()})
+    data_texts = _by_type({t: scope.lists_sql("raw")[1] for t, scope in contract.data.items()})
+    event_type = envelope.paths.index("$.event_type") + 1
+    # One list per subquery: an expression that names a sibling's alias gets a copy of it.
+    return f"""
+        parsed as (
             select
-                row_id,
-                pre_reason,
-                -- NULL for text that is not JSON at all (json_type raises on it)
-                case when pre_reason is null then try(json_type(raw, {paths})) end as lt,
-                case when lt[1] = 'OBJECT' then json_extract_string(raw, {paths}) end as ls,
-            from incoming
+                row_id, file_no, line_no, pre_reason, raw,
+                -- json_valid first: json_type raises on text that is not JSON at all
+                case when pre_reason is null and json_valid(raw) then {types} end as lt,
+            from {source}
+        ),
+        extracted as (
+            select *, case when lt[1] = 'OBJECT' then {texts} end as ls,
+            from parsed
+        ),
+        enveloped as (
+            select
+                *,
+                case when lt[{event_type}] = 'VARCHAR' then ls[{event_type}] end as event_type,
+                case
+                    when pre_reason is not null then pre_reason
+                    when lt[1] is distinct from 'OBJECT' then 'invalid_json'
+                    else {envelope.case_sql(_reason)}
+                end as envelope_reason,
+            from extracted
+        ),
+        data_parsed as (
+            select *, case when envelope_reason is null then {data_types} end as dt,
+            from enveloped
         ),
         typed as (
-            select *, case when lt[{contract.position("$.event_type")}] = 'VARCHAR'
-                then {at("$.event_type")} end as event_type,
-            from parsed
+            select
+                * exclude (raw),
+                case when envelope_reason is null then {data_texts} end as ds,
+            from data_parsed
+        )"""
+
+
+@cache
+def classify_sql() -> str:
+    """The table `checked`: every line of `incoming` with its reason (NULL: valid) and envelope.
+
+    Each line is parsed a handful of times: `json_valid`, the envelope's lists, and its own type's
+    data lists (see pipelines.contract.sql_rules). Items of array fields are checked in lambdas
+    over the line's items, only for the lines that passed so far. Most lines are valid, so the
+    sentences for people are worked out afterwards, only for the lines that failed
+    (`explain_sql`).
+    """
+    contract = compile_contract()
+    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
+    item_reason = _by_type(
+        {
+            scope.event_type: (
+                "[" + ", ".join(_reason(r) for r in scope.rules) + "]"
+                f"[list_min(list_transform({contract.items_sql(scope, 'ds')}, "
+                f"lambda item: {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
+            )
+            for scope in contract.items
+        }
+    )
+    at = {path: i + 1 for i, path in enumerate([*contract.envelope.paths, "$.data.order_id"])}
+    return f"""
+        create or replace temp table checked as
+        with {_lines_sql("incoming")},
+        line_checked as (
+            select *, coalesce(envelope_reason, {data_reason}) as line_reason,
+            from typed
+        ),
+        item_checked as (
+            select
+                row_id, file_no, line_no, event_type, ls,
+                case
+                    when line_reason is not null then line_reason
+                    else {item_reason}
+                end as reason,
+            from line_checked
         )
         select
             row_id,
-            case
-                when pre_reason is not null then pre_reason
-                when lt[1] is distinct from 'OBJECT' then 'invalid_json'
-                else coalesce({envelope_reason}, {data_reason})
-            end as reason,
+            file_no,
+            line_no,
+            reason,
+            ls[{at["$.event_id"]}] as event_id,
             event_type,
-            {at("$.event_id")} as event_id,
-            {at("$.occurred_at")} as occurred_at,
-            {at("$.source")} as source,
-            {at("$.schema_version")} as schema_version,
-            {at("$.data")} as data,
-            {at("$.data.order_id")} as order_id,
-            {at("$.data.lines")} as lines,
-        from typed
-        """,
-        # 2. Line items, unnested, for the lines that passed so far.
-        f"""
-        create or replace temp table failed_items as
-        select row_id, arg_min(scope_no, rule_no) as scope_no, min(rule_no) as rule_no,
-            arg_min(detail, rule_no) as detail,
-        from ({" union all ".join(item_queries)})
-        group by row_id
-        """,
-        # 3. The verdict and the typed envelope of every line.
-        f"""
-        create or replace temp view checked as
-        select
-            c.row_id,
-            coalesce(c.reason, {item_reasons}[f.scope_no + 1][f.rule_no]) as reason,
-            f.detail as item_detail,
-            c.event_id,
-            c.event_type,
-            timezone('UTC', try_cast(upper(c.occurred_at) as timestamptz)) as occurred_at,
-            c.source,
-            try_cast(c.schema_version as integer) as schema_version,
-            c.order_id,
-            c.data,
-            -- What is stored, so the same event re-sent with other whitespace, key spacing or
-            -- offset notation for the same instant counts as a duplicate, not a conflict.
-            md5(concat_ws('|', c.event_type, occurred_at, c.source, schema_version, c.data))
-                as content_hash,
-        from lines_checked as c
-        left join failed_items as f using (row_id)
-        """,
-    ]
+            timezone('UTC', try_cast(upper(ls[{at["$.occurred_at"]}]) as timestamptz))
+                as occurred_at,
+            ls[{at["$.source"]}] as source,
+            try_cast(ls[{at["$.schema_version"]}] as integer) as schema_version,
+            ls[{at["$.data.order_id"]}] as order_id,
+            ls[{at["$.data"]}] as data,
+            -- Over the texts as sent, so a re-sent event with other whitespace or key spacing
+            -- in `data` counts as a duplicate, not a conflict.
+            case when reason is null then md5(concat_ws('|',
+                event_type,
+                ls[{at["$.occurred_at"]}],
+                ls[{at["$.source"]}],
+                ls[{at["$.schema_version"]}],
+                ls[{at["$.data"]}]
+            )) end as content_hash,
+        from item_checked
+        """
 
 
 @cache
 def explain_sql() -> str:
     """The view `explained`: a sentence for people for each line `judged` quarantined."""
     contract = compile_contract()
-    paths = "[" + ", ".join(f"'{p}'" for p in contract.line_paths) + "]"
-    envelope_reason = contract.envelope.case_sql(_reason)
+    envelope = contract.envelope
+    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
+    data_detail = _by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})
+    # The earliest rule any item breaks, and of the items breaking it the first.
+    item_detail = _by_type(
+        {
+            scope.event_type: (
+                f"list_min(list_transform({contract.items_sql(scope, 'ds')}, lambda item, i: "
+                f"{{'rule': {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}, "
+                f"'item': i, 'detail': {scope.case_sql(_detail)}}})).detail"
+            )
+            for scope in contract.items
+        }
+    )
+    quarantined = """(
+        select l.*
+        from (select row_id from judged where outcome = 'quarantined') as q
+        join incoming as l using (row_id)
+    )"""
     return f"""
         create or replace temp view explained as
+        with {_lines_sql(quarantined)}
         select
             row_id,
             case
                 when pre_reason = 'invalid_encoding' then 'the line is not valid UTF-8 text'
                 when pre_reason is not null then 'the line is not standard JSON (RFC 8259)'
                 when lt[1] is distinct from 'OBJECT' then 'the line is not a JSON object'
-                when {envelope_reason} is not null then {contract.envelope.case_sql(_detail)}
-                else {_by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})}
+                when envelope_reason is not null then {envelope.case_sql(_detail)}
+                when {data_reason} is not null then {data_detail}
+                else {item_detail}
             end as detail,
-        from (
-            select
-                l.row_id,
-                l.pre_reason,
-                q.event_type,
-                case when l.pre_reason is null then try(json_type(l.raw, {paths})) end as lt,
-                case when lt[1] = 'OBJECT' then json_extract_string(l.raw, {paths}) end as ls,
-            from (select row_id, event_type from judged where outcome = 'quarantined') as q
-            join incoming as l using (row_id)
-        )
+        from typed
         """
 
 
@@ -197,63 +219,52 @@ def land_chunk(
     numbered = pa.Table.from_batches(numbered.to_batches(max_chunksize=16_384))
     con.register("incoming", numbered)
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
-    for statement in classify_sql():
-        con.execute(statement)
+    con.execute(classify_sql())
     con.execute(
         """
         create or replace temp table judged as
-        with located as materialized (
-            select c.*, l.file_no, l.line_no, f.file,
-            from checked as c
-            join incoming as l using (row_id)
-            join chunk_files as f using (file_no)
-        ),
-        valid as (
+        with valid as (
             select
-                *,
-                row_number() over (partition by event_id order by row_id) as copy_no,
-                first_value(content_hash) over (partition by event_id order by row_id) as first_hash,
-                first_value(file) over (partition by event_id order by row_id) as first_file,
-                first_value(line_no) over (partition by event_id order by row_id) as first_line,
-            from located
+                row_id, file_no, event_id, content_hash,
+                row_number() over copies as copy_no,
+                first_value(content_hash) over copies as first_hash,
+                first_value(file_no) over copies as first_file_no,
+                first_value(line_no) over copies as first_line,
+            from checked
             where reason is null
-        ),
-        judged_valid as (
-            select
-                v.* exclude (reason, item_detail),
-                case
-                    when e.event_id is not null and e.content_hash = v.content_hash then 'duplicate'
-                    when e.event_id is not null then 'conflict'
-                    when v.copy_no = 1 then 'landed'
-                    when v.content_hash = v.first_hash then 'duplicate'
-                    else 'conflict'
-                end as outcome,
-                coalesce(e.file, v.first_file) as earlier_file,
-                coalesce(e.line_no, v.first_line) as earlier_line,
-            from valid as v
-            left join raw.events as e on e.event_id = v.event_id
+            window copies as (partition by event_id order by row_id)
         )
         select
-            * exclude (copy_no, first_hash, first_file, first_line, earlier_file, earlier_line),
-            case when outcome = 'conflict' then 'conflicting_duplicate' end as reason,
+            v.row_id,
+            v.file_no,
+            case
+                when e.event_id is not null and e.content_hash = v.content_hash then 'duplicate'
+                when e.event_id is not null then 'conflict'
+                when v.copy_no = 1 then 'landed'
+                when v.content_hash = v.first_hash then 'duplicate'
+                else 'conflict'
+            end as outcome,
             case when outcome = 'conflict' then
-                'event_id ' || event_id || ' already landed with different content from '
-                || earlier_file || ' line ' || earlier_line
+                'event_id ' || v.event_id || ' already landed with different content from '
+                || coalesce(e.file, f.file) || ' line ' || coalesce(e.line_no, v.first_line)
             end as detail,
-        from judged_valid
-        union all by name
-        select * exclude (item_detail), item_detail as detail, 'quarantined' as outcome,
-        from located
+        from valid as v
+        left join raw.events as e on e.event_id = v.event_id
+        left join chunk_files as f on f.file_no = v.first_file_no
+        union all
+        select row_id, file_no, 'quarantined', null,
+        from checked
         where reason is not null
         """
     )
     con.execute(
         """
         insert into raw.events
-        select event_id, event_type, occurred_at, source, schema_version, order_id, data,
-               content_hash, file, line_no, $batch, now()::timestamp
-        from judged
-        where outcome = 'landed'
+        select c.event_id, c.event_type, c.occurred_at, c.source, c.schema_version, c.order_id,
+               c.data, c.content_hash, f.file, c.line_no, $batch, now()::timestamp
+        from checked as c
+        join (select row_id from judged where outcome = 'landed') using (row_id)
+        join chunk_files as f using (file_no)
         """,
         {"batch": batch_id},
     )
@@ -262,16 +273,18 @@ def land_chunk(
     con.execute(
         """
         insert into raw.quarantine
-        select $batch, j.file, j.line_no, l.raw, j.reason, coalesce(j.detail, x.detail),
-               j.event_id, j.event_type, md5(l.raw), now()::timestamp
-        from judged as j
+        select $batch, f.file, c.line_no, l.raw, coalesce(c.reason, 'conflicting_duplicate'),
+               coalesce(j.detail, x.detail), c.event_id, c.event_type, md5(l.raw),
+               now()::timestamp
+        from (select * from judged where outcome in ('quarantined', 'conflict')) as j
+        join checked as c using (row_id)
         join incoming as l using (row_id)
+        join chunk_files as f on f.file_no = j.file_no
         left join explained as x using (row_id)
-        where j.outcome in ('quarantined', 'conflict')
-          and not exists (
-              select 1 from raw.quarantine as q
-              where q.file = j.file and q.line_no = j.line_no and q.raw_hash = md5(l.raw)
-          )
+        where not exists (
+            select 1 from raw.quarantine as q
+            where q.file = f.file and q.line_no = c.line_no and q.raw_hash = md5(l.raw)
+        )
         order by j.row_id
         """,
         {"batch": batch_id},

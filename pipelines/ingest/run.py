@@ -7,6 +7,7 @@ and already-quarantined lines, still adding nothing.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,11 +15,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
 from pipelines.ingest.events import Outcome, land_chunk
-from pipelines.ingest.readers import CHUNK_BYTES, SCHEMA, jsonl_chunks, parquet_lines
+from pipelines.ingest.readers import (
+    CHUNK_BYTES,
+    SCHEMA,
+    file_sha256,
+    jsonl_chunks,
+    parquet_lines,
+)
 from pipelines.ingest.reference import land_reference
 
 Progress = Callable[[str], None]
@@ -81,12 +89,9 @@ def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     ][0]
 
 
-def _already_ingested(con: duckdb.DuckDBPyConnection, landed: LandedFile, sha256: str) -> bool:
-    rows = con.execute(
-        "select 1 from raw.ingest_files where file = $file and sha256 = $sha limit 1",
-        {"file": landed.relative, "sha": sha256},
-    ).fetchall()
-    return bool(rows)
+def _ingested_before(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(file, SHA-256) of every file ingested before: a file found here again is skipped."""
+    return set(con.execute("select distinct file, sha256 from raw.ingest_files").fetchall())
 
 
 @dataclass
@@ -99,43 +104,61 @@ class _Pending:
     seconds: float = 0.0
 
 
-def _prefetched(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+# Lines of one or more files, those files, and which of them end in it.
+Chunk = tuple[pa.Table, list[_Pending], set[int]]
+
+
+def _prefetched(items: Iterator[Chunk]) -> Iterator[Chunk]:
     """Read the next chunk in a thread while DuckDB (which releases the GIL) lands this one."""
     with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(next, chunks, None)
-        while (chunk := pending.result()) is not None:
-            pending = reader.submit(next, chunks, None)
-            yield chunk
+        pending = reader.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = reader.submit(next, items, None)
+            yield item
 
 
-def _file_lines(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> Iterator[pa.Table]:
-    if landed.path.name.endswith(".parquet"):
-        yield parquet_lines(con, landed.path)
-    else:
-        yield from _prefetched(jsonl_chunks(landed.path))
+def _opened(
+    cursor: duckdb.DuckDBPyConnection, landed: LandedFile
+) -> tuple[str, Iterator[pa.Table]]:
+    """A file's SHA-256 and its lines. A file that fits in a chunk is read from disk once."""
+    path = landed.path
+    if path.name.endswith(".parquet"):
+        return file_sha256(path), (parquet_lines(cursor, path) for _ in range(1))
+    if path.stat().st_size <= CHUNK_BYTES:
+        content = path.read_bytes()
+        return hashlib.sha256(content).hexdigest(), jsonl_chunks(path, content=content)
+    return file_sha256(path), jsonl_chunks(path)
 
 
 def _event_chunks(
-    con: duckdb.DuckDBPyConnection, files: list[_Pending]
-) -> Iterator[tuple[pa.Table, list[_Pending], set[int]]]:
+    cursor: duckdb.DuckDBPyConnection,
+    files: list[LandedFile],
+    ingested_before: set[tuple[str, str]],
+    skipped: list[FileResult],
+) -> Iterator[Chunk]:
     """Lines of many files in chunks of about CHUNK_BYTES: small files share a chunk.
 
     Yields the chunk (with `file_no` indexing the chunk's file list), its files, and which of
     them end in this chunk. Per-statement costs are paid per chunk, not per file, so a landing
-    folder of thousands of small files costs what one big file costs.
+    folder of thousands of small files costs what one big file costs. A file found in
+    `ingested_before` is not read any further and goes to `skipped`. `cursor` is this
+    generator's own, since it runs in the reader thread.
     """
     tables: list[pa.Table] = []
     members: list[_Pending] = []
     ending: set[int] = set()
     size = 0
-    for pending in files:
-        for table in _file_lines(con, pending.landed):
+    for landed in files:
+        sha256, lines = _opened(cursor, landed)
+        if (landed.relative, sha256) in ingested_before:
+            skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
+            continue
+        pending = _Pending(landed, sha256)
+        for table in lines:
             if not members or members[-1] is not pending:
                 members.append(pending)
-            file_no = len(members) - 1
-            tables.append(
-                table.add_column(0, "file_no", pa.array([file_no] * table.num_rows, pa.int32()))
-            )
+            file_no = np.full(table.num_rows, len(members) - 1, dtype=np.int32)
+            tables.append(table.add_column(0, "file_no", pa.array(file_no)))
             size += table.column("raw").nbytes
             if size >= CHUNK_BYTES:
                 yield pa.concat_tables(tables), members, ending
@@ -212,17 +235,17 @@ def ingest_folder(
     )
     result = IngestResult(batch_id, str(folder))
     say(f"batch {batch_id}: {len(files)} file(s) in {folder}")
-    todo: list[_Pending] = []
-    for landed in files:
-        sha256 = landed.sha256()
-        if not force and _already_ingested(con, landed, sha256):
-            result.files.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
+    ingested_before = set() if force else _ingested_before(con)
+    skipped: list[FileResult] = []
+    references: list[_Pending] = []
+    for landed in (f for f in files if f.kind != "events"):
+        sha256 = file_sha256(landed.path)
+        if (landed.relative, sha256) in ingested_before:
+            skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
         else:
-            todo.append(_Pending(landed, sha256))
-    if skipped := len(files) - len(todo):
-        say(f"{skipped} file(s) skipped: already ingested with the same content")
+            references.append(_Pending(landed, sha256))
 
-    for pending in (p for p in todo if p.landed.kind != "events"):
+    for pending in references:
 
         def land_one(pending: _Pending = pending) -> None:
             file_started = time.perf_counter()
@@ -239,9 +262,11 @@ def ingest_folder(
         _in_transaction(con, land_one)
         say(_describe(result.files[-1]))
 
-    events = [p for p in todo if p.landed.kind == "events"]
+    events = [f for f in files if f.kind == "events"]
     lines_done = 0
-    for chunk, members, ending in _event_chunks(con, events):
+    # Event files are checksummed as they are read, in the reader thread, with its own cursor.
+    chunks = _event_chunks(con.cursor(), events, ingested_before, skipped)
+    for chunk, members, ending in _prefetched(chunks):
 
         def land(
             chunk: pa.Table = chunk, members: list[_Pending] = members, ending: set[int] = ending
@@ -265,6 +290,9 @@ def ingest_folder(
             f"{len(files)} files done)"
         )
 
+    if skipped:
+        say(f"{len(skipped)} file(s) skipped: already ingested with the same content")
+    result.files[:0] = skipped  # skipped files first, as `omsi ingest` has always listed them
     result.seconds = time.perf_counter() - started
     totals = result.totals
     con.execute(
