@@ -70,6 +70,11 @@ class DayOrders:
     qty: np.ndarray
     pre_cancel: np.ndarray  # 0 none, 1 payment_failed, 2 fraud, 3 customer_request
     promise_days: np.ndarray  # delivery promise in days after the placed day
+    postal_suffix: np.ndarray  # last two digits of the ship-to postal code
+    jitter: np.ndarray  # (n, 2) ship-to lat/lon offset from the metro centre, degrees
+    pay_delay: np.ndarray  # seconds from placing to payment authorisation
+    wallet: np.ndarray  # bool: paid by wallet rather than card
+    alloc_wait: np.ndarray  # seconds after the remorse window until sourcing
 
     @property
     def n(self) -> int:
@@ -119,6 +124,13 @@ def make_orders(
     heavy = np.add.reduceat(heavy_line, line_start[:-1]) > 0
     promise = processing + transit + remote_metro[metro] + np.where(heavy, 3, 0)
     service = np.where(heavy, 0, service)
+    # Drawn last and for every order at once, so the demand above keeps its draws and the order
+    # loop makes no per-order calls for them.
+    postal_suffix = rng.integers(0, 100, n)
+    jitter = rng.uniform(-0.2, 0.2, (n, 2))
+    pay_delay = rng.integers(2, 41, n)
+    wallet = rng.random(n) >= 0.8
+    alloc_wait = rng.integers(30, 901, n)
     return DayOrders(
         placed_sec=placed,
         customer=customer,
@@ -131,4 +143,9 @@ def make_orders(
         qty=qty,
         pre_cancel=pre_cancel,
         promise_days=promise,
+        postal_suffix=postal_suffix,
+        jitter=jitter,
+        pay_delay=pay_delay,
+        wallet=wallet,
+        alloc_wait=alloc_wait,
     )

@@ -51,20 +51,16 @@ _new_tuple = tuple.__new__
 
 
 class DayRandom(random.Random):
-    """The day's stream of Python draws, with a leaner `randint` that draws the same numbers.
+    """The day's stream of Python draws, with a `randint` that costs one `random()` call.
 
     `random.Random.randint` goes through `randrange`, its argument checks and `_randbelow`; the
-    order loop calls it a few times per order, so those frames were a noticeable share of the
-    run. This is the same rejection sampling on `getrandbits` in one frame.
+    order loop calls it several times per order, so those frames were a noticeable share of the
+    run. Scaling one uniform draw is uniform to well within what the world needs (ranges here are
+    at most a few days of seconds against 2**53 steps).
     """
 
     def randint(self, a: int, b: int) -> int:
-        n = b - a + 1
-        k = n.bit_length()
-        r = self.getrandbits(k)
-        while r >= n:
-            r = self.getrandbits(k)
-        return a + r
+        return a + int(self.random() * (b - a + 1))
 
 
 class Fulfilment:
@@ -136,7 +132,8 @@ class Fulfilment:
         self.metro_region = [regions.index(m[4]) for m in METROS]
         self.metro_zip = [m[6] for m in METROS]
         self.metro_state = [m[1] for m in METROS]
-        self.metro_latlon = [(m[2], m[3]) for m in METROS]
+        self.metro_lat = np.array([m[2] for m in METROS])
+        self.metro_lon = np.array([m[3] for m in METROS])
         # Carriers: each node ships standard with a primary carrier, faster services with others.
         c = carriers
         self.c_name, self.c_service = c.carrier, c.service
@@ -268,8 +265,35 @@ class Fulfilment:
         ls = orders.line_start.tolist()
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
+        metros = orders.metro
+        # The ship-to address does not depend on the stock: written for the whole day at once.
+        to_lat = np.round(self.metro_lat[metros] + orders.jitter[:, 0], 4).tolist()
+        to_lon = np.round(self.metro_lon[metros] + orders.jitter[:, 1], 4).tolist()
+        zips, states, country = self.metro_zip, self.metro_state, self.country
+        ship_to = [
+            f'{{"postal_code":"{zips[m]}{sfx:02d}","region":"{states[m]}",'
+            f'"country":"{country}","lat":{la!r},"lon":{lo!r}}}'
+            for m, sfx, la, lo in zip(
+                metros.tolist(), orders.postal_suffix.tolist(), to_lat, to_lon, strict=True
+            )
+        ]
         order = self._order
-        for placed, cust, metro, channel, pickup, service, a, b, pre, promise in zip(
+        for (
+            placed,
+            cust,
+            metro,
+            channel,
+            pickup,
+            service,
+            a,
+            b,
+            pre,
+            promise,
+            address,
+            pay_delay,
+            wallet,
+            alloc_wait,
+        ) in zip(
             (orders.placed_sec + day * DAY).tolist(),
             orders.customer.tolist(),
             orders.metro.tolist(),
@@ -280,9 +304,28 @@ class Fulfilment:
             ls[1:],
             orders.pre_cancel.tolist(),
             orders.promise_days.tolist(),
+            ship_to,
+            orders.pay_delay.tolist(),
+            orders.wallet.tolist(),
+            orders.alloc_wait.tolist(),
             strict=True,
         ):
-            order(placed, cust, metro, channel, pickup, service, sku[a:b], qty[a:b], pre, promise)
+            order(
+                placed,
+                cust,
+                metro,
+                channel,
+                pickup,
+                service,
+                sku[a:b],
+                qty[a:b],
+                pre,
+                promise,
+                address,
+                pay_delay,
+                wallet,
+                alloc_wait,
+            )
         inv.rec = np.array(self.rec, dtype=np.int64)
         inv.truth = np.array(self.tru, dtype=np.int64)
         if self.resv:
@@ -291,7 +334,23 @@ class Fulfilment:
         for n, used in enumerate(self.used):
             self.backlog[n] = max(0.0, self.backlog[n] + used - self.true_cap[n])
 
-    def _order(self, placed_t, cust, metro, channel, is_pickup, service, skus, qtys, pre, pdays):
+    def _order(
+        self,
+        placed_t,
+        cust,
+        metro,
+        channel,
+        is_pickup,
+        service,
+        skus,
+        qtys,
+        pre,
+        pdays,
+        ship_to,
+        pay_delay,
+        wallet,
+        alloc_wait,
+    ):
         emit = self.sink.emit
         prng = self.prng
         rnd = prng.random
@@ -325,10 +384,6 @@ class Fulfilment:
                 promised_t = placed_day * DAY + 10 * HOUR
         else:
             promised_t = (placed_day + pdays) * DAY + 21 * HOUR
-        lat, lon = self.metro_latlon[metro]
-        postal = f"{self.metro_zip[metro]}{prng.randrange(100):02d}"
-        to_lat = round(lat + prng.uniform(-0.2, 0.2), 4)
-        to_lon = round(lon + prng.uniform(-0.2, 0.2), 4)
         pickup_id = f'"{self.node_ids[store_node]}"' if is_pickup else "null"
         sku_ids = self.sku_ids
         line_json = ",".join(
@@ -342,8 +397,7 @@ class Fulfilment:
             channel,
             f'{{"order_id":"{oid}","channel":"{channel}","customer_id":"C{cust:07d}",'
             f'"fulfillment_method":"{"pickup" if is_pickup else "delivery"}",'
-            f'"ship_to":{{"postal_code":"{postal}","region":"{self.metro_state[metro]}",'
-            f'"country":"{self.country}","lat":{to_lat!r},"lon":{to_lon!r}}},'
+            f'"ship_to":{ship_to},'
             f'"pickup_node_id":{pickup_id},'
             f'"promised_by":"{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}",'
             f'"currency":"{self.currency}","lines":[{line_json}],'
@@ -362,9 +416,9 @@ class Fulfilment:
             "carrier_eff": None,
         }
         if pre != 1:
-            paid_t = placed_t + prng.randint(2, 40)
+            paid_t = placed_t + pay_delay
             amount = round(subtotal + ship_charge, 2)
-            method = "card" if rnd() < 0.8 else "wallet"
+            method = "wallet" if wallet else "card"
             self.sink.emit_json(
                 paid_t,
                 "order.payment_authorized",
@@ -391,7 +445,7 @@ class Fulfilment:
             drivers["cancel"] = reason
             self._truth_order(oid, placed_t, is_pickup, channel, [], drivers)
             return
-        alloc_t = placed_t + int(self.ocfg["remorse_minutes"]) * 60 + prng.randint(30, 900)
+        alloc_t = placed_t + int(self.ocfg["remorse_minutes"]) * 60 + alloc_wait
         if is_pickup and in_store:
             candidates = [store_node]
             mode = "in_store"
