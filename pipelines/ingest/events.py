@@ -67,7 +67,7 @@ def _lines_sql(source: str) -> str:
     return f"""
         parsed as (
             select
-                row_id, file_no, line_no, pre_reason, raw,
+                *,
                 -- json_valid first: json_type raises on text that is not JSON at all
                 case when pre_reason is null and json_valid(raw) then {types} end as lt,
             from {source}
@@ -136,6 +136,7 @@ def classify_sql() -> str:
                     when line_reason is not null then line_reason
                     else {item_reason}
                 end as reason,
+                line_reason is null as passed_line_rules,
             from line_checked
         )
         select
@@ -143,6 +144,7 @@ def classify_sql() -> str:
             file_no,
             line_no,
             reason,
+            passed_line_rules,
             ls[{at["$.event_id"]}] as event_id,
             event_type,
             timezone('UTC', try_cast(upper(ls[{at["$.occurred_at"]}]) as timestamptz))
@@ -166,10 +168,9 @@ def classify_sql() -> str:
 
 @cache
 def explain_sql() -> str:
-    """The view `explained`: a sentence for people for each line `judged` quarantined."""
+    """The table `explained`: a sentence for people for each of `failed_lines` that broke a rule."""
     contract = compile_contract()
     envelope = contract.envelope
-    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
     data_detail = _by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})
     # The earliest rule any item breaks, and of the items breaking it the first.
     item_detail = _by_type(
@@ -183,12 +184,13 @@ def explain_sql() -> str:
         }
     )
     quarantined = """(
-        select l.*
-        from (select row_id from judged where outcome = 'quarantined') as q
-        join incoming as l using (row_id)
+        select l.*, c.passed_line_rules,
+        from failed_lines as l
+        join checked as c using (row_id)
+        where c.reason is not null
     )"""
     return f"""
-        create or replace temp view explained as
+        create or replace temp table explained as
         with {_lines_sql(quarantined)}
         select
             row_id,
@@ -197,7 +199,7 @@ def explain_sql() -> str:
                 when pre_reason is not null then 'the line is not standard JSON (RFC 8259)'
                 when lt[1] is distinct from 'OBJECT' then 'the line is not a JSON object'
                 when envelope_reason is not null then {envelope.case_sql(_detail)}
-                when {data_reason} is not null then {data_detail}
+                when not passed_line_rules then {data_detail}
                 else {item_detail}
             end as detail,
         from typed
@@ -220,41 +222,51 @@ def land_chunk(
     con.register("incoming", numbered)
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
+    # Only lines whose event_id has another copy (in the warehouse, or more than one in this
+    # chunk) need ordering; every other valid line lands.
     con.execute(
         """
         create or replace temp table judged as
         with valid as (
+            select row_id, file_no, line_no, event_id, content_hash,
+            from checked
+            where reason is null
+        ),
+        repeated as (
+            select event_id from valid group by event_id having count(*) > 1
+        ),
+        contested as (
+            select v.*, e.content_hash as landed_hash, e.file as landed_file,
+                e.line_no as landed_line,
+            from valid as v
+            left join raw.events as e using (event_id)
+            where e.event_id is not null or v.event_id in (select event_id from repeated)
+        ),
+        ordered as (
             select
-                row_id, file_no, event_id, content_hash,
+                *,
                 row_number() over copies as copy_no,
                 first_value(content_hash) over copies as first_hash,
                 first_value(file_no) over copies as first_file_no,
                 first_value(line_no) over copies as first_line,
-            from checked
-            where reason is null
+            from contested
             window copies as (partition by event_id order by row_id)
         )
         select
-            v.row_id,
-            v.file_no,
+            o.row_id,
             case
-                when e.event_id is not null and e.content_hash = v.content_hash then 'duplicate'
-                when e.event_id is not null then 'conflict'
-                when v.copy_no = 1 then 'landed'
-                when v.content_hash = v.first_hash then 'duplicate'
+                when o.landed_hash = o.content_hash then 'duplicate'
+                when o.landed_hash is not null then 'conflict'
+                when o.copy_no = 1 then 'landed'
+                when o.content_hash = o.first_hash then 'duplicate'
                 else 'conflict'
             end as outcome,
             case when outcome = 'conflict' then
-                'event_id ' || v.event_id || ' already landed with different content from '
-                || coalesce(e.file, f.file) || ' line ' || coalesce(e.line_no, v.first_line)
+                'event_id ' || o.event_id || ' already landed with different content from '
+                || coalesce(o.landed_file, f.file) || ' line ' || coalesce(o.landed_line, o.first_line)
             end as detail,
-        from valid as v
-        left join raw.events as e on e.event_id = v.event_id
-        left join chunk_files as f on f.file_no = v.first_file_no
-        union all
-        select row_id, file_no, 'quarantined', null,
-        from checked
-        where reason is not null
+        from ordered as o
+        left join chunk_files as f on f.file_no = o.first_file_no
         """
     )
     con.execute(
@@ -263,12 +275,27 @@ def land_chunk(
         select c.event_id, c.event_type, c.occurred_at, c.source, c.schema_version, c.order_id,
                c.data, c.content_hash, f.file, c.line_no, $batch, now()::timestamp
         from checked as c
-        join (select row_id from judged where outcome = 'landed') using (row_id)
         join chunk_files as f using (file_no)
+        anti join (select row_id from judged where outcome <> 'landed') using (row_id)
+        where c.reason is null
         """,
         {"batch": batch_id},
     )
-    con.execute(explain_sql())
+    # The few lines that go to quarantine, taken from the chunk in Arrow rather than by another
+    # scan of every line's text.
+    failed = con.execute(
+        """
+        select row_id from checked where reason is not null
+        union all
+        select row_id from judged where outcome = 'conflict'
+        """
+    ).fetchnumpy()["row_id"]
+    con.register("failed_lines", numbered.take(failed))
+    # Planning the explanations costs more than running them: only when a line broke a rule.
+    if con.execute("select 1 from checked where reason is not null limit 1").fetchall():
+        con.execute(explain_sql())
+    else:
+        con.execute("create or replace temp table explained (row_id bigint, detail varchar)")
     # A line quarantined by an earlier read of the same file is not stored again.
     con.execute(
         """
@@ -276,21 +303,21 @@ def land_chunk(
         select $batch, f.file, c.line_no, l.raw, coalesce(c.reason, 'conflicting_duplicate'),
                coalesce(j.detail, x.detail), c.event_id, c.event_type, md5(l.raw),
                now()::timestamp
-        from (select * from judged where outcome in ('quarantined', 'conflict')) as j
+        from failed_lines as l
         join checked as c using (row_id)
-        join incoming as l using (row_id)
-        join chunk_files as f on f.file_no = j.file_no
+        join chunk_files as f on f.file_no = c.file_no
+        left join judged as j using (row_id)
         left join explained as x using (row_id)
         where not exists (
             select 1 from raw.quarantine as q
             where q.file = f.file and q.line_no = c.line_no and q.raw_hash = md5(l.raw)
         )
-        order by j.row_id
+        order by l.row_id
         """,
         {"batch": batch_id},
     )
-    con.unregister("incoming")
-    con.unregister("chunk_files")
+    for name in ("incoming", "chunk_files", "failed_lines"):
+        con.unregister(name)
     # Lines read come from what the reader handed over, not from the verdicts, so that the
     # reconciliation checks the verdicts rather than restating them.
     read = pc.value_counts(incoming.column("file_no")).to_pylist()
@@ -298,7 +325,15 @@ def land_chunk(
     for pair in read:
         outcomes[pair["values"]].lines_read = pair["counts"]
     for file_no, outcome, count in con.execute(
-        "select file_no, outcome, count(*) from judged group by all"
+        """
+        select
+            c.file_no,
+            case when c.reason is not null then 'quarantined' else coalesce(j.outcome, 'landed') end,
+            count(*),
+        from checked as c
+        left join judged as j using (row_id)
+        group by all
+        """
     ).fetchall():
         found = outcomes[file_no]
         if outcome == "landed":
