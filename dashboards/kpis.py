@@ -81,5 +81,10 @@ def metric_delta(
 
 
 def default_period(first: date, last: date, days: int = DEFAULT_DAYS) -> tuple[date, date]:
-    """The last `days` days of data, or all of it when there is less."""
-    return max(first, last - timedelta(days=days - 1)), last
+    """The last `days` days of data, or its later half when it holds fewer than twice that.
+
+    Halving keeps a previous period of the same length in the data, so the tiles have deltas.
+    """
+    span = (last - first).days + 1
+    days = min(days, max(span // 2, 1))
+    return last - timedelta(days=days - 1), last

@@ -213,9 +213,10 @@ def test_overview_is_the_landing_page(serving: ServingFixture) -> None:
 
     assert [t.value for t in app.title] == ["Overview"]
     assert not app.error
-    # No period in the link: the whole fixture (less than four weeks), 44/79 on time.
-    assert app.date_input(key="period").value == (date(2024, 5, 4), date(2024, 5, 7))
-    assert tiles(app)["On-time delivery"].value == "55.7%"
+    # No period in the link and four days of data: the later two, compared with the two before.
+    assert app.date_input(key="period").value == (date(2024, 5, 6), date(2024, 5, 7))
+    assert tiles(app)["On-time delivery"].value == "45.8%"
+    assert tiles(app)["On-time delivery"].delta == "-39.2 pp"
 
 
 def test_overview_tiles_are_period_ratios_with_deltas(serving: ServingFixture) -> None:

@@ -360,13 +360,18 @@ def test_metric_delta(current, previous, unit, higher_is_better, expected) -> No
     assert metric_delta(current, previous, unit, higher_is_better) == expected
 
 
-def test_default_period_is_the_last_four_weeks_of_data() -> None:
+def test_default_period_is_the_last_four_weeks_or_the_later_half() -> None:
     assert default_period(date(2024, 1, 1), date(2024, 3, 31)) == (
         date(2024, 3, 4),
         date(2024, 3, 31),
     )
-    assert default_period(date(2024, 3, 30), date(2024, 3, 31)) == (
-        date(2024, 3, 30),
+    # 21 days of data: the last 10, so the 10 before them are there to compare with.
+    assert default_period(date(2024, 3, 11), date(2024, 3, 31)) == (
+        date(2024, 3, 22),
+        date(2024, 3, 31),
+    )
+    assert default_period(date(2024, 3, 31), date(2024, 3, 31)) == (
+        date(2024, 3, 31),
         date(2024, 3, 31),
     )
 
