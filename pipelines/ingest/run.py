@@ -123,6 +123,7 @@ def _opened(
     """A file's SHA-256 and its lines. A file that fits in a chunk is read from disk once."""
     path = landed.path
     if path.name.endswith(".parquet"):
+        # Lazily, so that a file skipped for its checksum is never read.
         return file_sha256(path), (parquet_lines(cursor, path) for _ in range(1))
     if path.stat().st_size <= CHUNK_BYTES:
         content = path.read_bytes()
