@@ -84,6 +84,7 @@ class Fulfilment:
         self.types = types
         self.node_ids = net.node_ids
         self.sku_ids = cat.sku_ids
+        self.price_arr = cat.price
         self.price = cat.price.tolist()
         self.weight = cat.weight.tolist()
         self.return_rate = cat.return_rate.tolist()
@@ -265,22 +266,11 @@ class Fulfilment:
         ls = orders.line_start.tolist()
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
-        metros = orders.metro
-        # The ship-to address does not depend on the stock: written for the whole day at once.
-        to_lat = np.round(self.metro_lat[metros] + orders.jitter[:, 0], 4).tolist()
-        to_lon = np.round(self.metro_lon[metros] + orders.jitter[:, 1], 4).tolist()
-        zips, states, country = self.metro_zip, self.metro_state, self.country
-        ship_to = [
-            f'{{"postal_code":"{zips[m]}{sfx:02d}","region":"{states[m]}",'
-            f'"country":"{country}","lat":{la!r},"lon":{lo!r}}}'
-            for m, sfx, la, lo in zip(
-                metros.tolist(), orders.postal_suffix.tolist(), to_lat, to_lon, strict=True
-            )
-        ]
+        oids, line_ids, placed_heads, placed_tails, payments = self._order_texts(orders)
         order = self._order
         for (
             placed,
-            cust,
+            oid,
             metro,
             channel,
             pickup,
@@ -289,13 +279,14 @@ class Fulfilment:
             b,
             pre,
             promise,
-            address,
+            head,
+            tail,
+            payment,
             pay_delay,
-            wallet,
             alloc_wait,
         ) in zip(
             (orders.placed_sec + day * DAY).tolist(),
-            orders.customer.tolist(),
+            oids,
             orders.metro.tolist(),
             [CHANNELS[c] for c in orders.channel.tolist()],
             orders.pickup.tolist(),
@@ -304,26 +295,29 @@ class Fulfilment:
             ls[1:],
             orders.pre_cancel.tolist(),
             orders.promise_days.tolist(),
-            ship_to,
+            placed_heads,
+            placed_tails,
+            payments,
             orders.pay_delay.tolist(),
-            orders.wallet.tolist(),
             orders.alloc_wait.tolist(),
             strict=True,
         ):
             order(
                 placed,
-                cust,
+                oid,
                 metro,
                 channel,
                 pickup,
                 service,
                 sku[a:b],
                 qty[a:b],
+                line_ids[a:b],
                 pre,
                 promise,
-                address,
+                head,
+                tail,
+                payment,
                 pay_delay,
-                wallet,
                 alloc_wait,
             )
         inv.rec = np.array(self.rec, dtype=np.int64)
@@ -334,38 +328,99 @@ class Fulfilment:
         for n, used in enumerate(self.used):
             self.backlog[n] = max(0.0, self.backlog[n] + used - self.true_cap[n])
 
+    def _order_texts(self, orders: DayOrders):
+        """What an order's events say that the stock cannot change, for the whole day at once.
+
+        Returns order ids, line ids (flat, like `orders.sku`), `order.placed` data split around
+        its `promised_by` value (a pickup promise depends on the store's stock at the time) and
+        `order.payment_authorized` data.
+        """
+        n = orders.n
+        first = self.order_seq + 1
+        self.order_seq += n
+        oids = [f"SO{k:08d}" for k in range(first, first + n)]
+        starts = orders.line_start
+        counts = np.diff(starts)
+        line_order = np.repeat(np.arange(n), counts)
+        line_no = np.arange(len(orders.sku)) - starts[line_order] + 1
+        line_ids = [
+            f"{oids[o]}-{k}" for o, k in zip(line_order.tolist(), line_no.tolist(), strict=True)
+        ]
+        price, sku_ids = self.price, self.sku_ids
+        # Prices and coordinates are rounded, so repr() writes them as orjson would.
+        line_objs = [
+            f'{{"line_id":"{lid}","sku":"{sku_ids[s]}","quantity":{q},"unit_price":{price[s]!r}}}'
+            for lid, s, q in zip(line_ids, orders.sku.tolist(), orders.qty.tolist(), strict=True)
+        ]
+        subtotal = np.add.reduceat(self.price_arr[orders.sku] * orders.qty, starts[:-1])
+        charge = np.select(
+            [orders.pickup, orders.service == 0, orders.service == 1],
+            [0.0, np.where(subtotal >= 50, 0.0, 5.99), 12.99],
+            24.99,
+        ).tolist()
+        metros = orders.metro
+        to_lat = np.round(self.metro_lat[metros] + orders.jitter[:, 0], 4).tolist()
+        to_lon = np.round(self.metro_lon[metros] + orders.jitter[:, 1], 4).tolist()
+        zips, states, country = self.metro_zip, self.metro_state, self.country
+        store_ids = [
+            f'"{self.node_ids[s]}"' if s >= 0 else "null" for s in self.pickup_store.tolist()
+        ]
+        heads = [
+            f'{{"order_id":"{oid}","channel":"{CHANNELS[c]}","customer_id":"C{cust:07d}",'
+            f'"fulfillment_method":"{"pickup" if pk else "delivery"}",'
+            f'"ship_to":{{"postal_code":"{zips[m]}{sfx:02d}","region":"{states[m]}",'
+            f'"country":"{country}","lat":{la!r},"lon":{lo!r}}},'
+            f'"pickup_node_id":{store_ids[m] if pk else "null"},"promised_by":"'
+            for oid, c, cust, pk, m, sfx, la, lo in zip(
+                oids,
+                orders.channel.tolist(),
+                orders.customer.tolist(),
+                orders.pickup.tolist(),
+                metros.tolist(),
+                orders.postal_suffix.tolist(),
+                to_lat,
+                to_lon,
+                strict=True,
+            )
+        ]
+        starts_l = starts.tolist()
+        tails = [
+            f'","currency":"{self.currency}","lines":[{",".join(line_objs[a:b])}],'
+            f'"shipping_charged":{ch!r}}}'
+            for a, b, ch in zip(starts_l[:-1], starts_l[1:], charge, strict=True)
+        ]
+        payments = [
+            f'{{"order_id":"{oid}","amount":{round(st + ch, 2)!r},'
+            f'"payment_method":"{"wallet" if w else "card"}"}}'
+            for oid, st, ch, w in zip(
+                oids, subtotal.tolist(), charge, orders.wallet.tolist(), strict=True
+            )
+        ]
+        return oids, line_ids, heads, tails, payments
+
     def _order(
         self,
         placed_t,
-        cust,
+        oid,
         metro,
         channel,
         is_pickup,
         service,
         skus,
         qtys,
+        lines,
         pre,
         pdays,
-        ship_to,
+        placed_head,
+        placed_tail,
+        payment,
         pay_delay,
-        wallet,
         alloc_wait,
     ):
         emit = self.sink.emit
         prng = self.prng
         rnd = prng.random
-        self.order_seq += 1
-        oid = f"SO{self.order_seq:08d}"
-        lines = [f"{oid}-{k + 1}" for k in range(len(skus))]
-        price = self.price
-        subtotal = sum(price[s] * q for s, q in zip(skus, qtys, strict=True))
         store_node = int(self.pickup_store[metro]) if is_pickup else -1
-        if is_pickup:
-            ship_charge = 0.0
-        elif service == "standard":
-            ship_charge = 0.0 if subtotal >= 50 else 5.99
-        else:
-            ship_charge = 12.99 if service == "express" else 24.99
         rec = self.rec
         # Promise at checkout, from the system record the storefront sees.
         in_store = is_pickup and all(
@@ -384,24 +439,12 @@ class Fulfilment:
                 promised_t = placed_day * DAY + 10 * HOUR
         else:
             promised_t = (placed_day + pdays) * DAY + 21 * HOUR
-        pickup_id = f'"{self.node_ids[store_node]}"' if is_pickup else "null"
-        sku_ids = self.sku_ids
-        line_json = ",".join(
-            f'{{"line_id":"{lid}","sku":"{sku_ids[s]}","quantity":{q},"unit_price":{price[s]!r}}}'
-            for lid, s, q in zip(lines, skus, qtys, strict=True)
-        )
-        # Prices and coordinates are rounded, so repr() writes them as orjson would.
         self.sink.emit_json(
             placed_t,
             "order.placed",
             channel,
-            f'{{"order_id":"{oid}","channel":"{channel}","customer_id":"C{cust:07d}",'
-            f'"fulfillment_method":"{"pickup" if is_pickup else "delivery"}",'
-            f'"ship_to":{ship_to},'
-            f'"pickup_node_id":{pickup_id},'
-            f'"promised_by":"{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}",'
-            f'"currency":"{self.currency}","lines":[{line_json}],'
-            f'"shipping_charged":{ship_charge!r}}}',
+            f"{placed_head}{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}"
+            f"{placed_tail}",
         )
         drivers = {
             "slack": None,
@@ -416,15 +459,7 @@ class Fulfilment:
             "carrier_eff": None,
         }
         if pre != 1:
-            paid_t = placed_t + pay_delay
-            amount = round(subtotal + ship_charge, 2)
-            method = "wallet" if wallet else "card"
-            self.sink.emit_json(
-                paid_t,
-                "order.payment_authorized",
-                "oms",
-                f'{{"order_id":"{oid}","amount":{amount!r},"payment_method":"{method}"}}',
-            )
+            self.sink.emit_json(placed_t + pay_delay, "order.payment_authorized", "oms", payment)
         if pre:
             reason = _CANCEL_REASONS[pre]
             if pre == 1:
