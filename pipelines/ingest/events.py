@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -216,7 +217,7 @@ def land_chunk(
     """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
     # next register replaces the names anyway.
-    numbered = incoming.append_column("row_id", pa.array(range(incoming.num_rows), pa.int64()))
+    numbered = incoming.append_column("row_id", pa.array(np.arange(incoming.num_rows)))
     # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
     numbered = pa.Table.from_batches(numbered.to_batches(max_chunksize=16_384))
     con.register("incoming", numbered)
