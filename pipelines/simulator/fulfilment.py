@@ -188,6 +188,8 @@ class Fulfilment:
             for section in (dcfg, cfg["returns"], cfg["service"])
         )
         self.ocfg = cfg["orders"]
+        self.remorse_s = int(self.ocfg["remorse_minutes"]) * 60
+        self.is_store = [t == "store" for t in types]
         self.order_seq = 0
         self.ship_seq = 0
         self.return_seq = 0
@@ -446,18 +448,7 @@ class Fulfilment:
             f"{placed_head}{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}"
             f"{placed_tail}",
         )
-        drivers = {
-            "slack": None,
-            "backlog": 0,
-            "weather": False,
-            "carrier_dis": False,
-            "rejected": False,
-            "realloc": False,
-            "backorder": False,
-            "cancel": "",
-            "node_eff": None,
-            "carrier_eff": None,
-        }
+        drivers = {"rejected": False, "realloc": False, "backorder": False, "cancel": ""}
         if pre != 1:
             self.sink.emit_json(placed_t + pay_delay, "order.payment_authorized", "oms", payment)
         if pre:
@@ -480,7 +471,7 @@ class Fulfilment:
             drivers["cancel"] = reason
             self._truth_order(oid, placed_t, is_pickup, channel, [], drivers)
             return
-        alloc_t = placed_t + int(self.ocfg["remorse_minutes"]) * 60 + alloc_wait
+        alloc_t = placed_t + self.remorse_s + alloc_wait
         if is_pickup and in_store:
             candidates = [store_node]
             mode = "in_store"
@@ -494,14 +485,14 @@ class Fulfilment:
         used, cap = self.used, self.cap
         chosen = None
         s0, q0 = skus[0], qtys[0]
-        pairs = list(zip(skus, qtys, strict=True))
+        rest = list(zip(skus[1:], qtys[1:], strict=True))
         for respect_cap in (True, False):
             for n in candidates:
                 rn = rec[n]
                 # The first line rules most nodes out, so test it before the rest.
                 if rn[s0] < q0 or (respect_cap and used[n] + units > cap[n]):
                     continue
-                if len(pairs) == 1 or all(rn[s] >= q for s, q in pairs):
+                if not rest or all(rn[s] >= q for s, q in rest):
                     chosen = n
                     break
             if chosen is not None:
@@ -518,6 +509,7 @@ class Fulfilment:
         c_base, c_kg, c_name, c_service = self.c_base, self.c_kg, self.c_name, self.c_service
         emit_json = self.sink.emit_json
         routes = self.route_carrier[service][metro]
+        is_store, no_heavy = self.is_store, self.c_heavy < 0
         for k, (lid, s, q) in enumerate(zip(lines, skus, qtys, strict=True)):
             n = first[k]
             t = alloc_t
@@ -530,11 +522,12 @@ class Fulfilment:
                 rec[n][s] -= q
                 used[n] += q
                 w = weights[s] * q
-                if mode == "delivery" and (w <= 20 or self.c_heavy < 0):
+                if mode == "delivery" and (w <= 20 or no_heavy):
                     ci = routes[n]
                 else:
                     ci = self._carrier(n, metro, service, mode, w)
-                # Inlined _plan_day and the event: this runs for every line.
+                # The node ships after its processing days; a same-day node (DC) misses the
+                # day after 16:00. Inline with the event: this runs for every line.
                 plan_day = t // DAY + proc[n] + (proc[n] == 0 and t % DAY >= 16 * HOUR)
                 cost = round(c_base[ci] + c_kg[ci] * weights[s] * q, 2)
                 emit_json(
@@ -547,9 +540,13 @@ class Fulfilment:
                     f'"planned_ship_by":"{prefixes[plan_day]}20:00:00Z",'
                     f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}',
                 )
-                delay = int((self.backlog[n] + used[n]) / self.true_cap[n])
                 short = tru[n][s] < q
-                busy = self.types[n] == "store" and delay >= 2 and rnd() < 0.5
+                # A store two days behind turns half its picks away.
+                busy = (
+                    is_store[n]
+                    and int((self.backlog[n] + used[n]) / self.true_cap[n]) >= 2
+                    and rnd() < 0.5
+                )
                 if not short and not busy:
                     tru[n][s] -= q
                     key = (n, 0 if attempt == 1 else k + 1)
@@ -602,24 +599,11 @@ class Fulfilment:
                 n = self._pick_node(candidates, s, q, excluded)
                 if n >= 0:
                     drivers["realloc"] = True
-        ships = []
-        for key, glines in groups.items():
-            ships.append(
-                self._ship(
-                    oid,
-                    key[0],
-                    glines,
-                    group_t[key],
-                    metro,
-                    service,
-                    mode,
-                    promised_t,
-                    placed_t,
-                    store_node,
-                    drivers,
-                    key[1] > 0,
-                )
-            )
+        ship = self._ship
+        ships = [
+            ship(oid, key[0], glines, group_t[key], metro, service, mode, promised_t, store_node)
+            for key, glines in groups.items()
+        ]
         self._after(oid, placed_t, promised_t, metro, ships, drivers)
         self._truth_order(oid, placed_t, is_pickup, channel, ships, drivers)
 
@@ -633,11 +617,6 @@ class Fulfilment:
                 if fallback < 0:
                     fallback = n
         return fallback
-
-    def _plan_day(self, n: int, t: int) -> int:
-        day = t // DAY
-        late_in_day = (t % DAY) >= 16 * HOUR
-        return day + self.proc[n] + (1 if late_in_day and self.proc[n] == 0 else 0)
 
     def _carrier(self, n: int, metro: int, service: str, mode: str, weight: float) -> int:
         if mode == "in_store":
@@ -734,11 +713,8 @@ class Fulfilment:
         service,
         mode,
         promised_t,
-        placed_t,
         store_node,
-        drivers,
-        realloc_group,
-    ) -> dict:
+    ) -> Shipment:
         """One shipment's fate: its late chance, the draw, and its events."""
         prng, rnd, emit, dcfg = self.prng, self.prng.random, self.sink.emit, self.dcfg
         if len(glines) == 1:
@@ -758,7 +734,8 @@ class Fulfilment:
             ci = self._carrier(n, metro, service, mode, weight)
         self.ship_seq += 1
         sid = f"SH{self.ship_seq:08d}"
-        plan_day = self._plan_day(n, t_alloc)
+        proc = self.proc[n]  # the planned ship day, as for the allocation event
+        plan_day = t_alloc // DAY + proc + (proc == 0 and t_alloc % DAY >= 16 * HOUR)
         delay = min(int((self.backlog[n] + self.used[n]) / self.true_cap[n]), 5)
         if t_alloc // DAY > self.day:
             delay = 0
