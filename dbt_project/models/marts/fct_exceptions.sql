@@ -38,7 +38,7 @@ not_allocated as (
         not orders.is_fully_cancelled
         and coalesce(
             orders.first_allocated_at,
-            (select as_of_at from as_of)
+            (select as_of.as_of_at from as_of)
         ) > {{ dbt.dateadd('hour', var('allocation_sla_hours'), 'orders.placed_at') }}
 
 ),
@@ -56,11 +56,11 @@ not_shipped as (
         case
             when allocations.outcome = 'shipped' then allocations.fulfilled_at
             when allocations.outcome = 'rejected' then allocations.rejected_at
-            when allocations.outcome = 'cancelled' then lines.cancelled_at
+            when allocations.outcome = 'cancelled' then order_lines.cancelled_at
         end as resolved_at
     from {{ ref('fct_allocations') }} as allocations
-    left join {{ ref('fct_order_lines') }} as lines
-        on allocations.order_id = lines.order_id and allocations.line_id = lines.line_id
+    left join {{ ref('fct_order_lines') }} as order_lines
+        on allocations.order_id = order_lines.order_id and allocations.line_id = order_lines.line_id
     where
         allocations.is_latest_attempt
         and allocations.fulfillment_method is not null
@@ -76,9 +76,9 @@ not_shipped as (
             case
                 when allocations.outcome = 'shipped' then allocations.fulfilled_at
                 when allocations.outcome = 'rejected' then allocations.rejected_at
-                when allocations.outcome = 'cancelled' then lines.cancelled_at
+                when allocations.outcome = 'cancelled' then order_lines.cancelled_at
             end,
-            (select as_of_at from as_of)
+            (select as_of.as_of_at from as_of)
         ) > allocations.planned_ship_by
 
 ),
@@ -97,7 +97,7 @@ past_promise as (
     from orders
     where
         not orders.is_fully_cancelled
-        and coalesce(orders.completed_at, (select as_of_at from as_of)) > orders.promised_by
+        and coalesce(orders.completed_at, (select as_of.as_of_at from as_of)) > orders.promised_by
 
 ),
 
@@ -111,7 +111,11 @@ shipment_exceptions as (
         shipments.node_id,
         exceptions.exception_code as code,
         exceptions.reported_at as breached_at,
-        case when exceptions.exception_code <> 'lost' then shipments.delivered_at end as resolved_at
+        -- Damage is often reported on opening, after delivery: it cannot resolve before it is seen.
+        case
+            when exceptions.exception_code <> 'lost' and shipments.delivered_at is not null
+                then greatest(shipments.delivered_at, exceptions.reported_at)
+        end as resolved_at
     from {{ ref('stg_oms__shipment_exceptions') }} as exceptions
     left join {{ ref('fct_shipments') }} as shipments on exceptions.shipment_id = shipments.shipment_id
 
@@ -127,10 +131,10 @@ backorders as (
         cast(null as {{ dbt.type_string() }}) as node_id,
         cast(null as {{ dbt.type_string() }}) as code,
         backorders.backordered_at as breached_at,
-        coalesce(lines.last_fulfilled_at, lines.cancelled_at) as resolved_at
+        coalesce(order_lines.last_fulfilled_at, order_lines.cancelled_at) as resolved_at
     from {{ ref('stg_oms__line_backorders') }} as backorders
-    left join {{ ref('fct_order_lines') }} as lines
-        on backorders.order_id = lines.order_id and backorders.line_id = lines.line_id
+    left join {{ ref('fct_order_lines') }} as order_lines
+        on backorders.order_id = order_lines.order_id and backorders.line_id = order_lines.line_id
 
 ),
 
@@ -155,12 +159,12 @@ aged as (
         breaches.resolved_at is null as is_open,
         {{ dbt.datediff(
             'breaches.breached_at',
-            'coalesce(breaches.resolved_at, (select as_of_at from as_of))',
+            'coalesce(breaches.resolved_at, (select as_of.as_of_at from as_of))',
             'second'
         ) }} / 3600.0 as age_hours
     from breaches
     -- A breach after the as-of instant has not happened yet.
-    where breaches.breached_at <= (select as_of_at from as_of)
+    where breaches.breached_at <= (select as_of.as_of_at from as_of)
 
 ),
 
@@ -190,7 +194,7 @@ final as (
             when aged.is_open or aged.age_hours > 24 then 'medium'
             else 'low'
         end as severity,
-        (select as_of_at from as_of) as as_of_at
+        (select as_of.as_of_at from as_of) as as_of_at
     from aged
     left join orders on aged.order_id = orders.order_id
 

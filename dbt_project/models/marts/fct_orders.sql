@@ -35,7 +35,7 @@ lines as (
         bool_or(is_cancelled) as is_cancelled,
         bool_and(cancelled_quantity >= ordered_quantity) as is_fully_cancelled,
         min_by(cancellation_reason, cancelled_at) as cancellation_reason,
-        bool_or(cancellation_reason = 'out_of_stock') as has_stock_cancellation,
+        coalesce(bool_or(cancellation_reason = 'out_of_stock'), false) as has_stock_cancellation,
         bool_or(cancellation_reason = 'customer_request') as has_customer_cancellation,
         bool_or(is_reallocated) as is_reallocated,
         bool_or(rejection_count > 0) as has_rejection,
@@ -65,7 +65,9 @@ shipments as (
     from (
         select
             fct_shipments.*,
-            row_number() over (partition by order_id order by shipment_id) as row_number_in_order
+            row_number() over (
+                partition by fct_shipments.order_id order by fct_shipments.shipment_id
+            ) as row_number_in_order
         from {{ ref('fct_shipments') }} as fct_shipments
         {{ only_touched_orders() }}
     ) as order_shipments
@@ -87,7 +89,9 @@ pickups as (
 
 first_allocation as (
 
-    select order_id, min_by(node_id, allocated_at) as first_node_id
+    select
+        order_id,
+        min_by(node_id, allocated_at) as first_node_id
     from {{ ref('int_allocations') }}
     {{ only_touched_orders() }}
     group by order_id
@@ -151,10 +155,12 @@ milestones as (
         lines.is_reallocated,
         lines.has_rejection,
         lines.has_backorder,
-        coalesce(shipments.shipment_count, 0) as shipment_count,
-        coalesce(shipments.node_count, 0) as node_count,
         shipments.first_shipped_at,
         shipments.last_shipped_at,
+        pickups.collected_at,
+        batches._max_batch_id,
+        coalesce(shipments.shipment_count, 0) as shipment_count,
+        coalesce(shipments.node_count, 0) as node_count,
         coalesce(shipments.has_damaged_shipment, false) as has_damaged_shipment,
         coalesce(shipments.has_lost_shipment, false) as has_lost_shipment,
         case
@@ -170,12 +176,10 @@ milestones as (
                 and pickups.last_ready_at >= coalesce(shipments.last_shipped_at, pickups.last_ready_at)
                 then pickups.last_ready_at
         end as ready_for_pickup_at,
-        pickups.collected_at,
         coalesce(shipments.primary_node_id, first_allocation.first_node_id) as primary_node_id,
         damage_returns.order_id is not null as has_damage_return,
         coalesce(contacts.service_contact_count, 0) as service_contact_count,
-        coalesce(contacts.wismo_contact_count, 0) as wismo_contact_count,
-        batches._max_batch_id
+        coalesce(contacts.wismo_contact_count, 0) as wismo_contact_count
     from orders
     left join lines on orders.order_id = lines.order_id
     left join shipments on orders.order_id = shipments.order_id
@@ -225,15 +229,17 @@ final as (
         completion.completed_at is not null as is_completed,
         completion.completed_at <= completion.promised_by as is_on_time,
         completion.is_in_full,
-        case when completion.completed_at is not null
-            then completion.completed_at <= completion.promised_by and completion.is_in_full
+        case
+            when completion.completed_at is not null
+                then completion.completed_at <= completion.promised_by and completion.is_in_full
         end as is_otif,
         -- SCOR perfect order: customer-requested cancellations are excluded (null), and so are
         -- orders still on their way; a cancelled or late order is not perfect.
         case
             when completion.has_customer_cancellation then null
             when completion.completed_at is null and not completion.is_cancelled then null
-            else coalesce(completion.completed_at <= completion.promised_by, false)
+            else
+                coalesce(completion.completed_at <= completion.promised_by, false)
                 and completion.is_in_full
                 and not completion.has_damaged_shipment
                 and not completion.has_damage_return
@@ -265,12 +271,15 @@ final as (
         -- Revenue: merchandise not cancelled plus the shipping the customer paid.
         completion.ordered_value - completion.cancelled_value + {{ money('completion.shipping_charged') }}
             as revenue,
-        {{ dbt.datediff('completion.completed_at', 'completion.promised_by', 'second') }} / 3600.0
-            as promise_slack_hours,
-        {{ dbt.datediff('completion.placed_at', 'completion.last_shipped_at', 'second') }} / 3600.0
-            as click_to_ship_hours,
-        {{ dbt.datediff('completion.placed_at', 'completion.completed_at', 'second') }} / 3600.0
-            as cycle_time_hours,
+        {{ dbt.datediff(
+            'completion.completed_at', 'completion.promised_by', 'second'
+        ) }} / 3600.0 as promise_slack_hours,
+        {{ dbt.datediff(
+            'completion.placed_at', 'completion.last_shipped_at', 'second'
+        ) }} / 3600.0 as click_to_ship_hours,
+        {{ dbt.datediff(
+            'completion.placed_at', 'completion.completed_at', 'second'
+        ) }} / 3600.0 as cycle_time_hours,
         completion.service_contact_count,
         completion.wismo_contact_count,
         completion._max_batch_id
