@@ -11,7 +11,6 @@ carrier's random miss that no feature can see. That probability is written to th
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any, NamedTuple
 
@@ -27,6 +26,8 @@ HOUR = 3600
 _CANCEL_REASONS = ("", "payment_failed", "fraud", "customer_request")
 _DISPOSITIONS = ("restock", "refurbish", "liquidate", "destroy", "return_to_vendor")
 _CONTACT_CHANNELS = ("chat", "phone", "email", "store")
+# How a parcel reaches the customer: from the pickup store's shelf, moved to it, or delivered.
+_IN_STORE, _TRANSFER, _DELIVERY = 0, 1, 2
 
 
 class Shipment(NamedTuple):
@@ -98,6 +99,7 @@ class Fulfilment:
         self.node_effect = rng.normal(0.0, float(dcfg["node_effect_sd"]), net.n)
         self.node_effect[np.array(types) == "store"] += 0.25
         self.node_effect[np.array(types) == "dropship"] += 0.35
+        self.node_effect_arr = self.node_effect
         self.node_effect = self.node_effect.tolist()
         self.backlog = [0.0] * net.n
         # Sourcing preference per metro: distance and pick-pack cost, cheapest first.
@@ -181,7 +183,12 @@ class Fulfilment:
             rng,
         )
         self.carrier_spans = [(carrier_names[g], a, b) for g, a, b in self._spans]
-        self.peak = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)]).tolist()
+        self.peak_arr = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)])
+        self.peak = self.peak_arr.tolist()
+        # The same as arrays for the day's shipping.
+        self.c_effect_arr = c.effect
+        self.weather_cum_arr = np.array(self.weather_cum)
+        self.carrier_cum_arr = np.array(self.carrier_cum)
         # Numbers as floats once, so the per-order code reads them without converting.
         self.dcfg, self.rcfg, self.scfg = (
             {k: float(v) if isinstance(v, int | float) else v for k, v in section.items()}
@@ -219,8 +226,11 @@ class Fulfilment:
 
     def start_of_day(self, day: int) -> None:
         inv = self.inv
-        for n, s, q in self.releases.pop(day, []):
-            inv.reserved[n, s] -= q
+        released = self.releases.pop(day, None)
+        if released:
+            # One release per shipped line: applied at once, not by numpy scalar indexing.
+            r = np.array(released, dtype=np.int64)
+            np.subtract.at(inv.reserved, (r[:, 0], r[:, 1]), r[:, 2])
         for n, s, q, reason, t in self.stock_ops.pop(day, []):
             if reason == "return_restock":
                 inv.rec[n, s] += q
@@ -269,6 +279,9 @@ class Fulfilment:
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
         oids, line_ids, placed_heads, placed_tails, payments = self._order_texts(orders)
+        self.parcels: list[tuple] = []
+        self.order_tails: list[tuple] = []
+        self.order_drivers: list[dict] = []
         order = self._order
         for (
             placed,
@@ -322,6 +335,14 @@ class Fulfilment:
                 pay_delay,
                 alloc_wait,
             )
+        ships = self._ship_day(self.parcels)
+        after, truth = self._after, self._truth_order
+        for (oid, placed_t, promised_t, metro, is_pickup, channel, a, b), drivers in zip(
+            self.order_tails, self.order_drivers, strict=True
+        ):
+            own = ships[a:b]
+            after(oid, placed_t, promised_t, metro, own, drivers)
+            truth(oid, placed_t, is_pickup, channel, own, drivers)
         inv.rec = np.array(self.rec, dtype=np.int64)
         inv.truth = np.array(self.tru, dtype=np.int64)
         if self.resv:
@@ -469,7 +490,8 @@ class Fulfilment:
                     {"order_id": oid, "line_id": lid, "quantity": q, "reason": reason},
                 )
             drivers["cancel"] = reason
-            self._truth_order(oid, placed_t, is_pickup, channel, [], drivers)
+            self.order_tails.append((oid, placed_t, promised_t, metro, is_pickup, channel, 0, 0))
+            self.order_drivers.append(drivers)
             return
         alloc_t = placed_t + self.remorse_s + alloc_wait
         if is_pickup and in_store:
@@ -599,13 +621,21 @@ class Fulfilment:
                 n = self._pick_node(candidates, s, q, excluded)
                 if n >= 0:
                     drivers["realloc"] = True
-        ship = self._ship
-        ships = [
-            ship(oid, key[0], glines, group_t[key], metro, service, mode, promised_t, store_node)
-            for key, glines in groups.items()
-        ]
-        self._after(oid, placed_t, promised_t, metro, ships, drivers)
-        self._truth_order(oid, placed_t, is_pickup, channel, ships, drivers)
+        # Each group is a parcel; its fate is drawn for the whole day at once (_ship_day). The
+        # capacity backlog it meets is the node's as this order leaves it.
+        parcels = self.parcels
+        first = len(parcels)
+        backlog, true_cap, today = self.backlog, self.true_cap, self.day
+        for key, glines in groups.items():
+            n, t_alloc = key[0], group_t[key]
+            delay = (
+                0 if t_alloc // DAY > today else min(int((backlog[n] + used[n]) / true_cap[n]), 5)
+            )
+            parcels.append((oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay))
+        self.order_tails.append(
+            (oid, placed_t, promised_t, metro, is_pickup, channel, first, len(parcels))
+        )
+        self.order_drivers.append(drivers)
 
     def _pick_node(self, candidates, s, q, excluded) -> int:
         rec, used, cap = self.rec, self.used, self.cap
@@ -703,234 +733,294 @@ class Fulfilment:
         )
         drivers["cancel"] = "out_of_stock"
 
-    def _ship(
-        self,
-        oid,
-        n,
-        glines,
-        t_alloc,
-        metro,
-        service,
-        mode,
-        promised_t,
-        store_node,
-    ) -> Shipment:
-        """One shipment's fate: its late chance, the draw, and its events."""
-        prng, rnd, emit, dcfg = self.prng, self.prng.random, self.sink.emit, self.dcfg
-        if len(glines) == 1:
-            _, s, q = glines[0]
-            weight = self.weight[s] * q
-        else:
-            weight = sum(self.weight[s] * q for _, s, q in glines)
-        if store_node >= 0 and n == store_node:
-            mode = "in_store"
-            ci = self.c_pickup
-        elif store_node >= 0:
-            mode = "transfer"
-            ci = self.c_transfer
-        elif weight <= 20 or self.c_heavy < 0:
-            ci = self.route_carrier[service][metro][n]
-        else:
-            ci = self._carrier(n, metro, service, mode, weight)
-        self.ship_seq += 1
-        sid = f"SH{self.ship_seq:08d}"
-        proc = self.proc[n]  # the planned ship day, as for the allocation event
-        plan_day = t_alloc // DAY + proc + (proc == 0 and t_alloc % DAY >= 16 * HOUR)
-        delay = min(int((self.backlog[n] + self.used[n]) / self.true_cap[n]), 5)
-        if t_alloc // DAY > self.day:
-            delay = 0
-        node_eff = self.node_effect[n] + self.day_noise[n]
-        c_eff = self.c_effect[ci]
-        promised_day = promised_t // DAY
-        weather = carrier_dis = False
-        if mode == "in_store":
-            ready_plan = t_alloc + HOUR + delay * DAY
-            slack = (promised_t - ready_plan) / DAY
-            if ready_plan > promised_t:
-                p = 1.0
-            else:
-                z = dcfg["base_logit"] + 0.6 + node_eff + dcfg["backlog_logit"] * delay
-                p = 1.0 / (1.0 + math.exp(-z))
-            late = rnd() < p
-            if late:
-                done_t = max(promised_t + prng.randint(HOUR, 20 * HOUR), ready_plan)
-            else:
-                done_t = prng.randint(
-                    t_alloc + 900, max(t_alloc + 901, min(ready_plan, promised_t))
-                )
-            packed_t = max(done_t - 600, t_alloc + 300)
-            ship_day = packed_t // DAY
-        else:
-            ship_day = plan_day + delay
-            transit = self.c_transit[ci] + (0 if mode == "transfer" else self.extra_days[metro][n])
-            slack = promised_day - (ship_day + transit)
-            if ship_day >= promised_day:
-                p = 1.0
-            else:
-                r = self.metro_region[metro]
-                wc = self.weather_cum[r]
-                weather = wc[promised_day + 1] - wc[ship_day] > 0
-                cc = self.carrier_cum[self.c_group[ci]]
-                carrier_dis = cc[promised_day + 1] - cc[ship_day] > 0
-                z = (
-                    dcfg["base_logit"]
-                    - dcfg["slack_weight"] * slack
-                    + node_eff
-                    + c_eff
-                    + dcfg["backlog_logit"] * delay
-                    + (dcfg["weather_logit"] if weather else 0.0)
-                    + (dcfg["carrier_disruption_logit"] if carrier_dis else 0.0)
-                    + (dcfg["peak_logit"] if self.peak[ship_day] else 0.0)
-                )
-                p = 1.0 / (1.0 + math.exp(-z))
-            late = rnd() < p
-            if late:
-                extra = 0 if rnd() < 0.55 else (1 if rnd() < 0.65 else 2)
-                done_day = max(promised_day + 1, ship_day + 1) + extra
-            else:
-                done_day = min(
-                    max(ship_day + transit + prng.randint(-1, 0), ship_day + 1), promised_day
-                )
-            if mode == "transfer":
-                hour = (
-                    prng.randint(7 * HOUR, 11 * HOUR)
-                    if not late
-                    else prng.randint(7 * HOUR, 18 * HOUR)
-                )
-                done_t = done_day * DAY + hour
-            else:
-                done_t = done_day * DAY + prng.randint(8 * HOUR, 21 * HOUR - 60)
-            packed_t = max(ship_day * DAY + prng.randint(9 * HOUR, 15 * HOUR), t_alloc + 1200)
-        node_id = self.node_ids[n]
-        line_objs = ",".join(f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines)
-        emit_json = self.sink.emit_json
-        emit_json(
-            packed_t,
-            "shipment.packed",
-            "wms",
-            f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
-            f'"lines":[{line_objs}]}}',
+    def _ship_day(self, parcels: list[tuple]) -> list[Shipment]:
+        """The day's parcels: their late chance, the draws, and their events.
+
+        The late-delivery model and every draw run as numpy arrays over the day's parcels; only
+        writing the events is per parcel.
+        """
+        k = len(parcels)
+        if not k:
+            return []
+        dcfg, weights, route = self.dcfg, self.weight, self.route_carrier
+        no_heavy, proc, extra_days = self.c_heavy < 0, self.proc, self.extra_days
+        # Per parcel: carrier, mode, weight, transit days, planned ship day, node, region of
+        # the destination metro, carrier group.
+        ci_l, mode_l, weight_l, transit_l, plan_l, node_l, region_l, group_l = (
+            [] for _ in range(8)
         )
-        sku_ids, resv = self.sku_ids, self.resv
-        releases = self.releases.setdefault(packed_t // DAY + 1, [])
-        for _, s, q in glines:
-            emit_json(
-                packed_t + 60,
-                "stock.adjusted",
-                "wms",
-                f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}',
+        for _, n, glines, t_alloc, metro, service, _, store_node, _ in parcels:
+            if len(glines) == 1:
+                _, s, q = glines[0]
+                weight = weights[s] * q
+            else:
+                weight = sum(weights[s] * q for _, s, q in glines)
+            if store_node >= 0 and n == store_node:
+                mode, ci = _IN_STORE, self.c_pickup
+            elif store_node >= 0:
+                mode, ci = _TRANSFER, self.c_transfer
+            elif weight <= 20 or no_heavy:
+                mode, ci = _DELIVERY, route[service][metro][n]
+            else:
+                mode, ci = _DELIVERY, self._carrier(n, metro, service, "delivery", weight)
+            pr = proc[n]  # the planned ship day, as for the allocation event
+            ci_l.append(ci)
+            mode_l.append(mode)
+            weight_l.append(weight)
+            transit_l.append(
+                self.c_transit[ci] + (0 if mode == _TRANSFER else extra_days[metro][n])
             )
-            resv.append((n, s, q))
-            releases.append((n, s, q))
-        lost = damaged = False
-        if mode == "in_store" or mode == "transfer":
-            if mode == "transfer":
-                shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
+            plan_l.append(t_alloc // DAY + pr + (pr == 0 and t_alloc % DAY >= 16 * HOUR))
+            node_l.append(n)
+            region_l.append(self.metro_region[metro])
+            group_l.append(self.c_group[ci])
+        t_alloc = np.array([x[3] for x in parcels], dtype=np.int64)
+        promised_t = np.array([x[6] for x in parcels], dtype=np.int64)
+        delay = np.array([x[8] for x in parcels], dtype=np.int64)
+        ci = np.array(ci_l)
+        mode = np.array(mode_l)
+        node = np.array(node_l)
+        in_store, transfer, delivery = mode == _IN_STORE, mode == _TRANSFER, mode == _DELIVERY
+        node_eff = self.node_effect_arr[node] + np.array(self.day_noise)[node]
+        c_eff = self.c_effect_arr[ci]
+        promised_day = promised_t // DAY
+        rng = np.random.default_rng(self.prng.getrandbits(64))
+        u = rng.random((11, k))  # a row per draw; rows shared only by exclusive branches
+
+        def randint(row: int, lo, hi) -> np.ndarray:
+            return lo + (u[row] * (hi - lo + 1)).astype(np.int64)
+
+        # Pickup from the store's own shelf: ready within the hour unless the store is behind.
+        ready_plan = t_alloc + HOUR + delay * DAY
+        z_store = dcfg["base_logit"] + 0.6 + node_eff + dcfg["backlog_logit"] * delay
+        p_store = np.where(ready_plan > promised_t, 1.0, 1.0 / (1.0 + np.exp(-z_store)))
+        # Shipped parcels: the node's plan, its backlog, the carrier's transit and disruptions.
+        ship_day = np.array(plan_l, dtype=np.int64) + delay
+        transit = np.array(transit_l, dtype=np.int64)
+        slack_ship = promised_day - (ship_day + transit)
+        in_time = ship_day < promised_day
+        wc = self.weather_cum_arr[np.array(region_l)]
+        cc = self.carrier_cum_arr[np.array(group_l)]
+        rows = np.arange(k)
+        weather = in_time & ~in_store & (wc[rows, promised_day + 1] - wc[rows, ship_day] > 0)
+        carrier_dis = in_time & ~in_store & (cc[rows, promised_day + 1] - cc[rows, ship_day] > 0)
+        z = (
+            dcfg["base_logit"]
+            - dcfg["slack_weight"] * slack_ship
+            + node_eff
+            + c_eff
+            + dcfg["backlog_logit"] * delay
+            + dcfg["weather_logit"] * weather
+            + dcfg["carrier_disruption_logit"] * carrier_dis
+            + dcfg["peak_logit"] * self.peak_arr[ship_day]
+        )
+        p_ship = np.where(in_time, 1.0 / (1.0 + np.exp(-z)), 1.0)
+        p = np.where(in_store, p_store, p_ship)
+        slack = np.where(in_store, (promised_t - ready_plan) / DAY, slack_ship)
+        late = u[0] < p
+        # When it is done: delivered, or ready at the store.
+        store_done = np.where(
+            late,
+            np.maximum(promised_t + randint(1, HOUR, 20 * HOUR), ready_plan),
+            randint(
+                1, t_alloc + 900, np.maximum(t_alloc + 901, np.minimum(ready_plan, promised_t))
+            ),
+        )
+        extra = np.where(u[2] < 0.55, 0, np.where(u[3] < 0.65, 1, 2))
+        done_day = np.where(
+            late,
+            np.maximum(promised_day + 1, ship_day + 1) + extra,
+            np.minimum(
+                np.maximum(ship_day + transit + randint(2, -1, 0), ship_day + 1), promised_day
+            ),
+        )
+        hour = np.where(
+            transfer,
+            np.where(late, randint(4, 7 * HOUR, 18 * HOUR), randint(4, 7 * HOUR, 11 * HOUR)),
+            randint(4, 8 * HOUR, 21 * HOUR - 60),
+        )
+        done_t = np.where(in_store, store_done, done_day * DAY + hour)
+        packed_t = np.where(
+            in_store,
+            np.maximum(store_done - 600, t_alloc + 300),
+            np.maximum(ship_day * DAY + randint(5, 9 * HOUR, 15 * HOUR), t_alloc + 1200),
+        )
+        shipped_t = packed_t + randint(6, 1800, 3 * HOUR)
+        collected_t = np.where(u[7] < 0.97, done_t + randint(8, HOUR, 3 * DAY), -1)
+        # Carrier trouble on delivered parcels: lost, a delay or weather notice, damage.
+        lost = delivery & late & (u[7] < dcfg["lost_rate"])
+        notice = delivery & late & (u[8] < dcfg["exception_share_late"])
+        notice_t = shipped_t + (
+            (np.maximum(done_t, shipped_t + DAY) - shipped_t) * (0.3 + 0.5 * u[9])
+        ).astype(np.int64)
+        recovered = delivery & ~late & (u[8] < dcfg["exception_share_on_time"])
+        damaged = delivery & ~lost & (u[10] < dcfg["damaged_rate"])
+        ships = []
+        emit_json, emit = self.sink.emit_json, self.sink.emit
+        node_ids, sku_ids, c_name, c_service = (
+            self.node_ids,
+            self.sku_ids,
+            self.c_name,
+            self.c_service,
+        )
+        resv, releases, ship_rows = self.resv, self.releases, self.ship_rows
+        c_base, c_kg, dist = self.c_base, self.c_kg, self.dist
+        for (
+            (oid, n, glines, _, metro, _, prom_t, store_node, dl),
+            c,
+            md,
+            weight,
+            p_i,
+            late_i,
+            slack_i,
+            weather_i,
+            dis_i,
+            ne,
+            ce,
+            done,
+            packed,
+            shipped,
+            collected,
+            lost_i,
+            notice_i,
+            notice_at,
+            recovered_i,
+            damaged_i,
+        ) in zip(
+            parcels,
+            ci_l,
+            mode_l,
+            weight_l,
+            p.tolist(),
+            late.tolist(),
+            slack.tolist(),
+            weather.tolist(),
+            carrier_dis.tolist(),
+            node_eff.tolist(),
+            c_eff.tolist(),
+            done_t.tolist(),
+            packed_t.tolist(),
+            shipped_t.tolist(),
+            collected_t.tolist(),
+            lost.tolist(),
+            notice.tolist(),
+            notice_t.tolist(),
+            recovered.tolist(),
+            damaged.tolist(),
+            strict=True,
+        ):
+            self.ship_seq += 1
+            sid = f"SH{self.ship_seq:08d}"
+            node_id = node_ids[n]
+            if len(glines) == 1:
+                line_objs = f'{{"line_id":"{glines[0][0]}","quantity":{glines[0][2]}}}'
+            else:
+                line_objs = ",".join(
+                    f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines
+                )
+            emit_json(
+                packed,
+                "shipment.packed",
+                "wms",
+                f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
+                f'"lines":[{line_objs}]}}',
+            )
+            released = releases.setdefault(packed // DAY + 1, [])
+            for _, s, q in glines:
                 emit_json(
-                    shipped_t,
+                    packed + 60,
+                    "stock.adjusted",
+                    "wms",
+                    f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}',
+                )
+                resv.append((n, s, q))
+                released.append((n, s, q))
+            if md != _IN_STORE:
+                cost = round(c_base[c] * (1 + dist[metro][n] / 3000.0) + c_kg[c] * weight, 2)
+                # Money and weights are rounded to cents and grams, so repr() writes them as
+                # orjson would.
+                emit_json(
+                    shipped,
                     "shipment.shipped",
                     "tms",
-                    self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
+                    f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
+                    f'"carrier":"{c_name[c]}","service_level":"{c_service[c]}",'
+                    f'"tracking_number":"1Z{self.ship_seq:010d}","lines":[{line_objs}],'
+                    f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}',
                 )
-            at_store = f'{{"order_id":"{oid}","node_id":"{self.node_ids[store_node]}"}}'
-            emit_json(done_t, "pickup.ready", "store", at_store)
-            if rnd() < 0.97:
-                emit_json(
-                    done_t + prng.randint(HOUR, 3 * DAY), "pickup.collected", "store", at_store
-                )
-        else:
-            shipped_t = packed_t + prng.randint(1800, 3 * HOUR)
-            emit_json(
-                shipped_t,
-                "shipment.shipped",
-                "tms",
-                self._shipped(sid, oid, node_id, ci, line_objs, weight, n, metro),
-            )
-            if late and rnd() < dcfg["lost_rate"]:
-                lost = True
-            if late and rnd() < dcfg["exception_share_late"]:
-                code = "weather" if weather else "delayed"
-                if lost:
-                    code = "lost"
-                t_ex = shipped_t + int(
-                    (max(done_t, shipped_t + DAY) - shipped_t) * prng.uniform(0.3, 0.8)
-                )
-                emit(
-                    t_ex,
-                    "shipment.exception",
-                    "tms",
-                    {"shipment_id": sid, "order_id": oid, "code": code, "detail": None},
-                )
-            elif lost:
-                emit(
-                    promised_t + DAY,
-                    "shipment.exception",
-                    "tms",
-                    {"shipment_id": sid, "order_id": oid, "code": "lost", "detail": None},
-                )
-            elif not late and rnd() < dcfg["exception_share_on_time"]:
-                emit(
-                    shipped_t + 6 * HOUR,
-                    "shipment.exception",
-                    "tms",
-                    {
-                        "shipment_id": sid,
-                        "order_id": oid,
-                        "code": "delayed",
-                        "detail": "recovered in network",
-                    },
-                )
-            if not lost:
-                emit_json(
-                    done_t,
-                    "shipment.delivered",
-                    "tms",
-                    f'{{"shipment_id":"{sid}","order_id":"{oid}"}}',
-                )
-                if rnd() < dcfg["damaged_rate"]:
-                    damaged = True
+            if md != _DELIVERY:
+                at_store = f'{{"order_id":"{oid}","node_id":"{node_ids[store_node]}"}}'
+                emit_json(done, "pickup.ready", "store", at_store)
+                if collected >= 0:
+                    emit_json(collected, "pickup.collected", "store", at_store)
+            else:
+                if notice_i:
+                    code = "lost" if lost_i else ("weather" if weather_i else "delayed")
                     emit(
-                        done_t + 900,
+                        notice_at,
+                        "shipment.exception",
+                        "tms",
+                        {"shipment_id": sid, "order_id": oid, "code": code, "detail": None},
+                    )
+                elif lost_i:
+                    emit(
+                        prom_t + DAY,
+                        "shipment.exception",
+                        "tms",
+                        {"shipment_id": sid, "order_id": oid, "code": "lost", "detail": None},
+                    )
+                elif recovered_i:
+                    emit(
+                        shipped + 6 * HOUR,
                         "shipment.exception",
                         "tms",
                         {
                             "shipment_id": sid,
                             "order_id": oid,
-                            "code": "damaged",
-                            "detail": "customer reported damage",
+                            "code": "delayed",
+                            "detail": "recovered in network",
                         },
                     )
-        self.ship_rows.append(
-            (sid, oid, node_id, self.c_name[ci], self.c_service[ci], p, late, delay)
-        )
-        return _new_tuple(
-            Shipment,
-            (
-                late,
-                done_t,
-                glines,
-                lost,
-                damaged,
-                p,
-                slack,
-                delay,
-                weather,
-                carrier_dis,
-                node_eff,
-                c_eff,
-            ),
-        )
-
-    def _shipped(self, sid, oid, node_id, ci, line_objs, weight, n, metro) -> str:
-        dist = self.dist[metro][n]
-        cost = round(self.c_base[ci] * (1 + dist / 3000.0) + self.c_kg[ci] * weight, 2)
-        # Money and weights are rounded to cents and grams, so repr() writes them as orjson would.
-        return (
-            f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
-            f'"carrier":"{self.c_name[ci]}","service_level":"{self.c_service[ci]}",'
-            f'"tracking_number":"1Z{self.ship_seq:010d}","lines":[{line_objs}],'
-            f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}'
-        )
+                if not lost_i:
+                    emit_json(
+                        done,
+                        "shipment.delivered",
+                        "tms",
+                        f'{{"shipment_id":"{sid}","order_id":"{oid}"}}',
+                    )
+                    if damaged_i:
+                        emit(
+                            done + 900,
+                            "shipment.exception",
+                            "tms",
+                            {
+                                "shipment_id": sid,
+                                "order_id": oid,
+                                "code": "damaged",
+                                "detail": "customer reported damage",
+                            },
+                        )
+            ship_rows.append((sid, oid, node_id, c_name[c], c_service[c], p_i, late_i, dl))
+            ships.append(
+                _new_tuple(
+                    Shipment,
+                    (
+                        late_i,
+                        done,
+                        glines,
+                        lost_i,
+                        damaged_i,
+                        p_i,
+                        slack_i,
+                        dl,
+                        weather_i,
+                        dis_i,
+                        ne,
+                        ce,
+                    ),
+                )
+            )
+        return ships
 
     def _contact(self, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1
