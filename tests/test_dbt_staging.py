@@ -1,4 +1,4 @@
-"""dbt staging layer: build it over a small warehouse holding every event type, check the views.
+"""dbt staging layer: build it over a small warehouse holding every event type, check the models.
 
 One `dbt build` per module (module fixture); a second dbt invocation checks that broken raw data
 fails the blocking source tests while a late-arriving event only warns.
@@ -382,7 +382,9 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
 
 
-def _insert_event(con: duckdb.DuckDBPyConnection, event: dict[str, Any], line_no: int) -> None:
+def _insert_event(
+    con: duckdb.DuckDBPyConnection, event: dict[str, Any], line_no: int, batch_id: int = BATCH_ID
+) -> None:
     data_json = json.dumps(event["data"])
     con.execute(
         "insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -397,7 +399,7 @@ def _insert_event(con: duckdb.DuckDBPyConnection, event: dict[str, Any], line_no
             hashlib.sha256(data_json.encode()).hexdigest(),
             "events.jsonl",
             line_no,
-            BATCH_ID,
+            batch_id,
             INGESTED_AT,
         ],
     )
@@ -652,21 +654,22 @@ def test_broken_raw_data_fails_source_tests_and_late_events_only_warn(
     built: dict[str, Any],
 ) -> None:
     assert built["code"] == 0, built["output"][-5000:]
-    # Same file name: the views name the DuckDB catalog, which is the file's stem.
+    # Same file name: the reference views name the DuckDB catalog, which is the file's stem.
     broken_dir = built["root"] / "broken"
     broken_dir.mkdir()
     warehouse = broken_dir / "warehouse.duckdb"
     shutil.copyfile(built["warehouse"], warehouse)
     con = duckdb.connect(str(warehouse))
     try:
-        _insert_event(con, EVENTS[2], line_no=len(EVENTS) + 1)  # the same event_id twice
+        _insert_event(con, EVENTS[2], line_no=len(EVENTS) + 1, batch_id=2)  # same event_id twice
         late = _event(
             90,
             "shipment.delivered",
             "2024-05-04T12:00:00Z",
             {"shipment_id": "SHP9", "order_id": "O1"},
         )
-        _insert_event(con, late, line_no=len(EVENTS) + 2)  # its shipment.shipped has not landed
+        # Its shipment.shipped has not landed.
+        _insert_event(con, late, line_no=len(EVENTS) + 2, batch_id=2)
         con.execute(
             "insert into raw.ingest_files values (2, 'b.jsonl', 'events', 'y', 1, 10, 7, 1, 1, 0.1, ?)",
             [INGESTED_AT],
@@ -674,6 +677,11 @@ def test_broken_raw_data_fails_source_tests_and_late_events_only_warn(
     finally:
         con.close()
 
+    # Staging appends the new batch (an incremental run), then the tests look at it.
+    code, output, _ = run_dbt(
+        ["run", "--select", "stg_oms__shipment_deliveries"], warehouse, broken_dir
+    )
+    assert code == 0, output[-5000:]
     code, output, statuses = run_dbt(
         ["test", "--select", "source:raw", "stg_oms__shipment_deliveries"], warehouse, broken_dir
     )

@@ -69,6 +69,12 @@ def test_asset_graph_is_wired_as_designed():
     } <= set(serving.parent_keys)
     # The folder is the group: the graph reads like the dbt tree.
     assert placed.group_name == "staging"
+    marts = {k for k in keys if k.startswith("marts/")}
+    assert {"marts/fct_orders", "marts/kpi_daily", "marts/fct_cost_to_serve"} <= marts
+    orders = graph.get(dg.AssetKey(["marts", "fct_orders"]))
+    assert orders.group_name == "marts"
+    assert dg.AssetKey(["marts", "fct_order_lines"]) in orders.parent_keys
+    assert dg.AssetKey(["marts", "kpi_daily"]) in serving.parent_keys
     assert graph.get(dg.AssetKey(["raw", "events"])).group_name == "ingest"
 
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
@@ -76,6 +82,8 @@ def test_asset_graph_is_wired_as_designed():
     assert ("raw/ingest_files", "ingest_reconciles") in checks
     # dbt source tests surface as checks on the raw assets.
     assert any(asset == "raw/events" and "unique" in name for asset, name in checks)
+    # ... and the marts' own tests as checks on the marts.
+    assert any(asset == "marts/fct_orders" and "unique" in name for asset, name in checks)
 
     assert {s.name for s in defs.schedules} == {"daily_refresh"}
     assert {s.name for s in defs.sensors} == {"landing_sensor"}
@@ -128,6 +136,10 @@ def test_a_run_lands_builds_and_publishes(built_home):
         ).fetchall()[0][0]
         by_type = con.execute("select sum(events) from events_by_type").fetchall()[0][0]
     assert {"serving_manifest", "ingest_files", "quarantine_reasons", "events_by_type"} <= tables
+    # The marts are published for the dashboards, and Olist's orders all reach fct_orders.
+    assert {"fct_orders", "kpi_daily", "kpi_definitions"} <= tables
+    with duckdb.connect(str(home.serving), read_only=True) as con:
+        assert con.execute("select count(*) from fct_orders").fetchall()[0][0] == raw_placed
     assert landed == by_type == events
 
     # The run is recorded in the instance `make dev` shows, with ingest's reconciliation.

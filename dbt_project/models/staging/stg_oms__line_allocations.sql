@@ -4,6 +4,7 @@ line_allocated_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.line_allocated'
+    {{ only_new_batches() }}
 
 ),
 

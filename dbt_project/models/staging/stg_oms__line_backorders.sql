@@ -4,6 +4,7 @@ line_backordered_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.line_backordered'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ line_cancelled_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.line_cancelled'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ line_rejected_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.line_rejected'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ order_placed_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.placed'
+    {{ only_new_batches() }}
 
 ),
 

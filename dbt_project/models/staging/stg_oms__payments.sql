@@ -4,6 +4,7 @@ payment_authorized_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'order.payment_authorized'
+    {{ only_new_batches() }}
 
 ),
 

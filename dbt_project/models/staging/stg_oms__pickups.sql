@@ -4,6 +4,7 @@ pickup_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type in ('pickup.ready', 'pickup.collected')
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ refund_issued_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'refund.issued'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ return_initiated_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'return.initiated'
+    {{ only_new_batches() }}
 
 ),
 

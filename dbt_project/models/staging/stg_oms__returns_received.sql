@@ -4,6 +4,7 @@ return_received_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'return.received'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ service_contact_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'service.contact'
+    {{ only_new_batches() }}
 
 ),
 

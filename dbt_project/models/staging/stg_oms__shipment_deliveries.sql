@@ -4,6 +4,7 @@ shipment_delivered_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'shipment.delivered'
+    {{ only_new_batches() }}
 
 ),
 

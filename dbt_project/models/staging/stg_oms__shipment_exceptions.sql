@@ -4,6 +4,7 @@ shipment_exception_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'shipment.exception'
+    {{ only_new_batches() }}
 
 ),
 

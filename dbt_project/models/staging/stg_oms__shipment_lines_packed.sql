@@ -4,6 +4,7 @@ shipment_packed_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'shipment.packed'
+    {{ only_new_batches() }}
 
 ),
 

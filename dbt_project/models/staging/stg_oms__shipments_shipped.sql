@@ -4,6 +4,7 @@ shipment_shipped_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'shipment.shipped'
+    {{ only_new_batches() }}
 
 ),
 

@@ -4,6 +4,7 @@ stock_adjusted_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'stock.adjusted'
+    {{ only_new_batches() }}
 
 ),
 

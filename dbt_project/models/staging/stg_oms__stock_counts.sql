@@ -4,6 +4,7 @@ stock_counted_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'stock.counted'
+    {{ only_new_batches() }}
 
 ),
 

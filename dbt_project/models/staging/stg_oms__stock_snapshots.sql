@@ -4,6 +4,7 @@ stock_snapshot_events as (
 
     select * from {{ source('raw', 'events') }}
     where event_type = 'stock.snapshot'
+    {{ only_new_batches() }}
 
 ),
 
