@@ -87,6 +87,7 @@ class EventSink:
     ) -> None:
         self.dir = events_dir
         self.clock = clock
+        self.prefixes = clock.prefixes  # the clock's own list, grown by day_prefix()
         self.prefix = f"ev{seed}-"
         self.gzip = gzip
         self.injector = injector
@@ -117,8 +118,10 @@ class EventSink:
             bucket = self.buckets[day]
         except IndexError:
             bucket = self._open(day)
-        days = self.clock.prefixes
-        prefix = days[day] if day < len(days) else self.clock.day_prefix(day)
+        try:
+            prefix = self.prefixes[day]
+        except IndexError:
+            prefix = self.clock.day_prefix(day)
         # The envelope is a template rather than a dict for orjson: the same bytes, and a str
         # line is sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
         # buffered for a future day cost 4 KB). The day's lines are encoded in one go.

@@ -15,6 +15,7 @@ import random
 from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
@@ -31,20 +32,13 @@ _IN_STORE, _TRANSFER, _DELIVERY = 0, 1, 2
 
 
 class Shipment(NamedTuple):
-    """What the rest of an order needs to know about one of its shipments."""
+    """What the rest of an order (returns, refunds, contacts) needs to know of a shipment."""
 
     late: bool
     done_t: int  # delivered, or ready for pickup
     lines: list[tuple[str, int, int]]  # (line_id, sku, quantity)
     lost: bool
     damaged: bool
-    p: float  # the late-delivery probability used
-    slack: float
-    delay: int
-    weather: bool
-    carrier_dis: bool
-    node_eff: float
-    c_eff: float
 
 
 # A shipment is built once per parcel: tuple.__new__ skips the NamedTuple constructor's frame.
@@ -258,10 +252,8 @@ class Fulfilment:
         day: int,
         orders: DayOrders,
         prng: DayRandom,
-        order_rows: list[tuple],
-        ship_rows: list[tuple],
-    ) -> None:
-        """Walk the day's orders; their truth rows are appended to `order_rows`, `ship_rows`."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Walk the day's orders; returns their order and shipment truth as columns."""
         inv = self.inv
         self.rec = inv.rec.tolist()
         self.tru = inv.truth.tolist()
@@ -273,8 +265,6 @@ class Fulfilment:
         self.used = [0.0] * len(self.cap)
         self.day = day
         self.prng = prng
-        self.truth_rows = order_rows
-        self.ship_rows = ship_rows
         ls = orders.line_start.tolist()
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
@@ -335,14 +325,12 @@ class Fulfilment:
                 pay_delay,
                 alloc_wait,
             )
-        ships = self._ship_day(self.parcels)
-        after, truth = self._after, self._truth_order
-        for (oid, placed_t, promised_t, metro, is_pickup, channel, a, b), drivers in zip(
+        ships, fate = self._ship_day(self.parcels)
+        after = self._after
+        for (oid, placed_t, promised_t, metro, _, _, a, b), drivers in zip(
             self.order_tails, self.order_drivers, strict=True
         ):
-            own = ships[a:b]
-            after(oid, placed_t, promised_t, metro, own, drivers)
-            truth(oid, placed_t, is_pickup, channel, own, drivers)
+            after(oid, placed_t, promised_t, metro, ships[a:b], drivers)
         inv.rec = np.array(self.rec, dtype=np.int64)
         inv.truth = np.array(self.tru, dtype=np.int64)
         if self.resv:
@@ -350,6 +338,7 @@ class Fulfilment:
             np.add.at(inv.reserved, (r[:, 0], r[:, 1]), r[:, 2])
         for n, used in enumerate(self.used):
             self.backlog[n] = max(0.0, self.backlog[n] + used - self.true_cap[n])
+        return self._order_truth(fate), self._shipment_truth(fate)
 
     def _order_texts(self, orders: DayOrders):
         """What an order's events say that the stock cannot change, for the whole day at once.
@@ -733,7 +722,7 @@ class Fulfilment:
         )
         drivers["cancel"] = "out_of_stock"
 
-    def _ship_day(self, parcels: list[tuple]) -> list[Shipment]:
+    def _ship_day(self, parcels: list[tuple]) -> tuple[list[Shipment], dict[str, Any]]:
         """The day's parcels: their late chance, the draws, and their events.
 
         The late-delivery model and every draw run as numpy arrays over the day's parcels; only
@@ -741,7 +730,7 @@ class Fulfilment:
         """
         k = len(parcels)
         if not k:
-            return []
+            return [], {}
         dcfg, weights, route = self.dcfg, self.weight, self.route_carrier
         no_heavy, proc, extra_days = self.c_heavy < 0, self.proc, self.extra_days
         # Per parcel: carrier, mode, weight, transit days, planned ship day, node, region of
@@ -863,20 +852,16 @@ class Fulfilment:
             self.c_name,
             self.c_service,
         )
-        resv, releases, ship_rows = self.resv, self.releases, self.ship_rows
+        resv, releases = self.resv, self.releases
+        sids = []
         c_base, c_kg, dist = self.c_base, self.c_kg, self.dist
         for (
-            (oid, n, glines, _, metro, _, prom_t, store_node, dl),
+            (oid, n, glines, _, metro, _, prom_t, store_node, _),
             c,
             md,
             weight,
-            p_i,
             late_i,
-            slack_i,
             weather_i,
-            dis_i,
-            ne,
-            ce,
             done,
             packed,
             shipped,
@@ -891,13 +876,8 @@ class Fulfilment:
             ci_l,
             mode_l,
             weight_l,
-            p.tolist(),
             late.tolist(),
-            slack.tolist(),
             weather.tolist(),
-            carrier_dis.tolist(),
-            node_eff.tolist(),
-            c_eff.tolist(),
             done_t.tolist(),
             packed_t.tolist(),
             shipped_t.tolist(),
@@ -911,6 +891,7 @@ class Fulfilment:
         ):
             self.ship_seq += 1
             sid = f"SH{self.ship_seq:08d}"
+            sids.append(sid)
             node_id = node_ids[n]
             if len(glines) == 1:
                 line_objs = f'{{"line_id":"{glines[0][0]}","quantity":{glines[0][2]}}}'
@@ -1000,27 +981,81 @@ class Fulfilment:
                                 "detail": "customer reported damage",
                             },
                         )
-            ship_rows.append((sid, oid, node_id, c_name[c], c_service[c], p_i, late_i, dl))
-            ships.append(
-                _new_tuple(
-                    Shipment,
-                    (
-                        late_i,
-                        done,
-                        glines,
-                        lost_i,
-                        damaged_i,
-                        p_i,
-                        slack_i,
-                        dl,
-                        weather_i,
-                        dis_i,
-                        ne,
-                        ce,
-                    ),
-                )
-            )
-        return ships
+            ships.append(_new_tuple(Shipment, (late_i, done, glines, lost_i, damaged_i)))
+        fate = {
+            "parcels": parcels,
+            "sid": sids,
+            "ci": ci_l,
+            "p": p,
+            "late": late,
+            "slack": slack.astype(float),
+            "delay": delay,
+            "weather": weather,
+            "carrier_dis": carrier_dis,
+            "node_eff": node_eff,
+            "c_eff": c_eff,
+        }
+        return ships, fate
+
+    def _shipment_truth(self, fate: dict[str, Any]) -> dict[str, Any]:
+        if not fate:
+            return {}
+        parcels, ci = fate["parcels"], fate["ci"]
+        c_name, c_service, node_ids = self.c_name, self.c_service, self.node_ids
+        return {
+            "shipment_id": fate["sid"],
+            "order_id": [x[0] for x in parcels],
+            "node_id": [node_ids[x[1]] for x in parcels],
+            "carrier": [c_name[c] for c in ci],
+            "service_level": [c_service[c] for c in ci],
+            "p_late": fate["p"],
+            "is_late": fate["late"],
+            "ship_day_delay": fate["delay"],
+        }
+
+    def _order_truth(self, fate: dict[str, Any]) -> dict[str, Any]:
+        """One row per order; the shipment drivers are aggregated over its parcels."""
+        tails, drivers = self.order_tails, self.order_drivers
+        if not tails:
+            return {}
+        first = np.array([x[6] for x in tails], dtype=np.int64)
+        count = np.array([x[7] for x in tails], dtype=np.int64) - first
+        shipped = count > 0
+        cols: dict[str, Any] = {
+            "order_id": [x[0] for x in tails],
+            "placed_at": [self.ts(x[1]) for x in tails],
+            "fulfillment_method": ["pickup" if x[4] else "delivery" for x in tails],
+            "channel": [x[5] for x in tails],
+            "is_allocated": shipped,
+            "shipments": count,
+        }
+        # Aggregated over an order's parcels; an order without parcels has none: null.
+        starts, missing, n = first[shipped], ~shipped, len(tails)
+
+        def per_order(name: str, ufunc: np.ufunc, dtype: type) -> pa.Array:
+            out = np.zeros(n, dtype=dtype)
+            if len(starts):
+                out[shipped] = ufunc.reduceat(fate[name], starts)
+            return pa.array(out, mask=missing)
+
+        # 1 - prod(1 - p): the chance that at least one parcel is late.
+        on_time = np.ones(n)
+        if len(starts):
+            on_time[shipped] = np.multiply.reduceat(1.0 - fate["p"], starts)
+        cols["p_late"] = pa.array(1.0 - on_time, mask=missing)
+        cols["is_late"] = per_order("late", np.logical_or, bool)
+        cols["slack_days"] = per_order("slack", np.minimum, float)
+        cols["backlog_days"] = per_order("delay", np.maximum, np.int64)
+        cols["weather"] = per_order("weather", np.logical_or, bool)
+        cols["carrier_disruption"] = per_order("carrier_dis", np.logical_or, bool)
+        cols["node_effect"] = per_order("node_eff", np.maximum, float)
+        cols["carrier_effect"] = per_order("c_eff", np.maximum, float)
+        cols["peak"] = np.full(n, self.peak[self.day])
+        cols["rejected"] = [d["rejected"] for d in drivers]
+        cols["reallocated"] = [d["realloc"] for d in drivers]
+        cols["backordered"] = [d["backorder"] for d in drivers]
+        cols["cancel_reason"] = [d["cancel"] or None for d in drivers]
+        return cols
 
     def _contact(self, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1
@@ -1172,81 +1207,3 @@ class Fulfilment:
             "oms",
             {"order_id": oid, "return_id": rid, "amount": round(amount, 2), "reason": "return"},
         )
-
-    def _truth_order(self, oid, placed_t, is_pickup, channel, ships, drivers) -> None:
-        # One tuple per row (columns in ORDER_TRUTH_COLUMNS order): the day transposes them once.
-        peak = bool(self.peak[self.day])
-        method = "pickup" if is_pickup else "delivery"
-        if len(ships) == 1:
-            # Most orders ship once: the same figures without the aggregations.
-            s = ships[0]
-            drivers_part = (
-                1.0 - (1.0 - s.p),
-                s.late,
-                float(s.slack),
-                s.delay,
-                s.weather,
-                s.carrier_dis,
-                s.node_eff,
-                s.c_eff,
-            )
-        elif ships:
-            q = 1.0
-            for s in ships:
-                q *= 1.0 - s.p
-            drivers_part = (
-                1.0 - q,
-                any(s.late for s in ships),
-                float(min(s.slack for s in ships)),
-                max(s.delay for s in ships),
-                any(s.weather for s in ships),
-                any(s.carrier_dis for s in ships),
-                max(s.node_eff for s in ships),
-                max(s.c_eff for s in ships),
-            )
-        else:
-            drivers_part = (None,) * 8
-        self.truth_rows.append(
-            (oid, placed_t, method, channel, bool(ships), len(ships))
-            + drivers_part
-            + (
-                peak,
-                drivers["rejected"],
-                drivers["realloc"],
-                drivers["backorder"],
-                drivers["cancel"] or None,
-            )
-        )
-
-
-ORDER_TRUTH_COLUMNS = (
-    "order_id",
-    "placed_at",
-    "fulfillment_method",
-    "channel",
-    "is_allocated",
-    "shipments",
-    "p_late",
-    "is_late",
-    "slack_days",
-    "backlog_days",
-    "weather",
-    "carrier_disruption",
-    "node_effect",
-    "carrier_effect",
-    "peak",
-    "rejected",
-    "reallocated",
-    "backordered",
-    "cancel_reason",
-)
-SHIPMENT_TRUTH_COLUMNS = (
-    "shipment_id",
-    "order_id",
-    "node_id",
-    "carrier",
-    "service_level",
-    "p_late",
-    "is_late",
-    "ship_day_delay",
-)

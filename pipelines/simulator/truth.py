@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 
 
 class TruthTable:
-    """A Parquet file appended to in chunks of columns (dict of equal-length arrays or lists)."""
+    """A Parquet file appended to in chunks of columns (dict of equal-length numpy arrays, Arrow
+    arrays or lists; a column keeps its kind from chunk to chunk)."""
 
     def __init__(self, path: Path, flush_rows: int = 50_000) -> None:
         self.path = path
@@ -40,6 +41,8 @@ class TruthTable:
             parts = [c[name] for c in self.chunks]
             if isinstance(parts[0], np.ndarray):
                 merged[name] = np.concatenate(parts)
+            elif isinstance(parts[0], pa.Array):
+                merged[name] = pa.concat_arrays(parts)
             else:
                 merged[name] = [v for p in parts for v in p]
         table = pa.table(merged)
