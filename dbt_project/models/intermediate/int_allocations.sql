@@ -23,7 +23,10 @@ rejections as (
 
 cancellations as (
 
-    select order_id, line_id, min(cancelled_at) as cancelled_at
+    select
+        order_id,
+        line_id,
+        min(cancelled_at) as cancelled_at
     from {{ ref('stg_oms__line_cancellations') }}
     group by order_id, line_id
 
@@ -58,10 +61,10 @@ matched as (
             allocations.order_id = rejections.order_id
             and allocations.line_id = rejections.line_id
             and allocations.node_id = rejections.node_id
-            and rejections.rejected_at >= allocations.allocated_at
+            and allocations.allocated_at <= rejections.rejected_at
             and (
                 allocations.next_allocated_at is null
-                or rejections.rejected_at <= allocations.next_allocated_at
+                or allocations.next_allocated_at >= rejections.rejected_at
             )
     group by allocations.event_id
 
@@ -79,10 +82,10 @@ fulfilled as (
             allocations.order_id = fulfilments.order_id
             and allocations.line_id = fulfilments.line_id
             and allocations.node_id = fulfilments.node_id
-            and fulfilments.packed_at >= allocations.allocated_at
+            and allocations.allocated_at <= fulfilments.packed_at
             and (
                 allocations.next_allocated_at is null
-                or fulfilments.packed_at < allocations.next_allocated_at
+                or allocations.next_allocated_at > fulfilments.packed_at
             )
     group by allocations.event_id
 

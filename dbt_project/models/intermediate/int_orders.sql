@@ -10,16 +10,21 @@ orders_placed as (
 
 first_placement as (
 
-    select
-        orders_placed.*,
-        row_number() over (
-            partition by orders_placed.order_id
-            order by orders_placed.placed_at, orders_placed.event_id
-        ) as placement_rank
-    from orders_placed
+    select ranked.event_id
+    from (
+        select
+            orders_placed.event_id,
+            row_number() over (
+                partition by orders_placed.order_id
+                order by orders_placed.placed_at, orders_placed.event_id
+            ) as placement_rank
+        from orders_placed
+    ) as ranked
+    where ranked.placement_rank = 1
 
 )
 
-select * exclude (placement_rank)
-from first_placement
-where placement_rank = 1
+-- Every staging column, by design: this model only removes re-sent placements.
+select orders_placed.*  -- noqa: AM04
+from orders_placed
+inner join first_placement on orders_placed.event_id = first_placement.event_id

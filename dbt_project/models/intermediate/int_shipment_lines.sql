@@ -17,9 +17,16 @@ shipments as (
 
 packed_lines as (
 
-    select shipment_id, line_id, sum(quantity) as packed_quantity
+    select
+        shipment_id,
+        line_id,
+        sum(quantity) as packed_quantity
     from (
-        select distinct shipment_id, line_index, line_id, quantity
+        select distinct
+            shipment_id,
+            line_index,
+            line_id,
+            quantity
         from {{ ref('stg_oms__shipment_lines_packed') }}
     ) as packed_items
     group by shipment_id, line_id
@@ -28,9 +35,16 @@ packed_lines as (
 
 shipped_lines as (
 
-    select shipment_id, line_id, sum(quantity) as shipped_quantity
+    select
+        shipment_id,
+        line_id,
+        sum(quantity) as shipped_quantity
     from (
-        select distinct shipment_id, line_index, line_id, quantity
+        select distinct
+            shipment_id,
+            line_index,
+            line_id,
+            quantity
         from {{ ref('stg_oms__shipment_lines') }}
     ) as shipped_items
     group by shipment_id, line_id
@@ -39,9 +53,15 @@ shipped_lines as (
 
 shipment_line_keys as (
 
-    select shipment_id, line_id from packed_lines
+    select
+        shipment_id,
+        line_id
+    from packed_lines
     union
-    select shipment_id, line_id from shipped_lines
+    select
+        shipment_id,
+        line_id
+    from shipped_lines
 
 ),
 

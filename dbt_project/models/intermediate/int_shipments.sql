@@ -47,9 +47,9 @@ exceptions as (
         shipment_id,
         count(*) as exception_count,
         min(reported_at) as first_exception_at,
-        bool_or(exception_code = 'damaged') as is_damaged,
-        bool_or(exception_code = 'lost') as is_lost,
-        string_agg(distinct exception_code, ',' order by exception_code) as exception_codes
+        {{ dbt.bool_or("exception_code = 'damaged'") }} as is_damaged,
+        {{ dbt.bool_or("exception_code = 'lost'") }} as is_lost,
+        {{ dbt.listagg('distinct exception_code', "','", 'order by exception_code') }} as exception_codes
     from {{ ref('stg_oms__shipment_exceptions') }}
     group by shipment_id
 

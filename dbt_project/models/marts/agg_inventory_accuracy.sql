@@ -29,13 +29,13 @@ allocations as (
         cast({{ dbt.date_trunc('month', 'allocations.allocated_at') }} as date) as month_start,
         allocations.node_id,
         allocations.node_type,
-        lines.category,
+        order_line_facts.category,
         count(*) as allocations,
         count(case when allocations.outcome = 'rejected' then 1 end) as rejections,
         count(case when allocations.is_phantom_rejection then 1 end) as not_found_rejections
     from {{ ref('fct_allocations') }} as allocations
-    left join {{ ref('fct_order_lines') }} as lines
-        on allocations.order_id = lines.order_id and allocations.line_id = lines.line_id
+    left join {{ ref('fct_order_lines') }} as order_line_facts
+        on allocations.order_id = order_line_facts.order_id and allocations.line_id = order_line_facts.line_id
     group by 1, 2, 3, 4
 
 ),

@@ -11,7 +11,9 @@ nodes as (
 
 default_rates as (
 
-    select applies_to as node_type, rate
+    select
+        applies_to as node_type,
+        rate
     from {{ ref('cost_model') }}
     where component = 'pick_pack'
 

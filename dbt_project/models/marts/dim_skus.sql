@@ -12,7 +12,9 @@ skus as (
 
 units_ordered as (
 
-    select sku, sum(ordered_quantity) as units
+    select
+        sku,
+        sum(ordered_quantity) as units
     from {{ ref('int_order_lines') }}
     group by sku
 

@@ -19,7 +19,11 @@ allocations as (
 
 orders as (
 
-    select order_id, channel, fulfillment_method, placed_at
+    select
+        order_id,
+        channel,
+        fulfillment_method,
+        placed_at
     from {{ ref('int_orders') }}
 
 ),
@@ -48,7 +52,7 @@ final as (
         orders.channel,
         orders.fulfillment_method,
         allocations.allocated_at,
-        {{ dbt.datediff('orders.placed_at', 'allocations.allocated_at', 'second') }} / 3600.0
+        {{ dbt.datediff('orders.placed_at', 'allocations.allocated_at', 'second') }} / 3600.0  -- noqa: LT05
             as hours_from_placed,
         allocations.allocated_quantity,
         allocations.carrier,

@@ -13,7 +13,14 @@ with
 
 orders as (
 
-    select order_id, placed_date, channel, fulfillment_method, primary_node_type, revenue, _max_batch_id
+    select
+        order_id,
+        placed_date,
+        channel,
+        fulfillment_method,
+        primary_node_type,
+        revenue,
+        _max_batch_id
     from {{ ref('fct_orders') }}
     {{ only_touched_orders() }}
 
@@ -21,7 +28,11 @@ orders as (
 
 rates as (
 
-    select component, applies_to, rate from {{ ref('cost_model') }}
+    select
+        component,
+        applies_to,
+        rate
+    from {{ ref('cost_model') }}
 
 ),
 
@@ -43,7 +54,7 @@ picking as (
     select
         shipment_lines.order_id,
         sum(shipment_lines.packed_quantity * nodes.pick_pack_cost_per_unit) as pick_pack_cost,
-        bool_or(nodes.pick_pack_cost_is_default) as pick_pack_cost_is_default
+        {{ dbt.bool_or("nodes.pick_pack_cost_is_default") }} as pick_pack_cost_is_default
     from {{ ref('int_shipment_lines') }} as shipment_lines
     inner join {{ ref('dim_nodes') }} as nodes on shipment_lines.node_id = nodes.node_id
     {{ only_touched_orders('shipment_lines.order_id') }}
@@ -65,7 +76,10 @@ shipping as (
 
 payments as (
 
-    select order_id, count(*) as payment_count, sum(authorized_amount) as authorized_amount
+    select
+        order_id,
+        count(*) as payment_count,
+        sum(authorized_amount) as authorized_amount
     from {{ ref('stg_oms__payments') }}
     {{ only_touched_orders() }}
     group by order_id
@@ -79,7 +93,10 @@ contacts as (
         count(*) as contact_count,
         sum(rates.rate) as contact_cost
     from (
-        select distinct order_id, contact_id, contact_channel
+        select distinct
+            order_id,
+            contact_id,
+            contact_channel
         from {{ ref('stg_oms__service_contacts') }}
         {{ only_touched_orders() }}
     ) as contacts
@@ -94,7 +111,7 @@ returns_received as (
     select
         received.order_id,
         sum(coalesce(received.return_shipping_cost, default_rate.rate, 0)) as return_shipping_cost,
-        bool_or(received.return_shipping_cost is null) as return_shipping_cost_is_default
+        {{ dbt.bool_or("received.return_shipping_cost is null") }} as return_shipping_cost_is_default
     from {{ ref('stg_oms__returns_received') }} as received
     left join {{ ref('stg_oms__returns_initiated') }} as initiated
         on received.return_id = initiated.return_id
@@ -107,9 +124,15 @@ returns_received as (
 
 returned_units as (
 
-    select order_id, sum(quantity) as units_received
+    select
+        order_id,
+        sum(quantity) as units_received
     from (
-        select distinct return_id, order_id, line_index, quantity
+        select distinct
+            return_id,
+            order_id,
+            line_index,
+            quantity
         from {{ ref('stg_oms__return_lines_received') }}
         {{ only_touched_orders() }}
     ) as received_items
@@ -121,11 +144,13 @@ refunds as (
 
     -- Refunds with no return behind them (lost parcels, goodwill): money out with nothing back.
     -- A refund for returned goods reverses revenue instead; it is in fct_returns.
-    select order_id, sum(refund_amount) as unreturned_refunds
+    select
+        order_id,
+        sum(refund_amount) as unreturned_refunds
     from {{ ref('stg_oms__refunds') }}
     where
         return_id is null
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and order_id in ({{ touched_orders() }})
         {%- endif %}
     group by order_id
@@ -157,8 +182,7 @@ components as (
         coalesce(picking.pick_pack_cost_is_default, false) as pick_pack_cost_is_default,
         coalesce(returns_received.return_shipping_cost_is_default, false) as return_shipping_cost_is_default,
         coalesce(contacts.contact_count, 0) as service_contacts,
-        coalesce(returned_units.units_received, 0) as units_returned,
-        orders._max_batch_id
+        coalesce(returned_units.units_received, 0) as units_returned
     from orders
     cross join flat_rates
     left join picking on orders.order_id = picking.order_id
@@ -174,7 +198,7 @@ components as (
 final as (
 
     select
-        components.* exclude (_max_batch_id),
+        components.*,
         components.pick_pack_cost
         + components.packaging_cost
         + components.outbound_shipping_cost
@@ -183,20 +207,22 @@ final as (
         + components.return_shipping_cost
         + components.return_handling_cost
         + components.refunds_cost as total_cost,
-        case when components.revenue > 0 then
-            (
-                components.pick_pack_cost
-                + components.packaging_cost
-                + components.outbound_shipping_cost
-                + components.payment_fees
-                + components.service_contact_cost
-                + components.return_shipping_cost
-                + components.return_handling_cost
-                + components.refunds_cost
-            ) / components.revenue
+        case
+            when components.revenue > 0 then
+                (
+                    components.pick_pack_cost
+                    + components.packaging_cost
+                    + components.outbound_shipping_cost
+                    + components.payment_fees
+                    + components.service_contact_cost
+                    + components.return_shipping_cost
+                    + components.return_handling_cost
+                    + components.refunds_cost
+                ) / components.revenue
         end as cost_pct_of_revenue,
-        components._max_batch_id
+        orders._max_batch_id
     from components
+    inner join orders on components.order_id = orders.order_id
 
 )
 

@@ -19,9 +19,17 @@ counts as (
 
 tolerances as (
 
-    select * from (
-        values ('A', 0.01), ('B', 0.03), ('C', 0.05)
-    ) as abc_tolerance (abc_class, tolerance_share)
+    select
+        'A' as abc_class,
+        0.01 as tolerance_share
+    union all
+    select
+        'B' as abc_class,
+        0.03 as tolerance_share
+    union all
+    select
+        'C' as abc_class,
+        0.05 as tolerance_share
 
 ),
 

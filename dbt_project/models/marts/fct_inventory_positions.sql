@@ -11,13 +11,25 @@ stock_events as (
     -- Snapshots reset the record; adjustments move it. At the same instant the snapshot is
     -- taken as the later word (kind_order 1).
     select
-        node_id, sku, snapshot_at as event_at, 1 as kind_order,
-        on_hand, reserved, in_transit, 0 as quantity_delta
+        node_id,
+        sku,
+        snapshot_at as event_at,
+        1 as kind_order,
+        on_hand,
+        reserved,
+        in_transit,
+        0 as quantity_delta
     from {{ ref('stg_oms__stock_snapshots') }}
     union all
     select
-        node_id, sku, adjusted_at as event_at, 0 as kind_order,
-        null as on_hand, null as reserved, null as in_transit, quantity_delta
+        node_id,
+        sku,
+        adjusted_at as event_at,
+        0 as kind_order,
+        null as on_hand,
+        null as reserved,
+        null as in_transit,
+        quantity_delta
     from {{ ref('stg_oms__stock_adjustments') }}
 
 ),
@@ -95,7 +107,10 @@ counts as (
 
 pairs as (
 
-    select node_id, sku, min(position_date) as first_date
+    select
+        node_id,
+        sku,
+        min(position_date) as first_date
     from end_of_day
     group by node_id, sku
 
@@ -103,11 +118,14 @@ pairs as (
 
 pair_days as (
 
-    select pairs.node_id, pairs.sku, dates.date_day as position_date
+    select
+        pairs.node_id,
+        pairs.sku,
+        dates.date_day as position_date
     from pairs
     inner join {{ ref('dim_date') }} as dates
         on
-            dates.date_day >= pairs.first_date
+            pairs.first_date <= dates.date_day
             and dates.date_day <= cast({{ as_of_timestamp() }} as date)
 
 ),
@@ -159,7 +177,7 @@ filled as (
         max(last_snapshot_at) over (partition by node_id, sku, position_group) as last_snapshot_at,
         max(counted_at) over (partition by node_id, sku, count_group) as last_counted_at,
         max(error_units) over (partition by node_id, sku, count_group) as last_count_error_units,
-        bool_or(is_accurate) over (partition by node_id, sku, count_group) as last_count_is_accurate
+        {{ dbt.bool_or("is_accurate") }} over (partition by node_id, sku, count_group) as last_count_is_accurate
     from grouped
 
 ),

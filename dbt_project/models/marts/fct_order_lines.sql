@@ -46,7 +46,7 @@ rejections as (
         line_id,
         count(*) as rejection_count,
         sum(quantity) as rejected_quantity,
-        bool_or(rejection_reason = 'not_found') as has_not_found
+        {{ dbt.bool_or("rejection_reason = 'not_found'") }} as has_not_found
     from {{ ref('stg_oms__line_rejections') }}
     {{ only_touched_orders() }}
     group by order_id, line_id
@@ -60,7 +60,7 @@ cancellations as (
         line_id,
         sum(quantity) as cancelled_quantity,
         min(cancelled_at) as cancelled_at,
-        min_by(cancellation_reason, cancelled_at) as cancellation_reason
+        {{ value_at_min("cancellation_reason", "cancelled_at") }} as cancellation_reason
     from {{ ref('stg_oms__line_cancellations') }}
     {{ only_touched_orders() }}
     group by order_id, line_id
@@ -69,7 +69,10 @@ cancellations as (
 
 backorders as (
 
-    select order_id, line_id, sum(quantity) as backordered_quantity
+    select
+        order_id,
+        line_id,
+        sum(quantity) as backordered_quantity
     from {{ ref('stg_oms__line_backorders') }}
     {{ only_touched_orders() }}
     group by order_id, line_id
@@ -96,9 +99,17 @@ fulfilment as (
 
 returns as (
 
-    select order_id, line_id, sum(quantity) as returned_quantity
+    select
+        order_id,
+        line_id,
+        sum(quantity) as returned_quantity
     from (
-        select distinct return_id, order_id, line_index, line_id, quantity
+        select distinct
+            return_id,
+            order_id,
+            line_index,
+            line_id,
+            quantity
         from {{ ref('stg_oms__return_lines_received') }}
         {{ only_touched_orders() }}
     ) as received_items

@@ -31,17 +31,17 @@ lines as (
         sum(cancelled_value) as cancelled_value,
         sum(returned_value) as returned_value,
         min(first_allocated_at) as first_allocated_at,
-        bool_and(is_in_full) as is_in_full,
-        bool_or(is_cancelled) as is_cancelled,
-        bool_and(cancelled_quantity >= ordered_quantity) as is_fully_cancelled,
-        min_by(cancellation_reason, cancelled_at) as cancellation_reason,
-        coalesce(bool_or(cancellation_reason = 'out_of_stock'), false) as has_stock_cancellation,
-        bool_or(cancellation_reason = 'customer_request') as has_customer_cancellation,
-        bool_or(is_reallocated) as is_reallocated,
-        bool_or(rejection_count > 0) as has_rejection,
-        bool_or(backordered_quantity > 0) as has_backorder,
+        {{ bool_and("is_in_full") }} as is_in_full,
+        {{ dbt.bool_or("is_cancelled") }} as is_cancelled,
+        {{ bool_and("cancelled_quantity >= ordered_quantity") }} as is_fully_cancelled,
+        {{ value_at_min("cancellation_reason", "cancelled_at") }} as cancellation_reason,
+        coalesce({{ dbt.bool_or("cancellation_reason = 'out_of_stock'") }}, false) as has_stock_cancellation,
+        {{ dbt.bool_or("cancellation_reason = 'customer_request'") }} as has_customer_cancellation,
+        {{ dbt.bool_or("is_reallocated") }} as is_reallocated,
+        {{ dbt.bool_or("rejection_count > 0") }} as has_rejection,
+        {{ dbt.bool_or("backordered_quantity > 0") }} as has_backorder,
         -- Every unit either reached the customer's side or was cancelled.
-        bool_and(fulfilled_quantity + cancelled_quantity >= ordered_quantity) as is_settled
+        {{ bool_and("fulfilled_quantity + cancelled_quantity >= ordered_quantity") }} as is_settled
     from {{ ref('fct_order_lines') }}
     {{ only_touched_orders() }}
     group by order_id
@@ -57,11 +57,11 @@ shipments as (
         min(shipped_at) as first_shipped_at,
         max(shipped_at) as last_shipped_at,
         max(delivered_at) as last_delivered_at,
-        bool_and(is_in_store_pickup or delivered_at is not null) as all_delivered,
-        bool_or(is_damaged) as has_damaged_shipment,
-        bool_or(is_lost) as has_lost_shipment,
+        {{ bool_and("is_in_store_pickup or delivered_at is not null") }} as all_delivered,
+        {{ dbt.bool_or("is_damaged") }} as has_damaged_shipment,
+        {{ dbt.bool_or("is_lost") }} as has_lost_shipment,
         -- The node that fulfilled most units stands for the order in node-type breakdowns.
-        arg_max(node_id, fulfilled_units * 1000000 - row_number_in_order) as primary_node_id
+        {{ value_at_max("node_id", "fulfilled_units * 1000000 - row_number_in_order") }} as primary_node_id
     from (
         select
             fct_shipments.*,
@@ -91,7 +91,7 @@ first_allocation as (
 
     select
         order_id,
-        min_by(node_id, allocated_at) as first_node_id
+        {{ value_at_min("node_id", "allocated_at") }} as first_node_id
     from {{ ref('int_allocations') }}
     {{ only_touched_orders() }}
     group by order_id

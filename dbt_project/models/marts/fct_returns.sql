@@ -12,7 +12,13 @@ with
 
 initiated_lines as (
 
-    select distinct return_id, order_id, line_index, line_id, quantity, return_reason
+    select distinct
+        return_id,
+        order_id,
+        line_index,
+        line_id,
+        quantity,
+        return_reason
     from {{ ref('stg_oms__return_lines_initiated') }}
     {{ only_touched_orders() }}
 
@@ -20,7 +26,10 @@ initiated_lines as (
 
 initiated as (
 
-    select return_id, min(initiated_at) as initiated_at, min(return_channel) as return_channel
+    select
+        return_id,
+        min(initiated_at) as initiated_at,
+        min(return_channel) as return_channel
     from {{ ref('stg_oms__returns_initiated') }}
     {{ only_touched_orders() }}
     group by return_id
@@ -29,9 +38,19 @@ initiated as (
 
 received_lines as (
 
-    select return_id, line_id, sum(quantity) as received_quantity, min(disposition) as disposition
+    select
+        return_id,
+        line_id,
+        sum(quantity) as received_quantity,
+        min(disposition) as disposition
     from (
-        select distinct return_id, order_id, line_index, line_id, quantity, disposition
+        select distinct
+            return_id,
+            order_id,
+            line_index,
+            line_id,
+            quantity,
+            disposition
         from {{ ref('stg_oms__return_lines_received') }}
         {{ only_touched_orders() }}
     ) as received_items
@@ -54,11 +73,14 @@ received as (
 
 refunds as (
 
-    select return_id, sum(refund_amount) as refund_amount, min(issued_at) as refunded_at
+    select
+        return_id,
+        sum(refund_amount) as refund_amount,
+        min(issued_at) as refunded_at
     from {{ ref('stg_oms__refunds') }}
     where
         return_id is not null
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and order_id in ({{ touched_orders() }})
         {%- endif %}
     group by return_id
@@ -67,7 +89,12 @@ refunds as (
 
 order_lines as (
 
-    select order_id, line_id, sku, category, unit_price
+    select
+        order_id,
+        line_id,
+        sku,
+        category,
+        unit_price
     from {{ ref('fct_order_lines') }}
     {{ only_touched_orders() }}
 
@@ -116,11 +143,11 @@ final as (
         initiated.initiated_at,
         received.received_at,
         refunds.refunded_at,
-        {{ dbt.datediff('initiated.initiated_at', 'received.received_at', 'second') }} / 86400.0
+        {{ dbt.datediff('initiated.initiated_at', 'received.received_at', 'second') }} / 86400.0  -- noqa: LT05
             as days_to_receive,
-        {{ dbt.datediff('received.received_at', 'refunds.refunded_at', 'second') }} / 86400.0
+        {{ dbt.datediff('received.received_at', 'refunds.refunded_at', 'second') }} / 86400.0  -- noqa: LT05
             as refund_cycle_days,
-        {{ dbt.datediff('initiated.initiated_at', 'refunds.refunded_at', 'second') }} / 86400.0
+        {{ dbt.datediff('initiated.initiated_at', 'refunds.refunded_at', 'second') }} / 86400.0  -- noqa: LT05
             as return_cycle_days,
         batches._max_batch_id
     from valued

@@ -15,9 +15,9 @@ orders as (
 
     select
         orders.*,
-        costs.total_cost
+        order_costs.total_cost
     from {{ ref('fct_orders') }} as orders
-    left join {{ ref('fct_cost_to_serve') }} as costs on orders.order_id = costs.order_id
+    left join {{ ref('fct_cost_to_serve') }} as order_costs on orders.order_id = order_costs.order_id
 
 ),
 
@@ -28,9 +28,9 @@ order_lines as (
         orders.channel,
         orders.fulfillment_method,
         orders.primary_node_type,
-        lines.*
-    from {{ ref('fct_order_lines') }} as lines
-    inner join orders on lines.order_id = orders.order_id
+        order_line_facts.*
+    from {{ ref('fct_order_lines') }} as order_line_facts
+    inner join orders on order_line_facts.order_id = orders.order_id
 
 ),
 
@@ -41,11 +41,11 @@ refunded_returns as (
         orders.channel,
         orders.fulfillment_method,
         orders.primary_node_type,
-        returns.return_id,
-        min(returns.refund_cycle_days) as refund_cycle_days
-    from {{ ref('fct_returns') }} as returns
-    inner join orders on returns.order_id = orders.order_id
-    where returns.refund_cycle_days is not null
+        returned_lines.return_id,
+        min(returned_lines.refund_cycle_days) as refund_cycle_days
+    from {{ ref('fct_returns') }} as returned_lines
+    inner join orders on returned_lines.order_id = orders.order_id
+    where returned_lines.refund_cycle_days is not null
     group by 1, 2, 3, 4, 5
 
 ),
@@ -68,17 +68,17 @@ order_kpis as (
         ('cost_to_serve_pct_revenue', 'sum(total_cost)', 'sum(revenue)'),
     ] -%}
     {%- for kpi, numerator, denominator in order_measures %}
-    select
-        placed_date as kpi_date,
-        channel,
-        fulfillment_method,
-        primary_node_type as node_type,
-        '{{ kpi }}' as kpi,
-        cast({{ numerator }} as double) as numerator,
-        cast({{ denominator }} as double) as denominator
-    from orders
-    group by 1, 2, 3, 4
-    {% if not loop.last %}union all{% endif %}
+        select
+            placed_date as kpi_date,
+            channel,
+            fulfillment_method,
+            primary_node_type as node_type,
+            '{{ kpi }}' as kpi,
+            cast({{ numerator }} as double) as numerator,
+            cast({{ denominator }} as double) as denominator
+        from orders
+        group by 1, 2, 3, 4
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),
@@ -92,17 +92,17 @@ line_kpis as (
         ('return_rate_revenue', 'sum(returned_value)', 'sum(fulfilled_quantity * unit_price)'),
     ] -%}
     {%- for kpi, numerator, denominator in line_measures %}
-    select
-        placed_date as kpi_date,
-        channel,
-        fulfillment_method,
-        primary_node_type as node_type,
-        '{{ kpi }}' as kpi,
-        cast({{ numerator }} as double) as numerator,
-        cast({{ denominator }} as double) as denominator
-    from order_lines
-    group by 1, 2, 3, 4
-    {% if not loop.last %}union all{% endif %}
+        select
+            placed_date as kpi_date,
+            channel,
+            fulfillment_method,
+            primary_node_type as node_type,
+            '{{ kpi }}' as kpi,
+            cast({{ numerator }} as double) as numerator,
+            cast({{ denominator }} as double) as denominator
+        from order_lines
+        group by 1, 2, 3, 4
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),
@@ -132,17 +132,17 @@ allocation_kpis as (
          "count(case when outcome = 'shipped' then 1 end)"),
     ] -%}
     {%- for kpi, numerator, denominator in allocation_measures %}
-    select
-        cast(allocated_at as date) as kpi_date,
-        coalesce(channel, 'unknown') as channel,
-        coalesce(fulfillment_method, 'unknown') as fulfillment_method,
-        coalesce(node_type, 'unknown') as node_type,
-        '{{ kpi }}' as kpi,
-        cast({{ numerator }} as double) as numerator,
-        cast({{ denominator }} as double) as denominator
-    from {{ ref('fct_allocations') }}
-    group by 1, 2, 3, 4
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast(allocated_at as date) as kpi_date,
+            coalesce(channel, 'unknown') as channel,
+            coalesce(fulfillment_method, 'unknown') as fulfillment_method,
+            coalesce(node_type, 'unknown') as node_type,
+            '{{ kpi }}' as kpi,
+            cast({{ numerator }} as double) as numerator,
+            cast({{ denominator }} as double) as denominator
+        from {{ ref('fct_allocations') }}
+        group by 1, 2, 3, 4
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),
@@ -186,7 +186,7 @@ final as (
         kpi,
         coalesce(numerator, 0) as numerator,
         denominator,
-        numerator / nullif(denominator, 0) as value
+        numerator / nullif(denominator, 0) as value  -- noqa: RF04
     from all_kpis
     -- A group without a single case for this KPI (no completed orders yet, say) says nothing.
     where denominator > 0

@@ -1,0 +1,38 @@
+{#
+    Aggregates the marts need that dbt's cross-database macros lack. Model SQL calls these, so
+    another engine needs only its own <adapter>__ versions. (bool_or is dbt.bool_or; string
+    lists are dbt.listagg.)
+#}
+
+{#- True when the expression is true on every row of the group. -#}
+{% macro bool_and(expression) -%}
+    {{ return(adapter.dispatch('bool_and', 'omsi')(expression)) }}
+{%- endmacro %}
+
+{% macro default__bool_and(expression) -%}
+    bool_and({{ expression }})
+{%- endmacro %}
+
+{% macro snowflake__bool_and(expression) -%}
+    booland_agg({{ expression }})
+{%- endmacro %}
+
+
+{#- The value on the row where `order_by` is smallest (min_by / arg_min). -#}
+{% macro value_at_min(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_min', 'omsi')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_min(value, order_by) -%}
+    min_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+
+{#- The value on the row where `order_by` is largest (max_by / arg_max). -#}
+{% macro value_at_max(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_max', 'omsi')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_max(value, order_by) -%}
+    max_by({{ value }}, {{ order_by }})
+{%- endmacro %}
