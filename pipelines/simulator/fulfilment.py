@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
-from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink
+from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink, adjusted_data
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import METROS, Carriers, Network
 
@@ -496,14 +496,17 @@ class Fulfilment:
         used, cap = self.used, self.cap
         chosen = None
         s0, q0 = skus[0], qtys[0]
-        rest = list(zip(skus[1:], qtys[1:], strict=True))
+        rest = list(zip(skus[1:], qtys[1:], strict=True)) if len(skus) > 1 else ()
         for respect_cap in (True, False):
             for n in candidates:
                 rn = rec[n]
                 # The first line rules most nodes out, so test it before the rest.
                 if rn[s0] < q0 or (respect_cap and used[n] + units > cap[n]):
                     continue
-                if not rest or all(rn[s] >= q for s, q in rest):
+                for s, q in rest:
+                    if rn[s] < q:
+                        break
+                else:
                     chosen = n
                     break
             if chosen is not None:
@@ -1136,18 +1139,17 @@ class Fulfilment:
         init_t = done + prng.randint(int(lo) * DAY, int(hi) * DAY)
         store = int(self.pickup_store[metro])
         by_mail = store < 0 or rnd() < rcfg["mail_share"]
-        emit(
+        # Ids and reasons are plain ASCII: templates write what orjson would.
+        emit_json = self.sink.emit_json
+        line_objs = ",".join(
+            f'{{"line_id":"{lid}","quantity":{q},"reason":"{why}"}}' for lid, _, q, why in returned
+        )
+        emit_json(
             init_t,
             "return.initiated",
             "web" if by_mail else "store",
-            {
-                "return_id": rid,
-                "order_id": oid,
-                "channel": "mail" if by_mail else "store",
-                "lines": [
-                    {"line_id": lid, "quantity": q, "reason": why} for lid, _, q, why in returned
-                ],
-            },
+            f'{{"return_id":"{rid}","order_id":"{oid}",'
+            f'"channel":"{"mail" if by_mail else "store"}","lines":[{line_objs}]}}',
         )
         if rnd() < scfg["return_contact"]:
             self._contact(init_t - 600, oid, "return")
@@ -1171,39 +1173,31 @@ class Fulfilment:
                     break
             if why == "damaged" and disp == "restock":
                 disp = "liquidate"
-            out_lines.append({"line_id": lid, "quantity": q, "disposition": disp})
+            out_lines.append(f'{{"line_id":"{lid}","quantity":{q},"disposition":"{disp}"}}')
             if disp == "restock" and carried[node, k]:
-                emit(
+                emit_json(
                     recv_t + 900,
                     "stock.adjusted",
                     "wms" if by_mail else "store",
-                    {
-                        "node_id": self.node_ids[node],
-                        "sku": self.sku_ids[k],
-                        "delta": q,
-                        "reason": "return_restock",
-                    },
+                    adjusted_data(self.node_ids[node], self.sku_ids[k], q, "return_restock"),
                 )
                 self.stock_ops.setdefault(recv_t // DAY + 1, []).append(
                     (node, k, q, "return_restock", recv_t)
                 )
-        emit(
+        emit_json(
             recv_t,
             "return.received",
             "wms" if by_mail else "store",
-            {
-                "return_id": rid,
-                "order_id": oid,
-                "node_id": self.node_ids[node],
-                "lines": out_lines,
-                "return_shipping_cost": 7.5 if by_mail else 0.0,
-            },
+            f'{{"return_id":"{rid}","order_id":"{oid}","node_id":"{self.node_ids[node]}",'
+            f'"lines":[{",".join(out_lines)}],'
+            f'"return_shipping_cost":{7.5 if by_mail else 0.0!r}}}',
         )
         lo, hi = rcfg["refund_days"]
         amount = sum(self.price[k] * q for _, k, q, _ in returned)
-        emit(
+        emit_json(
             recv_t + prng.randint(int(lo) * DAY + 600, int(hi) * DAY + 3600),
             "refund.issued",
             "oms",
-            {"order_id": oid, "return_id": rid, "amount": round(amount, 2), "reason": "return"},
+            f'{{"order_id":"{oid}","return_id":"{rid}","amount":{round(amount, 2)!r},'
+            f'"reason":"return"}}',
         )
