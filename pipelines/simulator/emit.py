@@ -132,6 +132,33 @@ class EventSink:
         )
         self.counts[event_type] += 1
 
+    def emit_many(self, event_type: str, source: str, times: list[int], datas: list[str]) -> None:
+        """Emit events of one type and source, each at its time with its JSON data.
+
+        The same lines as one `emit_json` call per event, without a call and the type's head
+        written anew per event: the order flow gathers its common events by type for this.
+        """
+        if not times:
+            return
+        head = f'","event_type":"{event_type}","occurred_at":"'
+        mid = f'","source":"{source}","schema_version":1,"data":'
+        buckets, prefixes, pfx = self.buckets, self.prefixes, self.prefix
+        seq = self.seq
+        for t, data in zip(times, datas, strict=True):
+            seq += 1
+            day = t // DAY
+            try:
+                bucket = buckets[day]
+                prefix = prefixes[day]
+            except IndexError:
+                bucket = self._open(day)
+                prefix = self.clock.day_prefix(day)
+            bucket.append(
+                f'{{"event_id":"{pfx}{seq}{head}{prefix}{TIME_OF_DAY[t % DAY]}{mid}{data}}}'
+            )
+        self.seq = seq
+        self.counts[event_type] += len(times)
+
     def _open(self, day: int) -> list[str]:
         if day <= self.written_through:
             raise RuntimeError(f"an event at day {day} after that day was written")

@@ -272,6 +272,9 @@ class Fulfilment:
         self.parcels: list[tuple] = []
         self.order_tails: list[tuple] = []
         self.order_drivers: list[dict] = []
+        # The day's payment and allocation events (times, data), emitted after the loop.
+        self.paid_ev: tuple[list[int], list[str]] = ([], [])
+        self.allocated_ev: tuple[list[int], list[str]] = ([], [])
         order = self._order
         for (
             placed,
@@ -325,6 +328,8 @@ class Fulfilment:
                 pay_delay,
                 alloc_wait,
             )
+        self.sink.emit_many("order.payment_authorized", "oms", *self.paid_ev)
+        self.sink.emit_many("order.line_allocated", "oms", *self.allocated_ev)
         ships, fate = self._ship_day(self.parcels)
         after = self._after
         for (oid, placed_t, promised_t, metro, _, _, a, b), drivers in zip(
@@ -460,7 +465,8 @@ class Fulfilment:
         )
         drivers = {"rejected": False, "realloc": False, "backorder": False, "cancel": ""}
         if pre != 1:
-            self.sink.emit_json(placed_t + pay_delay, "order.payment_authorized", "oms", payment)
+            self.paid_ev[0].append(placed_t + pay_delay)
+            self.paid_ev[1].append(payment)
         if pre:
             reason = _CANCEL_REASONS[pre]
             if pre == 1:
@@ -521,7 +527,7 @@ class Fulfilment:
         tru, proc = self.tru, self.proc
         weights, node_ids, prefixes = self.weight, self.node_ids, self.prefixes
         c_base, c_kg, c_name, c_service = self.c_base, self.c_kg, self.c_name, self.c_service
-        emit_json = self.sink.emit_json
+        alloc_times, alloc_datas = self.allocated_ev
         routes = self.route_carrier[service][metro]
         is_store, no_heavy = self.is_store, self.c_heavy < 0
         for k, (lid, s, q) in enumerate(zip(lines, skus, qtys, strict=True)):
@@ -541,18 +547,16 @@ class Fulfilment:
                 else:
                     ci = self._carrier(n, metro, service, mode, w)
                 # The node ships after its processing days; a same-day node (DC) misses the
-                # day after 16:00. Inline with the event: this runs for every line.
+                # day after 16:00. Inline: this runs for every line.
                 plan_day = t // DAY + proc[n] + (proc[n] == 0 and t % DAY >= 16 * HOUR)
                 cost = round(c_base[ci] + c_kg[ci] * weights[s] * q, 2)
-                emit_json(
-                    t,
-                    "order.line_allocated",
-                    "oms",
+                alloc_times.append(t)
+                alloc_datas.append(
                     f'{{"order_id":"{oid}","line_id":"{lid}","node_id":"{node_ids[n]}",'
                     f'"quantity":{q},"carrier":"{c_name[ci]}",'
                     f'"service_level":"{c_service[ci]}",'
                     f'"planned_ship_by":"{prefixes[plan_day]}20:00:00Z",'
-                    f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}',
+                    f'"estimated_ship_cost":{cost!r},"attempt":{attempt}}}'
                 )
                 short = tru[n][s] < q
                 # A store two days behind turns half its picks away.
@@ -848,7 +852,7 @@ class Fulfilment:
         recovered = delivery & ~late & (u[8] < dcfg["exception_share_on_time"])
         damaged = delivery & ~lost & (u[10] < dcfg["damaged_rate"])
         ships = []
-        emit_json, emit = self.sink.emit_json, self.sink.emit
+        emit = self.sink.emit
         node_ids, sku_ids, c_name, c_service = (
             self.node_ids,
             self.sku_ids,
@@ -857,6 +861,10 @@ class Fulfilment:
         )
         resv, releases = self.resv, self.releases
         sids = []
+        # The common events, gathered by type and emitted together after the loop.
+        packed_ev, sold_ev, shipped_ev, ready_ev, collected_ev, delivered_ev = (
+            ([], []) for _ in range(6)
+        )
         c_base, c_kg, dist = self.c_base, self.c_kg, self.dist
         for (
             (oid, n, glines, _, metro, _, prom_t, store_node, _),
@@ -902,20 +910,16 @@ class Fulfilment:
                 line_objs = ",".join(
                     f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines
                 )
-            emit_json(
-                packed,
-                "shipment.packed",
-                "wms",
+            packed_ev[0].append(packed)
+            packed_ev[1].append(
                 f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
-                f'"lines":[{line_objs}]}}',
+                f'"lines":[{line_objs}]}}'
             )
             released = releases.setdefault(packed // DAY + 1, [])
             for _, s, q in glines:
-                emit_json(
-                    packed + 60,
-                    "stock.adjusted",
-                    "wms",
-                    f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}',
+                sold_ev[0].append(packed + 60)
+                sold_ev[1].append(
+                    f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}'
                 )
                 resv.append((n, s, q))
                 released.append((n, s, q))
@@ -923,20 +927,20 @@ class Fulfilment:
                 cost = round(c_base[c] * (1 + dist[metro][n] / 3000.0) + c_kg[c] * weight, 2)
                 # Money and weights are rounded to cents and grams, so repr() writes them as
                 # orjson would.
-                emit_json(
-                    shipped,
-                    "shipment.shipped",
-                    "tms",
+                shipped_ev[0].append(shipped)
+                shipped_ev[1].append(
                     f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
                     f'"carrier":"{c_name[c]}","service_level":"{c_service[c]}",'
                     f'"tracking_number":"1Z{self.ship_seq:010d}","lines":[{line_objs}],'
-                    f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}',
+                    f'"shipping_cost":{cost!r},"weight_kg":{round(weight, 2)!r}}}'
                 )
             if md != _DELIVERY:
                 at_store = f'{{"order_id":"{oid}","node_id":"{node_ids[store_node]}"}}'
-                emit_json(done, "pickup.ready", "store", at_store)
+                ready_ev[0].append(done)
+                ready_ev[1].append(at_store)
                 if collected >= 0:
-                    emit_json(collected, "pickup.collected", "store", at_store)
+                    collected_ev[0].append(collected)
+                    collected_ev[1].append(at_store)
             else:
                 if notice_i:
                     code = "lost" if lost_i else ("weather" if weather_i else "delayed")
@@ -966,12 +970,8 @@ class Fulfilment:
                         },
                     )
                 if not lost_i:
-                    emit_json(
-                        done,
-                        "shipment.delivered",
-                        "tms",
-                        f'{{"shipment_id":"{sid}","order_id":"{oid}"}}',
-                    )
+                    delivered_ev[0].append(done)
+                    delivered_ev[1].append(f'{{"shipment_id":"{sid}","order_id":"{oid}"}}')
                     if damaged_i:
                         emit(
                             done + 900,
@@ -985,6 +985,13 @@ class Fulfilment:
                             },
                         )
             ships.append(_new_tuple(Shipment, (late_i, done, glines, lost_i, damaged_i)))
+        emit_many = self.sink.emit_many
+        emit_many("shipment.packed", "wms", *packed_ev)
+        emit_many("stock.adjusted", "wms", *sold_ev)
+        emit_many("shipment.shipped", "tms", *shipped_ev)
+        emit_many("pickup.ready", "store", *ready_ev)
+        emit_many("pickup.collected", "store", *collected_ev)
+        emit_many("shipment.delivered", "tms", *delivered_ev)
         fate = {
             "parcels": parcels,
             "sid": sids,
