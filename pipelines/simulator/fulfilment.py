@@ -272,7 +272,8 @@ class Fulfilment:
         self.parcels: list[tuple] = []
         self.order_tails: list[tuple] = []
         self.order_drivers: list[dict] = []
-        # The day's payment and allocation events (times, data), emitted after the loop.
+        # The day's placed, payment and allocation events (times, data), emitted after the loop.
+        self.placed_ev: dict[str, tuple[list[int], list[str]]] = {c: ([], []) for c in CHANNELS}
         self.paid_ev: tuple[list[int], list[str]] = ([], [])
         self.allocated_ev: tuple[list[int], list[str]] = ([], [])
         order = self._order
@@ -328,6 +329,8 @@ class Fulfilment:
                 pay_delay,
                 alloc_wait,
             )
+        for channel, placed_ev in self.placed_ev.items():
+            self.sink.emit_many("order.placed", channel, *placed_ev)
         self.sink.emit_many("order.payment_authorized", "oms", *self.paid_ev)
         self.sink.emit_many("order.line_allocated", "oms", *self.allocated_ev)
         ships, fate = self._ship_day(self.parcels)
@@ -456,12 +459,11 @@ class Fulfilment:
                 promised_t = placed_day * DAY + 10 * HOUR
         else:
             promised_t = (placed_day + pdays) * DAY + 21 * HOUR
-        self.sink.emit_json(
-            placed_t,
-            "order.placed",
-            channel,
+        placed_times, placed_datas = self.placed_ev[channel]
+        placed_times.append(placed_t)
+        placed_datas.append(
             f"{placed_head}{self.prefixes[promised_t // DAY]}{TIME_OF_DAY[promised_t % DAY]}"
-            f"{placed_tail}",
+            f"{placed_tail}"
         )
         drivers = {"rejected": False, "realloc": False, "backorder": False, "cancel": ""}
         if pre != 1:

@@ -121,13 +121,15 @@ class Inventory:
             self.pending[arriving[:, 0], arriving[:, 1]] = 0
             self.arrival[arriving[:, 0], arriving[:, 1]] = -1
             secs = rng.integers(6 * 3600, 14 * 3600, len(qty))
-            for (n, s), q, sec in zip(arriving.tolist(), qty.tolist(), secs.tolist(), strict=True):
-                sink.emit_json(
-                    t0 + sec,
-                    "stock.adjusted",
-                    "wms",
-                    adjusted_data(node_ids[n], sku_ids[s], q, "receipt"),
-                )
+            sink.emit_many(
+                "stock.adjusted",
+                "wms",
+                (t0 + secs).tolist(),
+                [
+                    adjusted_data(node_ids[n], sku_ids[s], q, "receipt")
+                    for (n, s), q in zip(arriving.tolist(), qty.tolist(), strict=True)
+                ],
+            )
         self._drift(rng, 1)
         for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
             hit = np.argwhere(
@@ -152,14 +154,12 @@ class Inventory:
             self.truth[cells[:, 0], cells[:, 1]] -= q
             recorded = np.minimum(q, self.rec[cells[:, 0], cells[:, 1]])
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
-            for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True):
-                if r > 0:
-                    sink.emit_json(
-                        t0 + 21 * 3600,
-                        "stock.adjusted",
-                        "pos",
-                        adjusted_data(node_ids[n], sku_ids[s], -r, "sale"),
-                    )
+            sales = [
+                adjusted_data(node_ids[n], sku_ids[s], -r, "sale")
+                for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True)
+                if r > 0
+            ]
+            sink.emit_many("stock.adjusted", "pos", [t0 + 21 * 3600] * len(sales), sales)
 
     def snapshot(self, day: int, sink: EventSink, truth: TruthTable, date_str: str) -> None:
         node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
