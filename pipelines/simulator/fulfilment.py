@@ -195,7 +195,8 @@ class Fulfilment:
         self.ship_seq = 0
         self.return_seq = 0
         self.contact_seq = 0
-        self.releases: dict[int, list[tuple[int, int, int]]] = {}
+        # Reserved units to release by day: (flat node/SKU cells, quantities) per shipping day.
+        self.releases: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.stock_ops: dict[int, list[tuple[int, int, int, str, int]]] = {}
         self.currency = cfg["world"]["currency"]
         self.ts = sink.clock.ts
@@ -220,11 +221,8 @@ class Fulfilment:
 
     def start_of_day(self, day: int) -> None:
         inv = self.inv
-        released = self.releases.pop(day, None)
-        if released:
-            # One release per shipped line: applied at once, not by numpy scalar indexing.
-            r = np.array(released, dtype=np.int64)
-            np.subtract.at(inv.reserved, (r[:, 0], r[:, 1]), r[:, 2])
+        for cells, qtys in self.releases.pop(day, []):
+            inv.reserved -= self._cell_totals(cells, qtys)
         for n, s, q, reason, t in self.stock_ops.pop(day, []):
             if reason == "return_restock":
                 inv.rec[n, s] += q
@@ -257,7 +255,7 @@ class Fulfilment:
         inv = self.inv
         self.rec = inv.rec.tolist()
         self.tru = inv.truth.tolist()
-        self.resv: list[tuple[int, int, int]] = []
+        self.reserved_today: np.ndarray | None = None
         lo, hi = self.cap_range
         self.true_cap = [c * prng.uniform(lo, hi) for c in self.cap]
         sd = self.dcfg["node_day_noise_sd"]
@@ -341,9 +339,8 @@ class Fulfilment:
             after(oid, placed_t, promised_t, metro, ships[a:b], drivers)
         inv.rec = np.array(self.rec, dtype=np.int64)
         inv.truth = np.array(self.tru, dtype=np.int64)
-        if self.resv:
-            r = np.array(self.resv, dtype=np.int64)
-            np.add.at(inv.reserved, (r[:, 0], r[:, 1]), r[:, 2])
+        if self.reserved_today is not None:
+            inv.reserved += self.reserved_today
         for n, used in enumerate(self.used):
             self.backlog[n] = max(0.0, self.backlog[n] + used - self.true_cap[n])
         return self._order_truth(fate), self._shipment_truth(fate)
@@ -861,7 +858,8 @@ class Fulfilment:
             self.c_name,
             self.c_service,
         )
-        resv, releases = self.resv, self.releases
+        # Each shipped line is reserved at its node until the day after it is packed.
+        held_cell, held_qty, held_until, n_skus = [], [], [], len(sku_ids)
         sids = []
         # The common events, gathered by type and emitted together after the loop.
         packed_ev, sold_ev, shipped_ev, ready_ev, collected_ev, delivered_ev = (
@@ -917,14 +915,14 @@ class Fulfilment:
                 f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
                 f'"lines":[{line_objs}]}}'
             )
-            released = releases.setdefault(packed // DAY + 1, [])
             for _, s, q in glines:
                 sold_ev[0].append(packed + 60)
                 sold_ev[1].append(
                     f'{{"node_id":"{node_id}","sku":"{sku_ids[s]}","delta":{-q},"reason":"sale"}}'
                 )
-                resv.append((n, s, q))
-                released.append((n, s, q))
+                held_cell.append(n * n_skus + s)
+                held_qty.append(q)
+                held_until.append(packed // DAY + 1)
             if md != _IN_STORE:
                 cost = round(c_base[c] * (1 + dist[metro][n] / 3000.0) + c_kg[c] * weight, 2)
                 # Money and weights are rounded to cents and grams, so repr() writes them as
@@ -987,6 +985,11 @@ class Fulfilment:
                             },
                         )
             ships.append(_new_tuple(Shipment, (late_i, done, glines, lost_i, damaged_i)))
+        cell, qty, until = np.array(held_cell), np.array(held_qty), np.array(held_until)
+        self.reserved_today = self._cell_totals(cell, qty)
+        for d in np.unique(until).tolist():
+            due = until == d
+            self.releases.setdefault(d, []).append((cell[due], qty[due]))
         emit_many = self.sink.emit_many
         emit_many("shipment.packed", "wms", *packed_ev)
         emit_many("stock.adjusted", "wms", *sold_ev)
@@ -1008,6 +1011,12 @@ class Fulfilment:
             "c_eff": c_eff,
         }
         return ships, fate
+
+    def _cell_totals(self, cells: np.ndarray, qtys: np.ndarray) -> np.ndarray:
+        """Quantities summed per node/SKU cell (flat index node * SKUs + sku), as a stock matrix."""
+        shape = self.inv.reserved.shape
+        totals = np.bincount(cells, weights=qtys, minlength=shape[0] * shape[1])
+        return totals.astype(np.int64).reshape(shape)
 
     def _shipment_truth(self, fate: dict[str, Any]) -> dict[str, Any]:
         if not fate:
