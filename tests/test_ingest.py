@@ -294,6 +294,20 @@ def test_duplicates_and_conflicts_in_a_later_file(tmp_path: Path, warehouse) -> 
     assert quarantine.fetchall() == [("b.jsonl", 2, "conflicting_duplicate", "d-2")]
 
 
+def test_the_same_instant_in_another_offset_is_a_duplicate(tmp_path: Path, warehouse) -> None:
+    utc = event("i-1", occurred_at="2024-03-01T10:00:00Z")
+    east = event("i-1", occurred_at="2024-03-01T12:00:00+02:00")
+    lower = event("i-1", occurred_at="2024-03-01t10:00:00.000z")
+    later = event("i-1", occurred_at="2024-03-01T10:00:01Z")
+    landing = write(tmp_path / "landing", {"a.jsonl": jsonl(utc, east, lower, later)})
+    result = ingest_folder(warehouse, landing)
+    assert_reconciles(result)
+    f = by_file(result)["a.jsonl"]
+    assert (f.landed, f.duplicates, f.quarantined) == (1, 2, 1)
+    quarantine = warehouse.execute("select line_no, reason from raw.quarantine").fetchall()
+    assert quarantine == [(4, "conflicting_duplicate")]
+
+
 # --- other formats ------------------------------------------------------------------------------
 
 

@@ -62,6 +62,10 @@ _SUPPORTED = {
 }
 
 
+# An array index: NULL on an object, at the cost of a lookup (see `_Scope.lists_sql`).
+_UNREAD = "$[0]"
+
+
 def _lit(text: object) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -145,8 +149,14 @@ class _Scope:
 
         `extra` paths go after the scope's own, for a caller that needs more of the same value.
         """
-        paths = _array([*self.paths, *(extra or [])])
-        return f"json_type({json_value}, {paths})", f"json_extract_string({json_value}, {paths})"
+        paths = [*self.paths, *(extra or [])]
+        # No rule reads the root's text, and extracting it would write the whole line out again:
+        # its place in the text list asks for a path that an object never has.
+        texts = [_UNREAD if p == "$" else p for p in paths]
+        return (
+            f"json_type({json_value}, {_array(paths)})",
+            f"json_extract_string({json_value}, {_array(texts)})",
+        )
 
     def case_sql(self, then: Callable[[Rule], str]) -> str:
         whens = "\n    ".join(f"when {r.failing} then {then(r)}" for r in self.rules)

@@ -139,31 +139,34 @@ def classify_sql() -> str:
                 end as reason,
                 line_reason is null as passed_line_rules,
             from line_checked
+        ),
+        columns as (
+            select
+                row_id,
+                file_no,
+                line_no,
+                reason,
+                passed_line_rules,
+                ls[{at["$.event_id"]}] as event_id,
+                event_type,
+                timezone('UTC', try_cast(upper(ls[{at["$.occurred_at"]}]) as timestamptz))
+                    as occurred_at,
+                ls[{at["$.source"]}] as source,
+                try_cast(ls[{at["$.schema_version"]}] as integer) as schema_version,
+                ls[{at["$.data.order_id"]}] as order_id,
+                ls[{at["$.data"]}] as data,
+            from item_checked
         )
         select
-            row_id,
-            file_no,
-            line_no,
-            reason,
-            passed_line_rules,
-            ls[{at["$.event_id"]}] as event_id,
-            event_type,
-            timezone('UTC', try_cast(upper(ls[{at["$.occurred_at"]}]) as timestamptz))
-                as occurred_at,
-            ls[{at["$.source"]}] as source,
-            try_cast(ls[{at["$.schema_version"]}] as integer) as schema_version,
-            ls[{at["$.data.order_id"]}] as order_id,
-            ls[{at["$.data"]}] as data,
-            -- Over the texts as sent, so a re-sent event with other whitespace or key spacing
-            -- in `data` counts as a duplicate, not a conflict.
-            case when reason is null then md5(concat_ws('|',
-                event_type,
-                ls[{at["$.occurred_at"]}],
-                ls[{at["$.source"]}],
-                ls[{at["$.schema_version"]}],
-                ls[{at["$.data"]}]
-            )) end as content_hash,
-        from item_checked
+            *,
+            -- Over the values as landed: the instant in UTC whatever offset it was sent with,
+            -- and `data` as DuckDB writes it out, so a re-send with other whitespace or key
+            -- spacing counts as a duplicate, not a conflict. 64 bits: two copies of an event_id
+            -- with other content collide once in 2^64.
+            case when reason is null then
+                hash(event_type, occurred_at, source, schema_version, data)
+            end as content_hash,
+        from columns
         """
 
 

@@ -13,7 +13,8 @@ create table if not exists raw.events (
     order_id varchar,             -- data.order_id when the type has one: the key of incremental builds
     data varchar not null,        -- the data object as JSON text, unknown fields kept (validated at
                                   -- ingest; a JSON column would parse every row again on insert)
-    content_hash varchar not null,
+    content_hash ubigint not null, -- hash() of the content as landed: tells a duplicate from a
+                                  -- conflict (pipelines/ingest/events.py)
     file varchar not null,        -- path relative to the landing folder
     line_no bigint not null,      -- 1-based line (JSONL) or row (Parquet) in that file
     batch_id bigint not null,
