@@ -2,9 +2,11 @@
 shipping, delivery or pickup, exceptions, returns, refunds and service contacts.
 
 Orders are walked in time order in plain Python because sourcing is stateful (each allocation
-changes the stock the next order sees); everything an order causes later is emitted at once,
-dated in the future, and the sink files it under the day it occurs. The late-delivery chance of a
-shipment is an explicit logistic model whose inputs are partly hidden (node and carrier effects,
+changes the stock the next order sees). What does not feed back into the stock is done for the
+whole day at once: the texts of the orders before the walk, the parcels' fates as numpy arrays
+after it, then each order's returns, refunds and contacts. Everything an order causes later is
+emitted at once, dated in the future, and the sink files it under the day it occurs. The
+late-delivery chance of a shipment is an explicit logistic model whose inputs are partly hidden (node and carrier effects,
 daily staffing noise, backlog, disruptions), and the outcome is one Bernoulli draw on top: a
 carrier's random miss that no feature can see. That probability is written to the truth folder.
 """
@@ -138,7 +140,7 @@ class Fulfilment:
         self.c_base, self.c_kg, self.c_effect = (
             c.base_cost.tolist(),
             c.cost_per_kg.tolist(),
-            c.effect.tolist(),
+            c.effect,
         )
         standard = [i for i, s in enumerate(c.service) if s == "standard"]
         parcel = [i for i in standard if c.carrier[i] not in ("heavy_freight", "metro_courier")]
@@ -159,7 +161,6 @@ class Fulfilment:
             for sv in SERVICES
         }
         # Disruptions: weather-like days per region and bad days per carrier (hidden causes).
-        self.disruptions: list[list[str]] = []
         lo, hi = dcfg["disruption_days"]
         self.weather_cum = self._disruption_days(
             len(regions), horizon_days, float(dcfg["weather_daily_rate"]), lo, hi, rng
@@ -179,10 +180,6 @@ class Fulfilment:
         self.carrier_spans = [(carrier_names[g], a, b) for g, a, b in self._spans]
         self.peak_arr = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)])
         self.peak = self.peak_arr.tolist()
-        # The same as arrays for the day's shipping.
-        self.c_effect_arr = c.effect
-        self.weather_cum_arr = np.array(self.weather_cum)
-        self.carrier_cum_arr = np.array(self.carrier_cum)
         # Numbers as floats once, so the per-order code reads them without converting.
         self.dcfg, self.rcfg, self.scfg = (
             {k: float(v) if isinstance(v, int | float) else v for k, v in section.items()}
@@ -206,7 +203,7 @@ class Fulfilment:
         self.prefixes = sink.clock.prefixes
         self.country = cfg["world"]["country"]
 
-    def _disruption_days(self, groups, days, rate, lo, hi, rng) -> list[list[int]]:
+    def _disruption_days(self, groups, days, rate, lo, hi, rng) -> np.ndarray:
         flags = np.zeros((groups, days + 1), dtype=np.int64)
         starts = rng.random((groups, days)) < rate
         self._spans = []
@@ -214,8 +211,8 @@ class Fulfilment:
             length = int(rng.integers(lo, hi + 1))
             flags[g, d : d + length] = 1
             self._spans.append((g, d, d + length - 1))
-        cum = np.concatenate([np.zeros((groups, 1), dtype=np.int64), np.cumsum(flags, 1)], 1)
-        return cum.tolist()
+        # Disrupted days before each day, per group: a span of days is hit when the count grows.
+        return np.concatenate([np.zeros((groups, 1), dtype=np.int64), np.cumsum(flags, 1)], 1)
 
     # -- state applied at the start of a day --------------------------------------------------
 
@@ -777,7 +774,7 @@ class Fulfilment:
         node = np.array(node_l)
         in_store, transfer, delivery = mode == _IN_STORE, mode == _TRANSFER, mode == _DELIVERY
         node_eff = self.node_effect_arr[node] + np.array(self.day_noise)[node]
-        c_eff = self.c_effect_arr[ci]
+        c_eff = self.c_effect[ci]
         promised_day = promised_t // DAY
         rng = np.random.default_rng(self.prng.getrandbits(64))
         u = rng.random((11, k))  # a row per draw; rows shared only by exclusive branches
@@ -794,8 +791,8 @@ class Fulfilment:
         transit = np.array(transit_l, dtype=np.int64)
         slack_ship = promised_day - (ship_day + transit)
         in_time = ship_day < promised_day
-        wc = self.weather_cum_arr[np.array(region_l)]
-        cc = self.carrier_cum_arr[np.array(group_l)]
+        wc = self.weather_cum[np.array(region_l)]
+        cc = self.carrier_cum[np.array(group_l)]
         rows = np.arange(k)
         weather = in_time & ~in_store & (wc[rows, promised_day + 1] - wc[rows, ship_day] > 0)
         carrier_dis = in_time & ~in_store & (cc[rows, promised_day + 1] - cc[rows, ship_day] > 0)
