@@ -221,6 +221,23 @@ def test_the_dashboard_reads_what_the_run_published(built_home, monkeypatch):
     )
     app.run()
     assert not app.exception, [e.value for e in app.exception]
+    # The landing page is the Overview over the published kpi_daily: its on-time tile is the
+    # mart's ratio of sums over the page's default period.
+    tiles = {m.label: m.value for m in app.metric}
+    period = app.date_input[0].value
+    with duckdb.connect(str(home.serving), read_only=True) as con:
+        (on_time,) = con.execute(
+            """
+            select sum(numerator) / sum(denominator) from kpi_daily
+            where kpi = 'on_time_rate' and kpi_date between ? and ?
+            """,
+            list(period),
+        ).fetchall()[0]
+    assert tiles["On-time delivery"] == f"{on_time:.1%}"
+
+    app.switch_page("app_pages/ingest.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
     metrics = {m.label: int(m.value.replace(",", "")) for m in app.metric}
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         read, landed = con.execute(
