@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,6 @@ class TruthTable:
         self.rows = 0
         self.total_rows = 0
         self.writer: pq.ParquetWriter | None = None
-        # Encoding and compressing a row group release the GIL: a thread does it while the
-        # simulation runs on, one row group in flight at most.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omsi-truth")
-        self._in_flight: Future | None = None
 
     def add(self, columns: dict[str, Any]) -> None:
         n = len(next(iter(columns.values())))
@@ -53,22 +48,14 @@ class TruthTable:
         table = pa.table(merged)
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-        self._wait()
-        self._in_flight = self._pool.submit(self.writer.write_table, table.cast(self.writer.schema))
+        self.writer.write_table(table.cast(self.writer.schema))
         self.total_rows += self.rows
         self.chunks, self.rows = [], 0
 
     def close(self) -> None:
         self.flush()
-        self._wait()
-        self._pool.shutdown()
         if self.writer is not None:
             self.writer.close()
-
-    def _wait(self) -> None:
-        if self._in_flight is not None:
-            self._in_flight.result()
-            self._in_flight = None
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
