@@ -53,8 +53,8 @@ def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> str:
 class _Written(list):
     """The bucket of a day whose file is written: adding to it is a bug in the simulation."""
 
-    def append(self, line: str) -> None:
-        raise RuntimeError(f"an event after its day was written: {line[:120]}")
+    def append(self, line: bytes) -> None:
+        raise RuntimeError(f"an event after its day was written: {line[:120]!r}")
 
     def extend(self, lines) -> None:
         raise RuntimeError("events after their day was written")
@@ -94,7 +94,7 @@ class EventSink:
         self.seq = 0
         # Lines by the day they occur, indexed by day: a list index is the cheapest lookup on the
         # path every event takes. A written day holds _WRITTEN, so a late event fails loudly.
-        self.buckets: list[list[str]] = []
+        self.buckets: list[list[bytes]] = []
         self.late: dict[int, list[tuple[bytes, Fault]]] = {}
         self.counts: defaultdict[str, int] = defaultdict(int)
         self.fault_file = faults_path.open("w", newline="", encoding="utf-8")
@@ -122,13 +122,14 @@ class EventSink:
             prefix = self.prefixes[day]
         except IndexError:
             prefix = self.clock.day_prefix(day)
-        # The envelope is a template rather than a dict for orjson: the same bytes, and a str
-        # line is sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
-        # buffered for a future day cost 4 KB). The day's lines are encoded in one go.
+        # The envelope is a template rather than a dict for orjson: the same bytes with one
+        # encode, sized exactly (orjson's output keeps a ~4 KB buffer, which made every event
+        # buffered for a future day cost 4 KB). Bytes rather than str: 16 bytes less per line
+        # held for a future day.
         bucket.append(
             f'{{"event_id":"{self.prefix}{self.seq}","event_type":"{event_type}",'
             f'"occurred_at":"{prefix}{TIME_OF_DAY[t % DAY]}","source":"{source}",'
-            f'"schema_version":1,"data":{data}}}'
+            f'"schema_version":1,"data":{data}}}'.encode()
         )
         self.counts[event_type] += 1
 
@@ -154,12 +155,12 @@ class EventSink:
                 bucket = self._open(day)
                 prefix = self.clock.day_prefix(day)
             bucket.append(
-                f'{{"event_id":"{pfx}{seq}{head}{prefix}{TIME_OF_DAY[t % DAY]}{mid}{data}}}'
+                f'{{"event_id":"{pfx}{seq}{head}{prefix}{TIME_OF_DAY[t % DAY]}{mid}{data}}}'.encode()
             )
         self.seq = seq
         self.counts[event_type] += len(times)
 
-    def _open(self, day: int) -> list[str]:
+    def _open(self, day: int) -> list[bytes]:
         if day <= self.written_through:
             raise RuntimeError(f"an event at day {day} after that day was written")
         while len(self.buckets) <= day:
@@ -177,7 +178,7 @@ class EventSink:
         head += f'"source":"{source}","schema_version":1,"data":'
         first, prefix = self.seq + 1, self.prefix
         bucket.extend(
-            f'{{"event_id":"{prefix}{seq}{head}{data}}}'
+            f'{{"event_id":"{prefix}{seq}{head}{data}}}'.encode()
             for seq, data in enumerate(datas[1:], start=first)
         )
         self.seq += len(datas) - 1
@@ -212,10 +213,10 @@ class EventSink:
             # A clean world has no faults to place: write the lines as they are.
             if lines:
                 n = len(lines)
-                lines.append("")  # the file's final newline, without copying the joined text
-                self._store(day, "\n".join(lines).encode(), n)
+                lines.append(b"")  # the file's final newline, without copying the joined text
+                self._store(day, b"\n".join(lines), n)
             return
-        content, late = self.injector.apply(day, [line.encode() for line in lines])
+        content, late = self.injector.apply(day, lines)
         for target, line, fault in late:
             self.late.setdefault(max(target, day + 1), []).append((line, fault))
         content.extend(self.late.pop(day, []))
