@@ -1,4 +1,5 @@
-"""The dbt marts over a simulated world: they agree with the simulator's truth, and an
+"""The dbt marts over a simulated world: they agree with the simulator's truth (on-time,
+cancellation and split rates, IRA count by count, cost to serve to the cent), and an
 incremental build equals a full refresh.
 
 One world arrives in two deliveries (the first 20 days' files, then the rest, which holds
@@ -12,7 +13,7 @@ from __future__ import annotations
 import csv
 import shutil
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,82 @@ def test_inventory_record_accuracy_matches_truth_count_by_count(built: dict[str,
 def _cost_model() -> dict[tuple[str, str], Decimal]:
     with (DBT_DIR / "seeds" / "cost_model.csv").open(newline="") as f:
         return {(r["component"], r["applies_to"]): Decimal(r["rate"]) for r in csv.DictReader(f)}
+
+
+CENT = Decimal("0.01")
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _truth_costs(ledger: Path) -> dict[str, dict[str, Decimal]]:
+    """Each order's cost components from the simulator's ledger, priced by the seed's model."""
+    rates = _cost_model()
+    per_order: dict[str, dict[str, Decimal]] = {}
+    for order_id, component, quantity, amount in duckdb.execute(
+        f"select order_id, component, quantity, amount from '{ledger}'"
+    ).fetchall():
+        costs = per_order.setdefault(order_id, dict.fromkeys(COMPONENTS, Decimal(0)))
+        # Amounts the simulator paid are exact cents; its pick/pack sums are unit x rate.
+        paid = Decimal(repr(amount))
+        if component == "pick_pack":
+            costs["pick_pack_cost"] += paid
+        elif component == "packaging":
+            costs["packaging_cost"] += quantity * rates[("packaging", "all")]
+        elif component == "outbound_shipping":
+            costs["outbound_shipping_cost"] += paid
+        elif component == "payment":
+            costs["payment_fees"] += paid * rates[("payment_fee", "all")]
+            costs["payment_fees"] += quantity * rates[("payment_fee_fixed", "all")]
+        elif component.startswith("contact_"):
+            costs["service_contact_cost"] += quantity * rates[("service_contact", component[8:])]
+        elif component == "return_shipping":
+            costs["return_shipping_cost"] += paid
+        elif component == "return_handling":
+            costs["return_handling_cost"] += quantity * rates[("return_handling", "all")]
+        elif component == "unreturned_refund":
+            costs["refunds_cost"] += paid
+        else:
+            raise AssertionError(f"unknown ledger component {component}")
+    return {
+        order_id: {name: _cents(value) for name, value in costs.items()}
+        for order_id, costs in per_order.items()
+    }
+
+
+COMPONENTS = (
+    "pick_pack_cost",
+    "packaging_cost",
+    "outbound_shipping_cost",
+    "payment_fees",
+    "service_contact_cost",
+    "return_shipping_cost",
+    "return_handling_cost",
+    "refunds_cost",
+)
+
+
+def test_cost_to_serve_matches_the_simulators_ledger_to_the_cent(built: dict[str, Any]) -> None:
+    con = built["con"]
+    truth = _truth_costs(built["truth"] / "order_costs.parquet")
+    mart = {
+        row[0]: dict(zip(COMPONENTS, row[1:-1], strict=True)) | {"total_cost": row[-1]}
+        for row in con.execute(
+            f"select order_id, {', '.join(COMPONENTS)}, total_cost from marts.fct_cost_to_serve"
+        ).fetchall()
+    }
+    # Orders that cost nothing (cancelled before payment) have no ledger rows.
+    zero = dict.fromkeys(COMPONENTS, Decimal("0.00"))
+    assert set(truth) <= set(mart)
+    wrong = {
+        order_id: (costs, truth.get(order_id, zero))
+        for order_id, costs in mart.items()
+        if {k: costs[k] for k in COMPONENTS} != truth.get(order_id, zero)
+    }
+    assert not wrong, list(wrong.items())[:3]
+    for costs in mart.values():
+        assert costs["total_cost"] == sum(costs[k] for k in COMPONENTS)
+    totals = {k: sum(c[k] for c in truth.values()) for k in COMPONENTS}
+    assert all(totals[k] > 0 for k in COMPONENTS), totals
+    assert sum(c["total_cost"] for c in mart.values()) == sum(totals.values())

@@ -178,6 +178,7 @@ def generate(
     ship_truth = TruthTable(truth_dir / "shipment_truth.parquet")
     stock_truth = TruthTable(truth_dir / "stock_truth.parquet")
     count_truth = TruthTable(truth_dir / "count_truth.parquet")
+    cost_truth = TruthTable(truth_dir / "order_costs.parquet")
     snap_every = int(cfg["inventory"]["snapshot_every_days"])
     with _no_cycle_collection():
         for day in range(days):
@@ -204,6 +205,7 @@ def generate(
                 order_truth.add(order_columns)
             if ship_columns:
                 ship_truth.add(ship_columns)
+            cost_truth.add(flow.costs.take())
             inv.replenish(day)
             sink.flush_through(day)
             if progress and (day % 10 == 9 or day == days - 1):
@@ -212,7 +214,7 @@ def generate(
                     f" {time.perf_counter() - began:.1f} s"
                 )
         sink.flush_all()
-    for table in (order_truth, ship_truth, stock_truth, count_truth):
+    for table in (order_truth, ship_truth, stock_truth, count_truth, cost_truth):
         table.close()
     _write_reference(ref_dir, net, cat, carriers, flow, start)
     _write_truth(truth_dir, cfg, net, carriers, inv, flow, sink, clock)

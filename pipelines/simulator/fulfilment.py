@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.simulator.catalogue import Catalogue
+from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
 from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink, adjusted_data
 from pipelines.simulator.inventory import Inventory
@@ -100,6 +101,8 @@ class Fulfilment:
         self.backlog = [0.0] * net.n
         # Sourcing preference per metro: distance and pick-pack cost, cheapest first.
         pick = np.array([ncfg["pick_pack_cost"][t] for t in types])
+        self.pick_rate = pick.tolist()
+        self.costs = CostLedger()
         score = net.dist / 100.0 * float(ncfg["distance_weight"]) + pick[None, :] * float(
             ncfg["cost_weight"]
         )
@@ -263,7 +266,7 @@ class Fulfilment:
         ls = orders.line_start.tolist()
         sku = orders.sku.tolist()
         qty = orders.qty.tolist()
-        oids, line_ids, placed_heads, placed_tails, payments = self._order_texts(orders)
+        oids, line_ids, placed_heads, placed_tails, payments, amounts = self._order_texts(orders)
         self.parcels: list[tuple] = []
         self.order_tails: list[tuple] = []
         self.order_drivers: list[dict] = []
@@ -286,6 +289,7 @@ class Fulfilment:
             head,
             tail,
             payment,
+            amount,
             pay_delay,
             alloc_wait,
         ) in zip(
@@ -302,6 +306,7 @@ class Fulfilment:
             placed_heads,
             placed_tails,
             payments,
+            amounts,
             orders.pay_delay.tolist(),
             orders.alloc_wait.tolist(),
             strict=True,
@@ -321,6 +326,7 @@ class Fulfilment:
                 head,
                 tail,
                 payment,
+                amount,
                 pay_delay,
                 alloc_wait,
             )
@@ -347,7 +353,7 @@ class Fulfilment:
 
         Returns order ids, line ids (flat, like `orders.sku`), `order.placed` data split around
         its `promised_by` value (a pickup promise depends on the store's stock at the time) and
-        `order.payment_authorized` data.
+        `order.payment_authorized` data with its amounts.
         """
         n = orders.n
         first = self.order_seq + 1
@@ -403,14 +409,13 @@ class Fulfilment:
             f'"shipping_charged":{ch!r}}}'
             for a, b, ch in zip(starts_l[:-1], starts_l[1:], charge, strict=True)
         ]
+        amounts = [round(st + ch, 2) for st, ch in zip(subtotal.tolist(), charge, strict=True)]
         payments = [
-            f'{{"order_id":"{oid}","amount":{round(st + ch, 2)!r},'
+            f'{{"order_id":"{oid}","amount":{amount!r},'
             f'"payment_method":"{"wallet" if w else "card"}"}}'
-            for oid, st, ch, w in zip(
-                oids, subtotal.tolist(), charge, orders.wallet.tolist(), strict=True
-            )
+            for oid, amount, w in zip(oids, amounts, orders.wallet.tolist(), strict=True)
         ]
-        return oids, line_ids, heads, tails, payments
+        return oids, line_ids, heads, tails, payments, amounts
 
     def _order(
         self,
@@ -428,6 +433,7 @@ class Fulfilment:
         placed_head,
         placed_tail,
         payment,
+        amount,
         pay_delay,
         alloc_wait,
     ):
@@ -463,6 +469,7 @@ class Fulfilment:
         if pre != 1:
             self.paid_ev[0].append(placed_t + pay_delay)
             self.paid_ev[1].append(payment)
+            self.costs.add(oid, "payment", 1, amount)
         if pre:
             reason = _CANCEL_REASONS[pre]
             if pre == 1:
@@ -863,6 +870,7 @@ class Fulfilment:
             ([], []) for _ in range(6)
         )
         c_base, c_kg, dist = self.c_base, self.c_kg, self.dist
+        add_cost, pick_rate = self.costs.add, self.pick_rate
         for (
             (oid, n, glines, _, metro, _, prom_t, store_node, _),
             c,
@@ -908,6 +916,9 @@ class Fulfilment:
                     f'{{"line_id":"{lid}","quantity":{q}}}' for lid, _, q in glines
                 )
             packed_ev[0].append(packed)
+            units = sum(q for _, _, q in glines)
+            add_cost(oid, "pick_pack", units, units * pick_rate[n])
+            add_cost(oid, "packaging", 1)
             packed_ev[1].append(
                 f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
                 f'"lines":[{line_objs}]}}'
@@ -924,6 +935,7 @@ class Fulfilment:
                 cost = round(c_base[c] * (1 + dist[metro][n] / 3000.0) + c_kg[c] * weight, 2)
                 # Money and weights are rounded to cents and grams, so repr() writes them as
                 # orjson would.
+                add_cost(oid, "outbound_shipping", 1, cost)
                 shipped_ev[0].append(shipped)
                 shipped_ev[1].append(
                     f'{{"shipment_id":"{sid}","order_id":"{oid}","node_id":"{node_id}",'
@@ -1086,6 +1098,8 @@ class Fulfilment:
             if r < acc:
                 channel = name
                 break
+        if oid is not None:
+            self.costs.add(oid, f"contact_{channel}", 1)
         self.sink.emit(
             t,
             "service.contact",
@@ -1123,6 +1137,7 @@ class Fulfilment:
         for s in ships:
             if s.lost:
                 amount = sum(self.price[k] * q for _, k, q in s.lines)
+                self.costs.add(oid, "unreturned_refund", 1, round(amount, 2))
                 emit(
                     promised_t + 2 * DAY,
                     "refund.issued",
@@ -1199,6 +1214,8 @@ class Fulfilment:
                 self.stock_ops.setdefault(recv_t // DAY + 1, []).append(
                     (node, k, q, "return_restock", recv_t)
                 )
+        self.costs.add(oid, "return_shipping", 1, 7.5 if by_mail else 0.0)
+        self.costs.add(oid, "return_handling", sum(q for _, _, q, _ in returned))
         emit_json(
             recv_t,
             "return.received",

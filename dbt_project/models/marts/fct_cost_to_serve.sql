@@ -7,8 +7,9 @@
     )
 }}
 -- What each order cost to serve, by component, from the events and the cost model in
--- seeds/cost_model.csv (edit it to match your contracts). Every component is rounded to the
--- cent on its own and the total is their sum, so the two always agree to the cent.
+-- seeds/cost_model.csv (edit it to match your contracts). Amounts enter as cents (decimal) and
+-- are priced with the model's decimal rates, so no float rounding reaches a cent; every
+-- component is rounded to the cent on its own and the total is their sum, exactly.
 with
 
 orders as (
@@ -67,7 +68,7 @@ shipping as (
     select
         shipments.order_id,
         count(case when shipments.packed_at is not null then 1 end) as packed_shipments,
-        sum(coalesce(shipments.shipping_cost, 0)) as outbound_shipping_cost
+        sum({{ money('coalesce(shipments.shipping_cost, 0)') }}) as outbound_shipping_cost
     from {{ ref('int_shipments') }} as shipments
     {{ only_touched_orders('shipments.order_id') }}
     group by shipments.order_id
@@ -79,7 +80,7 @@ payments as (
     select
         order_id,
         count(*) as payment_count,
-        sum(authorized_amount) as authorized_amount
+        sum({{ money('authorized_amount') }}) as authorized_amount
     from {{ ref('stg_oms__payments') }}
     {{ only_touched_orders() }}
     group by order_id
@@ -110,7 +111,7 @@ returns_received as (
 
     select
         received.order_id,
-        sum(coalesce(received.return_shipping_cost, default_rate.rate, 0)) as return_shipping_cost,
+        sum({{ money('coalesce(received.return_shipping_cost, default_rate.rate, 0)') }}) as return_shipping_cost,
         {{ dbt.bool_or("received.return_shipping_cost is null") }} as return_shipping_cost_is_default
     from {{ ref('stg_oms__returns_received') }} as received
     left join {{ ref('stg_oms__returns_initiated') }} as initiated
@@ -146,7 +147,7 @@ refunds as (
     -- A refund for returned goods reverses revenue instead; it is in fct_returns.
     select
         order_id,
-        sum(refund_amount) as unreturned_refunds
+        sum({{ money('refund_amount') }}) as unreturned_refunds
     from {{ ref('stg_oms__refunds') }}
     where
         return_id is null
