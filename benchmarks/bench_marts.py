@@ -10,6 +10,7 @@ that follows, as `omsi run` would run it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,20 @@ from pipelines.warehouse import connect
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 START = date(2024, 9, 1)
+
+
+def _split(work: Path) -> str:
+    """Seconds in models and in tests, and the slowest nodes, from dbt's run_results.json."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
+    tests = sum(
+        r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test."))
+    )
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:3]
+    names = ", ".join(
+        f"{r['unique_id'].split('.')[2]} {r['execution_time']:.1f} s" for r in slowest
+    )
+    return f"models {models:.1f} s, tests {tests:.1f} s; slowest: {names}"
 
 
 def _dbt_build(warehouse: Path, work: Path, *extra: str) -> float:
@@ -74,12 +89,14 @@ def main() -> None:
         lines = _ingest(warehouse, landing)
         full = _dbt_build(warehouse, root / "full")
         print(f"full build: {args.orders:,} orders, {lines:,} events: {full:6.1f} s")
+        print(f"    {_split(root / 'full')}")
 
         for path in held_back:
             shutil.copy2(path, landing / "events" / path.name)
         day_lines = _ingest(warehouse, landing)
         incremental = _dbt_build(warehouse, root / "incremental")
         print(f"one new day ({last_day}, {day_lines:,} events), incremental: {incremental:6.1f} s")
+        print(f"    {_split(root / 'incremental')}")
         refresh = _dbt_build(warehouse, root / "refresh", "--full-refresh")
         print(f"full refresh of the same warehouse: {refresh:6.1f} s")
 
