@@ -52,6 +52,12 @@ refunded_returns as (
 
 order_kpis as (
 
+    {%- set order_grain = {
+        'kpi_date': 'placed_date',
+        'channel': 'channel',
+        'fulfillment_method': 'fulfillment_method',
+        'node_type': 'primary_node_type',
+    } -%}
     {%- set order_measures = [
         ('on_time_rate', 'count(case when is_on_time then 1 end)', 'count(case when is_completed then 1 end)'),
         ('in_full_rate', 'count(case when is_completed and is_in_full then 1 end)', 'count(case when is_completed then 1 end)'),
@@ -67,19 +73,7 @@ order_kpis as (
         ('cost_to_serve_per_order', 'sum(total_cost)', 'count(*)'),
         ('cost_to_serve_pct_revenue', 'sum(total_cost)', 'sum(revenue)'),
     ] -%}
-    {%- for kpi, numerator, denominator in order_measures %}
-        select
-            placed_date as kpi_date,
-            channel,
-            fulfillment_method,
-            primary_node_type as node_type,
-            '{{ kpi }}' as kpi,
-            cast({{ numerator }} as double) as numerator,
-            cast({{ denominator }} as double) as denominator
-        from orders
-        group by 1, 2, 3, 4
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ kpi_rows('orders', order_grain, order_measures) }}
 
 ),
 
@@ -91,39 +85,26 @@ line_kpis as (
         ('return_rate_units', 'sum(returned_quantity)', 'sum(fulfilled_quantity)'),
         ('return_rate_revenue', 'sum(returned_value)', 'sum(fulfilled_quantity * unit_price)'),
     ] -%}
-    {%- for kpi, numerator, denominator in line_measures %}
-        select
-            placed_date as kpi_date,
-            channel,
-            fulfillment_method,
-            primary_node_type as node_type,
-            '{{ kpi }}' as kpi,
-            cast({{ numerator }} as double) as numerator,
-            cast({{ denominator }} as double) as denominator
-        from order_lines
-        group by 1, 2, 3, 4
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ kpi_rows('order_lines', order_grain, line_measures) }}
 
 ),
 
 return_kpis as (
 
-    select
-        placed_date as kpi_date,
-        channel,
-        fulfillment_method,
-        primary_node_type as node_type,
-        'refund_cycle_time_days' as kpi,
-        cast(sum(cast(refund_cycle_days as decimal(38, 6))) as double) as numerator,
-        cast(count(*) as double) as denominator
-    from refunded_returns
-    group by 1, 2, 3, 4
+    {{ kpi_rows('refunded_returns', order_grain, [
+        ('refund_cycle_time_days', 'sum(cast(refund_cycle_days as decimal(38, 6)))', 'count(*)'),
+    ]) }}
 
 ),
 
 allocation_kpis as (
 
+    {%- set allocation_grain = {
+        'kpi_date': 'cast(allocated_at as date)',
+        'channel': "coalesce(channel, 'unknown')",
+        'fulfillment_method': "coalesce(fulfillment_method, 'unknown')",
+        'node_type': "coalesce(node_type, 'unknown')",
+    } -%}
     {%- set allocation_measures = [
         ('rejection_rate', "count(case when outcome = 'rejected' then 1 end)", 'count(*)'),
         ('phantom_inventory_rate', 'count(case when is_phantom_rejection then 1 end)', 'count(*)'),
@@ -131,34 +112,20 @@ allocation_kpis as (
          "sum(case when outcome = 'shipped' then cast(" ~ dbt.datediff('allocated_at', 'fulfilled_at', 'second') ~ " / 3600.0 as decimal(38, 6)) end)",
          "count(case when outcome = 'shipped' then 1 end)"),
     ] -%}
-    {%- for kpi, numerator, denominator in allocation_measures %}
-        select
-            cast(allocated_at as date) as kpi_date,
-            coalesce(channel, 'unknown') as channel,
-            coalesce(fulfillment_method, 'unknown') as fulfillment_method,
-            coalesce(node_type, 'unknown') as node_type,
-            '{{ kpi }}' as kpi,
-            cast({{ numerator }} as double) as numerator,
-            cast({{ denominator }} as double) as denominator
-        from {{ ref('fct_allocations') }}
-        group by 1, 2, 3, 4
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ kpi_rows(ref('fct_allocations'), allocation_grain, allocation_measures) }}
 
 ),
 
 inventory_kpis as (
 
-    select
-        count_date as kpi_date,
-        'all' as channel,
-        'all' as fulfillment_method,
-        coalesce(node_type, 'unknown') as node_type,
-        'inventory_record_accuracy' as kpi,
-        cast(count(case when is_accurate then 1 end) as double) as numerator,
-        cast(count(*) as double) as denominator
-    from {{ ref('fct_inventory_counts') }}
-    group by 1, 2, 3, 4
+    {{ kpi_rows(ref('fct_inventory_counts'), {
+        'kpi_date': 'count_date',
+        'channel': "'all'",
+        'fulfillment_method': "'all'",
+        'node_type': "coalesce(node_type, 'unknown')",
+    }, [
+        ('inventory_record_accuracy', 'count(case when is_accurate then 1 end)', 'count(*)'),
+    ]) }}
 
 ),
 

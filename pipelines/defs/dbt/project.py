@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,12 @@ from dagster_dbt import (
 from pipelines.settings import OmsiHome
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+
+
+def dbt_cli(project: DbtProject) -> DbtCliResource:
+    """dbt as installed beside this Python, so that `omsi` works without an activated venv."""
+    beside = shutil.which("dbt", path=str(Path(sys.executable).parent))
+    return DbtCliResource(project_dir=project, dbt_executable=beside or "dbt")
 
 
 def dbt_env(home: OmsiHome) -> dict[str, str]:
@@ -52,9 +60,7 @@ def load_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if _manifest_is_stale(project):
         os.environ.setdefault("OMSI_WAREHOUSE", str(OmsiHome.from_env().warehouse))
-        DbtCliResource(project_dir=project).cli(
-            ["parse", "--quiet"], target_path=project.target_path
-        ).wait()
+        dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 

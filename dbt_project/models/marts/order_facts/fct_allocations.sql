@@ -1,11 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='order_id',
-        on_schema_change='fail'
-    )
-}}
 -- Every sourcing decision the OMS made, one row per order.line_allocated, with its attempt and
 -- outcome (shipped, rejected and why, cancelled, superseded by a re-allocation, or open).
 with

@@ -1,11 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='order_id',
-        on_schema_change='fail'
-    )
-}}
 -- One row per order line: what was ordered, how it was sourced, and what the customer got.
 with
 

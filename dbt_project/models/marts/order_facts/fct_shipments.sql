@@ -1,11 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='order_id',
-        on_schema_change='fail'
-    )
-}}
 -- One row per shipment: where it left from, how, how far, how long it took, and whether it
 -- broke the order's promise. In-store pickups are shipments that were packed and never shipped.
 with

@@ -1,11 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='order_id',
-        on_schema_change='fail'
-    )
-}}
 -- One row per returned order line: why it came back, what became of it, the refund and how
 -- long each step took. A return's refund is shared among its lines by merchandise value.
 with
