@@ -188,7 +188,7 @@ components as (
 
 ),
 
-final as (
+totalled as (
 
     select
         components.*,
@@ -199,23 +199,20 @@ final as (
         + components.service_contact_cost
         + components.return_shipping_cost
         + components.return_handling_cost
-        + components.refunds_cost as total_cost,
-        case
-            when components.revenue > 0 then
-                (
-                    components.pick_pack_cost
-                    + components.packaging_cost
-                    + components.outbound_shipping_cost
-                    + components.payment_fees
-                    + components.service_contact_cost
-                    + components.return_shipping_cost
-                    + components.return_handling_cost
-                    + components.refunds_cost
-                ) / components.revenue
-        end as cost_pct_of_revenue,
-        orders._max_batch_id
+        + components.refunds_cost as total_cost
     from components
-    inner join orders on components.order_id = orders.order_id
+
+),
+
+final as (
+
+    select
+        totalled.*,
+        case when totalled.revenue > 0 then totalled.total_cost / totalled.revenue end
+            as cost_pct_of_revenue,
+        orders._max_batch_id
+    from totalled
+    inner join orders on totalled.order_id = orders.order_id
 
 )
 
