@@ -6,13 +6,13 @@ The JSON Schema files stay the only definition of the contract: this module read
 supports exactly the keywords they use, and refuses any other. `tests/test_contract_agreement.py`
 proves both give the same verdict, and a reason the JSON Schema also reports.
 
-Speed comes from parsing each line a handful of times, not once per rule. Rules belong to a
-scope: the envelope, one event type's data, or the items of one array field (order lines). The
-ingest query asks for the JSON type and the text of every field of a scope in one
-`json_type(x, [paths])` and one `json_extract_string(x, [paths])` call, over the whole line for the
-envelope and data scopes and over each item for item scopes; rules then compare short strings in
-lists. Each scope has its own paths, so a line pays only for the envelope's and its own type's
-fields (the cost of these calls grows with the number of paths).
+Speed comes from parsing each line twice, not once per rule. Rules belong to a scope: the
+envelope, one event type's data, or the items of one array field (order lines). The ingest query
+asks for the JSON type and the text of every field a line's rules read in one
+`json_type(line, [paths])` and one `json_extract_string(line, [paths])` call: the envelope's paths,
+then those of the line's own event type (known beforehand, see pipelines.ingest.events), so a line
+pays only for its own fields. Items are parsed once more each. Rules then compare short strings in
+lists.
 
 The first failing rule wins: the envelope (missing, type, value), then the data fields of the
 event's type in schema order, then the items of its array fields.
@@ -20,8 +20,9 @@ event's type in schema order, then the items of its array fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pipelines.contract.schema_files import EVENT_TYPES, data_schema, envelope_schema
@@ -62,7 +63,7 @@ _SUPPORTED = {
 }
 
 
-# An array index: NULL on an object, at the cost of a lookup (see `_Scope.lists_sql`).
+# An array index: NULL on an object, at the cost of a lookup (see `_lists_sql`).
 _UNREAD = "$[0]"
 
 
@@ -134,33 +135,38 @@ class _Scope:
     text_list: str  # SQL name of the list of their texts
     array_path: str | None = None  # for an item scope: the array's path in the line
     rules: list[Rule] = field(default_factory=list)
+    offset: int = 0  # where `paths` start in the lists: a data scope's follow the envelope's
+
+    def position(self, path: str) -> int:
+        """The 1-based place of `path`'s type and text in the scope's lists."""
+        return self.paths.index(path) + 1 + self.offset
 
     def scalar(self, path: str) -> _Scalar:
         if path not in self.paths:
             self.paths.append(path)
-        i = self.paths.index(path) + 1
+        i = self.position(path)
         return _Scalar(f"{self.type_list}[{i}]", f"{self.text_list}[{i}]")
 
     def add(self, reason: str, failing: str, detail: str) -> None:
         self.rules.append(Rule(reason, failing, detail, self.event_type))
 
-    def lists_sql(self, json_value: str, extra: list[str] | None = None) -> tuple[str, str]:
-        """The type and text lists this scope's rules read, over the SQL JSON value given.
-
-        `extra` paths go after the scope's own, for a caller that needs more of the same value.
-        """
-        paths = [*self.paths, *(extra or [])]
-        # No rule reads the root's text, and extracting it would write the whole line out again:
-        # its place in the text list asks for a path that an object never has.
-        texts = [_UNREAD if p == "$" else p for p in paths]
-        return (
-            f"json_type({json_value}, {_array(paths)})",
-            f"json_extract_string({json_value}, {_array(texts)})",
-        )
+    def lists_sql(self, json_value: str) -> tuple[str, str]:
+        """The type and text lists this scope's rules read, over the SQL JSON value given."""
+        return _lists_sql(json_value, self.paths)
 
     def case_sql(self, then: Callable[[Rule], str]) -> str:
         whens = "\n    ".join(f"when {r.failing} then {then(r)}" for r in self.rules)
         return f"case\n    {whens}\n  end"
+
+
+def _lists_sql(json_value: str, paths: list[str]) -> tuple[str, str]:
+    # No rule reads the root's text, and extracting it would write the whole line out again:
+    # its place in the text list asks for a path that an object never has.
+    texts = [_UNREAD if p == "$" else p for p in paths]
+    return (
+        f"json_type({json_value}, {_array(paths)})",
+        f"json_extract_string({json_value}, {_array(texts)})",
+    )
 
 
 def _and(*parts: str) -> str:
@@ -362,26 +368,55 @@ class CompiledContract:
         scopes = [self.envelope, *self.data.values(), *self.items]
         return [rule for scope in scopes for rule in scope.rules]
 
-    def items_sql(self, scope: _Scope, data_texts: str) -> str:
+    def position(self, path: str) -> int:
+        """The 1-based place of an envelope or carried path in a line's lists."""
+        return self.envelope.position(path)
+
+    def line_lists_sql(
+        self, line: str, kind: str, event_types: Iterable[str] | None = None
+    ) -> tuple[str, str]:
+        """A line's type and text lists: the envelope's paths and the carried ones, then its type's.
+
+        `kind` is SQL for the line's event type, read before its other fields. A line of another
+        kind, or of a type not in `event_types` (default: all), gets the envelope's paths alone.
+        """
+        envelope = self.envelope.paths
+        types, texts = [], []
+        for event_type in self.data if event_types is None else event_types:
+            both = _lists_sql(line, [*envelope, *self.data[event_type].paths])
+            types.append(f"when {_lit(event_type)} then {both[0]}")
+            texts.append(f"when {_lit(event_type)} then {both[1]}")
+        alone = _lists_sql(line, envelope)
+        if not types:
+            return alone
+        return (
+            f"case {kind} {' '.join(types)} else {alone[0]} end",
+            f"case {kind} {' '.join(texts)} else {alone[1]} end",
+        )
+
+    def items_sql(self, scope: _Scope) -> str:
         """The list of structs `item` an item scope's rules read, for lambdas over it.
 
-        The array's text is taken from the data text list named `data_texts` of the item scope's
-        event type, so items cost a parse of the array alone.
+        The array's text is taken from its event type's text list, so items cost a parse of the
+        array alone.
         """
-        position = self.data[scope.event_type].paths.index(scope.array_path) + 1
+        data = self.data[scope.event_type]
+        array = f"{data.text_list}[{data.position(scope.array_path)}]"
         types, texts = scope.lists_sql("j")
         return (
-            f"list_transform(json_extract({data_texts}[{position}], '$[*]'), "
+            f"list_transform(json_extract({array}, '$[*]'), "
             f"lambda j: {{'json': j, 'types': {types}, 'texts': {texts}}})"
         )
 
 
-def compile_contract() -> CompiledContract:
+@cache
+def compile_contract(carried: tuple[str, ...] = ()) -> CompiledContract:
     """Rules over lists of JSON types and texts of their scope's paths.
 
-    The envelope's lists are `lt`/`ls` (the first path is the root, `$`); a data scope's are
-    `dt`/`ds`, over the whole line too; an item scope's are the fields `types`/`texts` of a struct
-    `item` whose field `json` is the item itself.
+    A line's lists are `lt`/`ls`: the envelope's paths (the first is the root, `$`), then the
+    `carried` paths (read for the caller, no rule checks them), then the paths of the line's event
+    type. An item scope's lists are the fields `types`/`texts` of a struct `item` whose field
+    `json` is the item itself.
     """
     envelope_doc = envelope_schema()
     envelope = _Scope(None, ["$"], "lt", "ls")  # the root's type tells an object from any value
@@ -399,11 +434,12 @@ def compile_contract() -> CompiledContract:
         _compile_field(
             envelope, name, f"$.{name}", schema, "", name in envelope_doc["required"], value, []
         )
+    envelope.paths.extend(carried)
     data: dict[str, _Scope] = {}
     items: list[_Scope] = []
     for event_type in EVENT_TYPES:
         doc = data_schema(event_type)
-        scope = _Scope(event_type, [], "dt", "ds")
+        scope = _Scope(event_type, [], "lt", "ls", offset=len(envelope.paths))
         for name, schema in doc["properties"].items():
             path = f"$.data.{name}"
             _compile_field(

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.contract.sql_rules import Rule, compile_contract
+from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
 
 
 @dataclass
@@ -37,6 +37,8 @@ def _lit(text: str) -> str:
 
 
 def _by_type(cases: dict[str, str]) -> str:
+    if not cases:
+        return "null"
     whens = "\n        ".join(f"when {_lit(t)} then {sql}" for t, sql in cases.items())
     return f"case event_type\n        {whens}\n    end"
 
@@ -49,54 +51,79 @@ def _detail(rule: Rule) -> str:
     return rule.detail
 
 
-def _lines_sql(source: str) -> str:
-    """Lines of `source(row_id, file_no, line_no, raw, pre_reason)` with their type and text lists.
+# Read with every line besides the envelope: data.order_id, landed for every type that has one
+# (unknown fields included), the key of incremental builds.
+_CARRIED = ("$.data.order_id",)
 
-    The envelope's lists (`lt`, `ls`) for every line; the data lists (`dt`, `ds`) of the line's own
-    event type only for lines whose envelope passed, since a line's first failing rule is an
-    envelope rule when there is one. `envelope_reason` is that rule's reason.
+
+def _contract() -> CompiledContract:
+    return compile_contract(_CARRIED)
+
+
+def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Table:
+    """The chunk's lines numbered (`row_id`: file order, then line order) and grouped by `kind`.
+
+    `kind` is the line's event_type as text ('' when it has none, NULL when the line is not JSON),
+    read before anything else so that the classification parses each line for its own type's
+    fields alone. Grouping matters as much: DuckDB evaluates a `case` a vector (2,048 lines) at a
+    time, one pass per event type present, so a vector of one type costs a nineteenth of a vector
+    of all of them. `cursor` is the caller's own: this runs in the reader thread.
     """
-    contract = compile_contract()
-    envelope = contract.envelope
-    # data.order_id is landed for every type that has one, unknown fields included, so it
-    # rides along with the envelope (after the envelope's own paths, so positions stay put).
-    types, texts = envelope.lists_sql("raw", extra=["$.data.order_id"])
-    data_types = _by_type({t: scope.lists_sql("raw")[0] for t, scope in contract.data.items()})
-    data_texts = _by_type({t: scope.lists_sql("raw")[1] for t, scope in contract.data.items()})
-    event_type = envelope.paths.index("$.event_type") + 1
+    numbered = lines.append_column("row_id", pa.array(np.arange(lines.num_rows)))
+    cursor.register("lines", numbered.select(["row_id", "raw", "pre_reason"]))
+    order = cursor.sql(
+        """
+        select row_id, kind from (
+            select
+                row_id,
+                -- json_valid first: the other JSON functions raise on text that is not JSON
+                case when pre_reason is null and json_valid(raw) then
+                    coalesce(json_extract_string(raw, '$.event_type'), '')
+                end as kind,
+            from lines
+        )
+        order by kind, row_id
+        """
+    ).to_arrow_table()
+    cursor.unregister("lines")
+    # Taking rows from one contiguous table is a copy; from many chunks, a search per row.
+    grouped = numbered.combine_chunks().take(order.column("row_id"))
+    grouped = grouped.append_column("kind", order.column("kind"))
+    # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
+    return pa.Table.from_batches(grouped.to_batches(max_chunksize=16_384), grouped.schema)
+
+
+def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
+    """Lines of `source(row_id, file_no, line_no, raw, pre_reason, kind)` with their lists.
+
+    `lt`/`ls` hold the JSON types and texts of the envelope's fields, the carried ones and those
+    of the line's own event type (of `event_types` only, when given). `envelope_reason` is the
+    first envelope rule the line breaks; a line's first failing rule is an envelope rule when
+    there is one.
+    """
+    contract = _contract()
+    types, texts = contract.line_lists_sql("raw", "kind", event_types)
+    event_type = contract.position("$.event_type")
     # One list per subquery: an expression that names a sibling's alias gets a copy of it.
     return f"""
         parsed as (
-            select
-                *,
-                -- json_valid first: json_type raises on text that is not JSON at all
-                case when pre_reason is null and json_valid(raw) then {types} end as lt,
+            select *, case when kind is not null then {types} end as lt,
             from {source}
         ),
         extracted as (
-            select *, case when lt[1] = 'OBJECT' then {texts} end as ls,
+            select * exclude (raw), case when lt[1] = 'OBJECT' then {texts} end as ls,
             from parsed
         ),
-        enveloped as (
+        typed as (
             select
                 *,
                 case when lt[{event_type}] = 'VARCHAR' then ls[{event_type}] end as event_type,
                 case
                     when pre_reason is not null then pre_reason
                     when lt[1] is distinct from 'OBJECT' then 'invalid_json'
-                    else {envelope.case_sql(_reason)}
+                    else {contract.envelope.case_sql(_reason)}
                 end as envelope_reason,
             from extracted
-        ),
-        data_parsed as (
-            select *, case when envelope_reason is null then {data_types} end as dt,
-            from enveloped
-        ),
-        typed as (
-            select
-                * exclude (raw),
-                case when envelope_reason is null then {data_texts} end as ds,
-            from data_parsed
         )"""
 
 
@@ -104,25 +131,24 @@ def _lines_sql(source: str) -> str:
 def classify_sql() -> str:
     """The table `checked`: every line of `incoming` with its reason (NULL: valid) and envelope.
 
-    Each line is parsed a handful of times: `json_valid`, the envelope's lists, and its own type's
-    data lists (see pipelines.contract.sql_rules). Items of array fields are checked in lambdas
-    over the line's items, only for the lines that passed so far. Most lines are valid, so the
-    sentences for people are worked out afterwards, only for the lines that failed
-    (`explain_sql`).
+    `incoming` comes from `grouped_by_type`. Each line is parsed twice for its lists (see
+    pipelines.contract.sql_rules); items of array fields are checked in lambdas over the line's
+    items, only for the lines that passed so far. Most lines are valid, so the sentences for
+    people are worked out afterwards, only for the lines that failed (`explain_sql`).
     """
-    contract = compile_contract()
+    contract = _contract()
     data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
     item_reason = _by_type(
         {
             scope.event_type: (
                 "[" + ", ".join(_reason(r) for r in scope.rules) + "]"
-                f"[list_min(list_transform({contract.items_sql(scope, 'ds')}, "
+                f"[list_min(list_transform({contract.items_sql(scope)}, "
                 f"lambda item: {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
             )
             for scope in contract.items
         }
     )
-    at = {path: i + 1 for i, path in enumerate([*contract.envelope.paths, "$.data.order_id"])}
+    at = contract.position
     return f"""
         create or replace temp table checked as
         with {_lines_sql("incoming")},
@@ -147,14 +173,14 @@ def classify_sql() -> str:
                 line_no,
                 reason,
                 passed_line_rules,
-                ls[{at["$.event_id"]}] as event_id,
+                ls[{at("$.event_id")}] as event_id,
                 event_type,
-                timezone('UTC', try_cast(upper(ls[{at["$.occurred_at"]}]) as timestamptz))
+                timezone('UTC', try_cast(upper(ls[{at("$.occurred_at")}]) as timestamptz))
                     as occurred_at,
-                ls[{at["$.source"]}] as source,
-                try_cast(ls[{at["$.schema_version"]}] as integer) as schema_version,
-                ls[{at["$.data.order_id"]}] as order_id,
-                ls[{at["$.data"]}] as data,
+                ls[{at("$.source")}] as source,
+                try_cast(ls[{at("$.schema_version")}] as integer) as schema_version,
+                ls[{at("$.data.order_id")}] as order_id,
+                ls[{at("$.data")}] as data,
             from item_checked
         )
         select
@@ -171,20 +197,27 @@ def classify_sql() -> str:
 
 
 @cache
-def explain_sql() -> str:
-    """The table `explained`: a sentence for people for each of `failed_lines` that broke a rule."""
-    contract = compile_contract()
+def explain_sql(event_types: tuple[str, ...]) -> str:
+    """The table `explained`: a sentence for people for each of `failed_lines` that broke a rule.
+
+    Only the rules of `event_types`, the kinds of the failed lines, are spelled out: planning the
+    sentences of all nineteen types costs more than running them on a chunk's few failed lines.
+    """
+    contract = _contract()
     envelope = contract.envelope
-    data_detail = _by_type({t: scope.case_sql(_detail) for t, scope in contract.data.items()})
+    event_types = tuple(t for t in event_types if t in contract.data)  # a kind may be unknown
+    data = {t: scope for t, scope in contract.data.items() if t in event_types}
+    data_detail = _by_type({t: scope.case_sql(_detail) for t, scope in data.items()})
     # The earliest rule any item breaks, and of the items breaking it the first.
     item_detail = _by_type(
         {
             scope.event_type: (
-                f"list_min(list_transform({contract.items_sql(scope, 'ds')}, lambda item, i: "
+                f"list_min(list_transform({contract.items_sql(scope)}, lambda item, i: "
                 f"{{'rule': {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}, "
                 f"'item': i, 'detail': {scope.case_sql(_detail)}}})).detail"
             )
             for scope in contract.items
+            if scope.event_type in event_types
         }
     )
     quarantined = """(
@@ -195,7 +228,7 @@ def explain_sql() -> str:
     )"""
     return f"""
         create or replace temp table explained as
-        with {_lines_sql(quarantined)}
+        with {_lines_sql(quarantined, event_types)}
         select
             row_id,
             case
@@ -215,15 +248,13 @@ def land_chunk(
 ) -> dict[int, Outcome]:
     """Classify and land one chunk, which may span several files, inside the caller's transaction.
 
-    `incoming` has `file_no` (an index into `files`), `line_no`, `raw` and `pre_reason`, in file
-    order then line order; that order decides which copy of an event_id comes first.
+    `incoming` comes from `grouped_by_type`: `file_no` (an index into `files`), `line_no`, `raw`,
+    `pre_reason`, `row_id` and `kind`. `row_id` gives file order then line order, the order that
+    decides which copy of an event_id comes first.
     """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
     # next register replaces the names anyway.
-    numbered = incoming.append_column("row_id", pa.array(np.arange(incoming.num_rows)))
-    # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
-    numbered = pa.Table.from_batches(numbered.to_batches(max_chunksize=16_384))
-    con.register("incoming", numbered)
+    con.register("incoming", incoming)
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
     # Only lines whose event_id has another copy (in the warehouse, or more than one in this
@@ -294,10 +325,14 @@ def land_chunk(
         select row_id from judged where outcome = 'conflict'
         """
     ).fetchnumpy()["row_id"]
-    con.register("failed_lines", numbered.take(failed))
+    place = np.empty(incoming.num_rows, dtype=np.int64)
+    place[incoming.column("row_id").to_numpy()] = np.arange(incoming.num_rows)
+    failed_lines = incoming.take(place[failed])
+    con.register("failed_lines", failed_lines)
     # Planning the explanations costs more than running them: only when a line broke a rule.
     if con.execute("select 1 from checked where reason is not null limit 1").fetchall():
-        con.execute(explain_sql())
+        kinds = pc.unique(failed_lines.column("kind").drop_null()).to_pylist()
+        con.execute(explain_sql(tuple(sorted(kinds))))
     else:
         con.execute("create or replace temp table explained (row_id bigint, detail varchar)")
     # A line quarantined by an earlier read of the same file is not stored again.

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
-from pipelines.ingest.events import Outcome, land_chunk
+from pipelines.ingest.events import Outcome, grouped_by_type, land_chunk
 from pipelines.ingest.readers import (
     CHUNK_BYTES,
     SCHEMA,
@@ -139,8 +139,8 @@ def _event_chunks(
 ) -> Iterator[Chunk]:
     """Lines of many files in chunks of about CHUNK_BYTES: small files share a chunk.
 
-    Yields the chunk (with `file_no` indexing the chunk's file list), its files, and which of
-    them end in this chunk. Per-statement costs are paid per chunk, not per file, so a landing
+    Yields the chunk (with `file_no` indexing the chunk's file list, grouped by event type), its
+    files, and which of them end in this chunk. Per-statement costs are paid per chunk, not per file, so a landing
     folder of thousands of small files costs what one big file costs. A file found in
     `ingested_before` is not read any further and goes to `skipped`. `cursor` is this
     generator's own, since it runs in the reader thread.
@@ -162,7 +162,7 @@ def _event_chunks(
             tables.append(table.add_column(0, "file_no", pa.array(file_no)))
             size += table.column("raw").nbytes
             if size >= CHUNK_BYTES:
-                yield pa.concat_tables(tables), members, ending
+                yield grouped_by_type(cursor, pa.concat_tables(tables)), members, ending
                 tables, members, ending, size = [], [], set(), 0
         if members and members[-1] is pending:
             ending.add(len(members) - 1)
@@ -170,7 +170,7 @@ def _event_chunks(
             members.append(pending)
             ending.add(len(members) - 1)
     if members:
-        yield (pa.concat_tables(tables) if tables else _EMPTY), members, ending
+        yield grouped_by_type(cursor, pa.concat_tables(tables) if tables else _EMPTY), members, ending
 
 
 def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pending) -> FileResult:
