@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
+from pipelines.ingest import string_views
 
 
 @dataclass
@@ -86,8 +87,9 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
         """
     ).to_arrow_table()
     cursor.unregister("lines")
-    # Taking rows from one contiguous table is a copy; from many chunks, a search per row.
-    grouped = numbered.combine_chunks().take(order.column("row_id"))
+    raw = numbered.schema.get_field_index("raw")
+    numbered = numbered.set_column(raw, "raw", string_views.to_views(numbered.column("raw")))
+    grouped = string_views.take(numbered, order.column("row_id").to_numpy())
     grouped = grouped.append_column("kind", order.column("kind"))
     # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
     return pa.Table.from_batches(grouped.to_batches(max_chunksize=16_384), grouped.schema)
@@ -121,7 +123,7 @@ def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
                 case
                     when pre_reason is not null then pre_reason
                     when lt[1] is distinct from 'OBJECT' then 'invalid_json'
-                    else {contract.envelope.case_sql(_reason)}
+                    else {contract.envelope.verdict_sql(_reason)}
                 end as envelope_reason,
             from extracted
         )"""
@@ -137,13 +139,13 @@ def classify_sql() -> str:
     people are worked out afterwards, only for the lines that failed (`explain_sql`).
     """
     contract = _contract()
-    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
+    data_reason = _by_type({t: scope.verdict_sql(_reason) for t, scope in contract.data.items()})
     item_reason = _by_type(
         {
             scope.event_type: (
                 "[" + ", ".join(_reason(r) for r in scope.rules) + "]"
                 f"[list_min(list_transform({contract.items_sql(scope)}, "
-                f"lambda item: {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
+                f"lambda item: {scope.verdict_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
             )
             for scope in contract.items
         }
@@ -327,7 +329,7 @@ def land_chunk(
     ).fetchnumpy()["row_id"]
     place = np.empty(incoming.num_rows, dtype=np.int64)
     place[incoming.column("row_id").to_numpy()] = np.arange(incoming.num_rows)
-    failed_lines = incoming.take(place[failed])
+    failed_lines = string_views.take(incoming, place[failed])
     con.register("failed_lines", failed_lines)
     # Planning the explanations costs more than running them: only when a line broke a rule.
     if con.execute("select 1 from checked where reason is not null limit 1").fetchall():

@@ -170,7 +170,11 @@ def _event_chunks(
             members.append(pending)
             ending.add(len(members) - 1)
     if members:
-        yield grouped_by_type(cursor, pa.concat_tables(tables) if tables else _EMPTY), members, ending
+        yield (
+            grouped_by_type(cursor, pa.concat_tables(tables) if tables else _EMPTY),
+            members,
+            ending,
+        )
 
 
 def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pending) -> FileResult:
