@@ -12,6 +12,7 @@ from functools import cache
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,23 +65,29 @@ def _contract() -> CompiledContract:
 def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Table:
     """The chunk's lines numbered (`row_id`: file order, then line order) and grouped by `kind`.
 
-    `kind` is the line's event_type as text ('' when it has none, NULL when the line is not JSON),
-    read before anything else so that the classification parses each line for its own type's
-    fields alone. Grouping matters as much: DuckDB evaluates a `case` a vector (2,048 lines) at a
-    time, one pass per event type present, so a vector of one type costs a nineteenth of a vector
-    of all of them. `cursor` is the caller's own: this runs in the reader thread.
+    `kind` is the line's event_type as text ('' when it has none, NULL when the line is not
+    standard JSON), read before anything else so that the classification parses each line for
+    its own type's fields alone. Grouping matters as much: DuckDB evaluates a `case` a vector
+    (2,048 lines) at a time, one pass per event type present, so a vector of one type costs a
+    nineteenth of a vector of all of them. `cursor` is the caller's own: this runs in the reader
+    thread.
     """
     numbered = lines.append_column("row_id", pa.array(np.arange(lines.num_rows)))
     cursor.register("lines", numbered.select(["row_id", "raw", "pre_reason"]))
     order = cursor.sql(
         """
-        select row_id, kind from (
+        select row_id, kind, kind is not null and nonstandard as suspect, from (
             select
                 row_id,
                 -- json_valid first: the other JSON functions raise on text that is not JSON
                 case when pre_reason is null and json_valid(raw) then
                     coalesce(json_extract_string(raw, '$.event_type'), '')
                 end as kind,
+                -- DuckDB's JSON functions accept NaN, Infinity and trailing commas, which
+                -- RFC 8259 (and every strict consumer downstream) rejects. Lines that might hold
+                -- them are few; a strict parser looks at just those.
+                contains(raw, 'NaN') or contains(raw, 'Infinity')
+                    or regexp_matches(raw, ',\\s*[\\]}]') as nonstandard,
             from lines
         )
         order by kind, row_id
@@ -91,8 +98,31 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
     numbered = numbered.set_column(raw, "raw", string_views.to_views(numbered.column("raw")))
     grouped = string_views.take(numbered, order.column("row_id").to_numpy())
     grouped = grouped.append_column("kind", order.column("kind"))
+    grouped = _strict_json(grouped, np.flatnonzero(order.column("suspect").to_numpy()))
     # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
     return pa.Table.from_batches(grouped.to_batches(max_chunksize=16_384), grouped.schema)
+
+
+def _strict_json(lines: pa.Table, suspects: np.ndarray) -> pa.Table:
+    """`lines` with those of `suspects` that are not standard JSON marked invalid_json."""
+    rejected = []
+    for i in suspects.tolist():
+        try:
+            orjson.loads(lines.column("raw")[i].as_py())
+        except orjson.JSONDecodeError:
+            rejected.append(i)
+    if not rejected:
+        return lines
+    pre_reason = lines.column("pre_reason").to_pylist()
+    kind = lines.column("kind").to_pylist()
+    for i in rejected:
+        pre_reason[i], kind[i] = "invalid_json", None
+    lines = lines.set_column(
+        lines.schema.get_field_index("pre_reason"), "pre_reason", pa.array(pre_reason, pa.string())
+    )
+    return lines.set_column(
+        lines.schema.get_field_index("kind"), "kind", pa.array(kind, pa.string())
+    )
 
 
 def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:

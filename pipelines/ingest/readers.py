@@ -15,13 +15,16 @@ from typing import BinaryIO
 
 import duckdb
 import numpy as np
-import orjson
 import pyarrow as pa
 
-CHUNK_BYTES = 64 << 20  # ~64 MB of text per chunk keeps memory flat for files of any size
+from pipelines.ingest import string_views
+
+# Text per chunk: big enough that DuckDB writes a chunk's events with both cores (a table's row
+# groups are 122,880 rows), small enough that memory stays flat for files of any size.
+CHUNK_BYTES = 128 << 20
 
 SCHEMA = pa.schema(
-    [("line_no", pa.int64()), ("raw", pa.large_string()), ("pre_reason", pa.string())]
+    [("line_no", pa.int64()), ("raw", pa.string_view()), ("pre_reason", pa.string())]
 )
 
 
@@ -39,12 +42,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _split(block: bytes, first_line: int) -> pa.Table:
-    """Numbered lines of a block of whole lines, without copying each line into a Python string.
+def _split(block: memoryview, first_line: int) -> pa.Table:
+    """Numbered lines of a block of whole lines, none of their text copied.
 
-    Newline positions come from numpy and become the offsets of one Arrow string array over the
-    block's bytes (newlines and the carriage returns before them removed), so splitting costs
-    about as much as one pass over memory.
+    Newline positions come from numpy and become string views into the block (newlines and the
+    carriage returns before them left out), so splitting costs about one pass over memory.
     """
     data = np.frombuffer(block, dtype=np.uint8)
     newlines = np.flatnonzero(data == 0x0A)
@@ -52,75 +54,25 @@ def _split(block: bytes, first_line: int) -> pa.Table:
         newlines = np.append(newlines, len(data))  # last line without a trailing newline
     starts = np.concatenate(([0], newlines[:-1] + 1))
     ends = newlines.copy()
-    has_cr = np.zeros(len(ends), dtype=bool)
     nonempty = ends > starts
-    has_cr[nonempty] = data[ends[nonempty] - 1] == 0x0D
-    ends[has_cr] -= 1
-    keep = np.ones(len(data), dtype=bool)
-    keep[newlines[newlines < len(data)]] = False
-    keep[ends[has_cr]] = False
-    lengths = ends - starts
-    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    text = pa.py_buffer(data[keep].tobytes())
-    count = len(lengths)
-    raw = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets.tobytes()), text)
+    ends[nonempty] -= data[ends[nonempty] - 1] == 0x0D
+    raw = string_views.over_block(block, starts, ends - starts)
+    count = len(starts)
     reasons: list[str | None] = [None] * count
     try:
         raw.validate(full=True)
     except pa.ArrowInvalid:
         # Somewhere in this block is a line that is not UTF-8: find it, keep its text readable.
         decoded = []
-        for i, line in enumerate(raw.cast(pa.large_binary()).to_pylist()):
+        for i, line in enumerate(raw.cast(pa.binary_view()).to_pylist()):
             try:
                 decoded.append(line.decode("utf-8"))
             except UnicodeDecodeError:
                 decoded.append(line.decode("utf-8", errors="replace"))
                 reasons[i] = "invalid_encoding"
-        raw = pa.array(decoded, pa.large_string())
-    line_of = np.searchsorted(starts, _suspect_offsets(data, block), side="right") - 1
-    _mark_nonstandard_json(raw, line_of, reasons)
+        raw = pa.array(decoded, pa.string_view())
     numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
     return pa.Table.from_arrays([numbers, raw, pa.array(reasons, pa.string())], schema=SCHEMA)
-
-
-# DuckDB's JSON reader accepts NaN, Infinity and trailing commas, which RFC 8259 (and every
-# strict consumer downstream) rejects. Lines that might hold them are few; a strict parser looks
-# at just those.
-_NONSTANDARD_WORDS = (b"NaN", b"Infinity")
-# A regular expression's \s within one line: space, tab, form feed, carriage return.
-_WHITESPACE = np.array([0x20, 0x09, 0x0C, 0x0D], dtype=np.uint8)
-
-
-def _suspect_offsets(data: np.ndarray, block: bytes) -> np.ndarray:
-    """Byte offsets where a block might hold NaN, Infinity or a comma before a closing bracket.
-
-    Words are found with `bytes.find` (they are rare); trailing commas by stepping back from
-    every `}` and `]` over whitespace, all closers at once, so the cost is a few passes over
-    memory rather than a regular expression over every line.
-    """
-    found = []
-    for word in _NONSTANDARD_WORDS:
-        at = block.find(word)
-        while at != -1:
-            found.append(at)
-            at = block.find(word, at + 1)
-    closers = np.flatnonzero((data == 0x7D) | (data == 0x5D))
-    before = closers - 1
-    while len(before):
-        before = before[before >= 0]
-        blank = np.isin(data[before], _WHITESPACE)
-        found.extend(before[~blank][data[before[~blank]] == 0x2C].tolist())
-        before = before[blank] - 1
-    return np.array(found, dtype=np.int64)
-
-
-def _mark_nonstandard_json(raw: pa.Array, suspects: np.ndarray, reasons: list[str | None]) -> None:
-    for i in np.unique(suspects).tolist():
-        if reasons[i] is None:
-            try:
-                orjson.loads(raw[i].as_py())
-            except orjson.JSONDecodeError:
-                reasons[i] = "invalid_json"
 
 
 def jsonl_chunks(
@@ -139,17 +91,17 @@ def jsonl_chunks(
             block = f.read(chunk_bytes)
             if not block:
                 break
-            block = carry + block
+            block = carry + block if carry else block
             cut = block.rfind(b"\n") + 1
             if cut == 0:
                 carry = block  # one line longer than a chunk: keep reading
                 continue
             carry = block[cut:]
-            table = _split(block[:cut], next_line)
+            table = _split(memoryview(block)[:cut], next_line)
             next_line += table.num_rows
             yield table
     if carry:
-        yield _split(carry, next_line)
+        yield _split(memoryview(carry), next_line)
 
 
 def parquet_lines(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table:

@@ -15,6 +15,24 @@ import pyarrow as pa
 _INLINE = 12  # bytes: a string this short lives in its view, not in a data buffer
 
 
+def over_block(block: memoryview, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """Strings at `starts` with `lengths` in `block`, as views into it (not validated as UTF-8)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    # A view's 12 bytes after its length: the first four of the string and where it lives, or
+    # the whole string when it is short, padded with zeros.
+    tail = np.zeros((len(starts), 12), dtype=np.uint8)
+    short = lengths <= _INLINE
+    for i in range(_INLINE):
+        fits = lengths > i if i < 4 else short & (lengths > i)
+        tail[fits, i] = data[starts[fits] + i]
+    fields = np.empty((len(starts), 4), dtype=np.int32)
+    fields[:, 0] = lengths
+    fields[:, 1:] = tail.view(np.int32)
+    fields[~short, 2] = 0  # the block is the array's only data buffer
+    fields[~short, 3] = starts[~short]
+    return _from_fields(fields, [pa.py_buffer(block)])
+
+
 def to_views(strings: pa.ChunkedArray) -> pa.Array:
     """One string_view array over every chunk's text, none of it copied."""
     if strings.null_count:
