@@ -135,7 +135,6 @@ class _Scope:
     text_list: str  # SQL name of the list of their texts
     array_path: str | None = None  # for an item scope: the array's path in the line
     rules: list[Rule] = field(default_factory=list)
-    accepts: list[str] = field(default_factory=list)  # true together only when no rule is broken
     offset: int = 0  # where `paths` start in the lists: a data scope's follow the envelope's
 
     def position(self, path: str) -> int:
@@ -156,18 +155,8 @@ class _Scope:
         return _lists_sql(json_value, self.paths)
 
     def case_sql(self, then: Callable[[Rule], str]) -> str:
-        """`then` of the first rule broken, in order; NULL when none is."""
         whens = "\n    ".join(f"when {r.failing} then {then(r)}" for r in self.rules)
         return f"case\n    {whens}\n  end"
-
-    def verdict_sql(self, then: Callable[[Rule], str]) -> str:
-        """As `case_sql`, for many values of which most are valid.
-
-        A valid value is told by the scope's acceptance, a conjunction of a few tests per field;
-        going through the rules in order costs several times as much, and is left to the rest.
-        """
-        accept = " and ".join(self.accepts)
-        return f"case when {accept} then null else {self.case_sql(then)} end"
 
 
 def _lists_sql(json_value: str, paths: list[str]) -> tuple[str, str]:
@@ -184,17 +173,6 @@ def _and(*parts: str) -> str:
     return " and ".join(p for p in parts if p)
 
 
-def _value_rule(
-    scope: _Scope, tests: list[str], reason: str, guard: str, test: str, detail: str
-) -> None:
-    """A rule on the value of a field of the right type; `test` is true when the value breaks it.
-
-    `tests` collects the field's tests for its acceptance (see `_compile_field`).
-    """
-    scope.add(reason, _and(guard, test), detail)
-    tests.append(test)
-
-
 def _compile_field(
     scope: _Scope,
     name: str,
@@ -204,14 +182,8 @@ def _compile_field(
     required: bool,
     value: _Scalar,
     item_scopes: list[_Scope],
-) -> str:
-    """Rules for one field; `guard` must hold for them to apply (its parent is an object).
-
-    Returns the field's acceptance: SQL that is true only when the field breaks none of its rules
-    (its parent being an object). It asks for the plain JSON types (a whole number written 2.0 is
-    left to the rules) and is NULL or false for anything it is unsure of, so a line it accepts is
-    valid, and a line it does not is judged by the rules in order.
-    """
+) -> None:
+    """Rules for one field; `guard` must hold for them to apply (its parent is an object)."""
     unknown = set(schema) - _SUPPORTED
     if unknown:
         raise ValueError(f"contract field {name!r} uses unsupported keywords {sorted(unknown)}")
@@ -231,111 +203,88 @@ def _compile_field(
         f"'{name} must be {' or '.join(types)}, got ' || {value.text}",
     )
     checked = _and(present, value.not_null()) if "null" in types else present
-    accepts = [f"{value.type_} in {_tuple(_DUCK_TYPES[main])}"]
-    tests: list[str] = []
     if main == "string":
-        _string_rules(scope, name, schema, checked, value, tests)
+        _string_rules(scope, name, schema, checked, value)
     elif main in ("integer", "number"):
-        _number_rules(scope, name, schema, checked, value, tests)
+        _number_rules(scope, name, schema, checked, value)
     elif main == "object":
         for child, child_schema in schema.get("properties", {}).items():
             child_path = f"{path}.{child}"
-            accepts.append(
-                _compile_field(
-                    scope,
-                    f"{name}.{child}",
-                    child_path,
-                    child_schema,
-                    _and(guard, f"{value.type_} = 'OBJECT'"),
-                    child in schema.get("required", []),
-                    scope.scalar(child_path),
-                    item_scopes,
-                )
+            _compile_field(
+                scope,
+                f"{name}.{child}",
+                child_path,
+                child_schema,
+                _and(guard, f"{value.type_} = 'OBJECT'"),
+                child in schema.get("required", []),
+                scope.scalar(child_path),
+                item_scopes,
             )
     elif main == "array":
         if scope.array_path is not None:
             raise ValueError(f"contract field {name!r}: arrays inside arrays are not supported")
-        _array_rules(scope, name, path, schema, value, item_scopes, tests)
-    accept = _and(*accepts, *(f"not ({test})" for test in tests))
-    if "null" in types:
-        accept = f"({value.type_} = 'NULL' or ({accept}))"
-    return accept if required else f"({value.missing()} or {accept})"
+        _array_rules(scope, name, path, schema, value, item_scopes)
 
 
 def _string_rules(
-    scope: _Scope, name: str, schema: dict[str, Any], guard: str, value: _Scalar, tests: list[str]
+    scope: _Scope, name: str, schema: dict[str, Any], guard: str, value: _Scalar
 ) -> None:
     if "minLength" in schema:
         n = schema["minLength"]
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             f"invalid_value:{name}",
-            guard,
-            value.test_text(lambda v: f"length({v}) < {n}"),
+            _and(guard, value.test_text(lambda v: f"length({v}) < {n}")),
             f"'{name} must have at least {n} character(s)'",
         )
     if "maxLength" in schema:
         n = schema["maxLength"]
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             f"invalid_value:{name}",
-            guard,
-            value.test_text(lambda v: f"length({v}) > {n}"),
+            _and(guard, value.test_text(lambda v: f"length({v}) > {n}")),
             f"'{name} must have at most {n} characters'",
         )
     if schema.get("format") == "date-time":
         # The pattern pins RFC 3339 with an offset; the cast rejects impossible dates (Feb 30).
         pattern = _lit(schema["pattern"])
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             "bad_timestamp",
-            guard,
-            value.test_text(
-                lambda v: (
-                    f"(not regexp_matches({v}, {pattern}) or try_cast(upper({v}) as timestamptz) is null"
-                    f" or starts_with({v}, '0000'))"
-                )
+            _and(
+                guard,
+                value.test_text(
+                    lambda v: (
+                        f"(not regexp_matches({v}, {pattern}) or try_cast(upper({v}) as timestamptz) is null"
+                        f" or starts_with({v}, '0000'))"
+                    )
+                ),
             ),
             f"'{name} is not an RFC 3339 timestamp with offset: ' || {value.text}",
         )
     elif "pattern" in schema:
         pattern = _lit(schema["pattern"])
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             f"invalid_value:{name}",
-            guard,
-            value.test_text(lambda v: f"not regexp_matches({v}, {pattern})"),
+            _and(guard, value.test_text(lambda v: f"not regexp_matches({v}, {pattern})")),
             f"'{name} must match {schema['pattern']}, got ' || {value.text}",
         )
     if "enum" in schema:
         reason = "unknown_event_type" if name == "event_type" else f"invalid_value:{name}"
         allowed = _tuple(schema["enum"])
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             reason,
-            guard,
-            value.test_text(lambda v: f"{v} not in {allowed}"),
+            _and(guard, value.test_text(lambda v: f"{v} not in {allowed}")),
             f"'{name} must be one of {', '.join(schema['enum'])}, got ' || {value.text}",
         )
 
 
 def _number_rules(
-    scope: _Scope, name: str, schema: dict[str, Any], guard: str, value: _Scalar, tests: list[str]
+    scope: _Scope, name: str, schema: dict[str, Any], guard: str, value: _Scalar
 ) -> None:
     if schema.get(QUANTITY_MARK):
         # Below zero is the contract's negative_quantity; a zero where zero is not allowed is a
         # plain invalid value.
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             "negative_quantity",
-            guard,
-            value.test_number(lambda v: f"{v} < 0"),
+            _and(guard, value.test_number(lambda v: f"{v} < 0")),
             f"'{name} is negative: ' || {value.text}",
         )
     for keyword, op, words in (
@@ -345,12 +294,9 @@ def _number_rules(
     ):
         if keyword in schema:
             bound = schema[keyword]
-            _value_rule(
-                scope,
-                tests,
+            scope.add(
                 f"invalid_value:{name}",
-                guard,
-                value.test_number(lambda v, op=op, bound=bound: f"{v} {op} {bound}"),
+                _and(guard, value.test_number(lambda v, op=op, bound=bound: f"{v} {op} {bound}")),
                 f"'{name} must be {words} {bound}, got ' || {value.text}",
             )
     if "const" in schema:
@@ -358,12 +304,9 @@ def _number_rules(
             "unsupported_schema_version" if name == "schema_version" else f"invalid_value:{name}"
         )
         const = schema["const"]
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             reason,
-            guard,
-            value.test_number(lambda v: f"{v} <> {const}"),
+            _and(guard, value.test_number(lambda v: f"{v} <> {const}")),
             f"'{name} must be {const}, got ' || {value.text}",
         )
 
@@ -375,16 +318,16 @@ def _array_rules(
     schema: dict[str, Any],
     value: _Scalar,
     item_scopes: list[_Scope],
-    tests: list[str],
 ) -> None:
     if "minItems" in schema:
         n = schema["minItems"]
-        _value_rule(
-            scope,
-            tests,
+        scope.add(
             f"invalid_value:{name}",
-            _and(value.present(), f"{value.type_} = 'ARRAY'"),
-            f"json_array_length({value.text}) < {n}",
+            _and(
+                value.present(),
+                f"{value.type_} = 'ARRAY'",
+                f"json_array_length({value.text}) < {n}",
+            ),
             f"'{name} needs at least {n} item(s)'",
         )
     items = schema.get("items")
@@ -398,19 +341,16 @@ def _array_rules(
         "json_type(item.json) <> 'OBJECT'",
         f"'every item of {name} must be an object, got ' || item.json",
     )
-    each.accepts.append("json_type(item.json) = 'OBJECT'")
     for child, child_schema in items.get("properties", {}).items():
-        each.accepts.append(
-            _compile_field(
-                each,
-                f"{name}.{child}",
-                f"$.{child}",
-                child_schema,
-                "",
-                child in items.get("required", []),
-                each.scalar(f"$.{child}"),
-                item_scopes,
-            )
+        _compile_field(
+            each,
+            f"{name}.{child}",
+            f"$.{child}",
+            child_schema,
+            "",
+            child in items.get("required", []),
+            each.scalar(f"$.{child}"),
+            item_scopes,
         )
     item_scopes.append(each)
 
@@ -490,11 +430,9 @@ def compile_contract(carried: tuple[str, ...] = ()) -> CompiledContract:
                 _and(value.present(), f"{value.type_} <> 'OBJECT'"),
                 "'data must be object, got ' || " + value.text,
             )
-            envelope.accepts.append(f"{value.type_} = 'OBJECT'")
             continue
-        required = name in envelope_doc["required"]
-        envelope.accepts.append(
-            _compile_field(envelope, name, f"$.{name}", schema, "", required, value, [])
+        _compile_field(
+            envelope, name, f"$.{name}", schema, "", name in envelope_doc["required"], value, []
         )
     envelope.paths.extend(carried)
     data: dict[str, _Scope] = {}
@@ -504,17 +442,8 @@ def compile_contract(carried: tuple[str, ...] = ()) -> CompiledContract:
         scope = _Scope(event_type, [], "lt", "ls", offset=len(envelope.paths))
         for name, schema in doc["properties"].items():
             path = f"$.data.{name}"
-            scope.accepts.append(
-                _compile_field(
-                    scope,
-                    name,
-                    path,
-                    schema,
-                    "",
-                    name in doc["required"],
-                    scope.scalar(path),
-                    items,
-                )
+            _compile_field(
+                scope, name, path, schema, "", name in doc["required"], scope.scalar(path), items
             )
         data[event_type] = scope
     return CompiledContract(envelope, data, items)

@@ -153,7 +153,7 @@ def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
                 case
                     when pre_reason is not null then pre_reason
                     when lt[1] is distinct from 'OBJECT' then 'invalid_json'
-                    else {contract.envelope.verdict_sql(_reason)}
+                    else {contract.envelope.case_sql(_reason)}
                 end as envelope_reason,
             from extracted
         )"""
@@ -169,13 +169,13 @@ def classify_sql() -> str:
     people are worked out afterwards, only for the lines that failed (`explain_sql`).
     """
     contract = _contract()
-    data_reason = _by_type({t: scope.verdict_sql(_reason) for t, scope in contract.data.items()})
+    data_reason = _by_type({t: scope.case_sql(_reason) for t, scope in contract.data.items()})
     item_reason = _by_type(
         {
             scope.event_type: (
                 "[" + ", ".join(_reason(r) for r in scope.rules) + "]"
                 f"[list_min(list_transform({contract.items_sql(scope)}, "
-                f"lambda item: {scope.verdict_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
+                f"lambda item: {scope.case_sql(lambda r, s=scope: str(s.rules.index(r) + 1))}))]"
             )
             for scope in contract.items
         }
