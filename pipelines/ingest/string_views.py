@@ -2,9 +2,9 @@
 
 A string view is 16 bytes: the string's length, then either the string itself (12 bytes or
 fewer) or its first four bytes, the index of the data buffer that holds it and its offset there.
-Moving lines moves views; the text stays where the reader put it. pyarrow has no `take` for
-views (as of 26.0), and its `take` of ordinary strings copies every byte: about a third of a
-second per 100 MB of lines, as long as DuckDB needs to classify them.
+Moving lines moves views; the text stays where the reader put it, and DuckDB reads views as
+they are. pyarrow has no `take` for views (as of 26.0), and its `take` of ordinary strings
+copies every byte: about 0.3 s per chunk of 128 MB, against 0.02 s for the views.
 """
 
 from __future__ import annotations
