@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# A folder holding this file is never ingested: the simulator marks its truth/ folder with it,
+# so that a generated world can be dropped into landing/ as it is.
+IGNORE_MARKER = ".omsi-ignore"
+
 
 @dataclass(frozen=True)
 class OmsiHome:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.settings import IGNORE_MARKER
+
 EVENT_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
-# A folder holding this file is never ingested: the simulator marks its truth/ folder with it,
-# so that a generated world can be dropped into landing/ as it is.
-IGNORE_MARKER = ".omsi-ignore"
 REFERENCE_NAMES = {"nodes.csv": "nodes", "skus.csv": "skus", "carriers.csv": "carriers"}
 
 

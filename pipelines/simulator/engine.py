@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.ingest.discover import IGNORE_MARKER
+from pipelines.settings import IGNORE_MARKER
 from pipelines.simulator.catalogue import ABC, build_assortment, build_catalogue
 from pipelines.simulator.config import load_config
 from pipelines.simulator.demand import SERVICES, day_weights, make_orders, split_orders

@@ -13,7 +13,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow.parquet as pq
-from sklearn.metrics import roc_auc_score
 
 # The target ranges: figure -> (low, high); None means no bound on that side.
 TARGETS: dict[str, tuple[float | None, float | None]] = {
@@ -220,6 +219,10 @@ def world_report(out: Path) -> WorldReport:
     y = truth.column("is_late").to_numpy(zero_copy_only=False)
     keep = ~np.isnan(p.astype(float))
     y = y[keep].astype(bool)
+    # Here rather than at the top: importing scikit-learn costs seconds, and every `omsi`
+    # command imports this module's package.
+    from sklearn.metrics import roc_auc_score
+
     figures["oracle_auc"] = (
         float(roc_auc_score(y, p[keep].astype(float))) if 0 < y.sum() < len(y) else float("nan")
     )
