@@ -61,7 +61,7 @@ def _progress_logger(progress: Callable[[str], None]):
                         f"  check {data.check_name} on {data.asset_key.to_user_string()} FAILED"
                     )
             elif kind == "STEP_SKIPPED":
-                progress(f"  {step} skipped (an upstream step or blocking check failed)")
+                progress(f"  {step} skipped: the step before it built nothing new, or failed")
 
     @dg.logger(description="Short progress lines on the terminal.")
     def terminal(_init_context) -> logging.Logger:

@@ -152,12 +152,20 @@ def test_a_run_lands_builds_and_publishes(built_home):
     assert checks["landed_events_suite"] and checks["ingest_reconciles"]
 
 
-def test_a_second_run_without_new_files_adds_nothing(built_home):
+def test_a_second_run_without_new_files_adds_nothing_and_skips_the_build(built_home):
     home, _ = built_home
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         before = con.execute("select count(*) from raw.events").fetchall()[0][0]
-    result = run_refresh(home, progress=lambda _: None)
-    assert result.success
+    published = home.serving.stat().st_mtime_ns
+    messages: list[str] = []
+    result = run_refresh(home, progress=messages.append)
+    assert result.success, "\n".join(messages)
+    # Nothing new: dbt says why it did not run, and the snapshot is left as it was.
+    assert any("the marts are up to date" in m for m in messages)
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "raw/events" in materialized
+    assert not any(k.startswith(("staging/", "marts/", "serving/")) for k in materialized)
+    assert home.serving.stat().st_mtime_ns == published
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         after = con.execute("select count(*) from raw.events").fetchall()[0][0]
         last = con.execute(

@@ -6,7 +6,14 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.defs.dbt.project import OmsiDbtTranslator, build_args, dbt_env, load_project
+from pipelines.defs.dbt.builds import record_build, up_to_date
+from pipelines.defs.dbt.project import (
+    OmsiDbtTranslator,
+    build_args,
+    dbt_env,
+    load_project,
+    project_fingerprint,
+)
 from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 DBT_PROJECT = load_project()
@@ -28,5 +35,16 @@ def dbt_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
+    fingerprint = project_fingerprint()
+    if not config.full_refresh and warehouse.paths.serving.exists():
+        with warehouse.connect() as con:
+            reason = up_to_date(con, fingerprint)
+        if reason:
+            # dbt's assets are skippable: yielding nothing skips serving too.
+            context.log.info(reason)
+            return
     os.environ.update(dbt_env(warehouse.paths))
+    # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from dbt.cli(build_args(full_refresh=config.full_refresh), context=context).stream()
+    with warehouse.connect() as con:
+        record_build(con, fingerprint, full_refresh=config.full_refresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -42,17 +43,30 @@ def build_args(*, full_refresh: bool = False, select: str | None = None) -> list
     return args
 
 
+def _sources() -> list[Path]:
+    """The files a dbt build depends on, in a stable order."""
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "seeds"):
+        if (DBT_PROJECT_DIR / folder).exists():
+            sources += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return sources
+
+
+def project_fingerprint() -> str:
+    """SHA-256 over the dbt project's files: a changed model, macro, test or seed changes it."""
+    digest = hashlib.sha256()
+    for path in _sources():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _manifest_is_stale(project: DbtProject) -> bool:
     manifest = project.manifest_path
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests", "seeds"):
-        sources += (
-            (DBT_PROJECT_DIR / folder).rglob("*") if (DBT_PROJECT_DIR / folder).exists() else []
-        )
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+    return any(p.stat().st_mtime > built for p in _sources())
 
 
 def load_project() -> DbtProject:

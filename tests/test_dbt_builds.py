@@ -1,0 +1,55 @@
+"""When `omsi run` may skip dbt: nothing ingested since the last build, and the same project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipelines.defs.dbt import project
+from pipelines.defs.dbt.builds import record_build, up_to_date
+from pipelines.warehouse import connect
+
+
+def _batch(con, batch_id: int, files: int) -> None:
+    con.execute(
+        "insert into raw.ingest_batches (batch_id, landing_dir, started_at, files) "
+        "values ($b, 'landing', now()::timestamp, $f)",
+        {"b": batch_id, "f": files},
+    )
+
+
+def test_a_build_is_due_until_one_has_covered_every_batch_that_read_a_file(tmp_path: Path) -> None:
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        _batch(con, 1, files=3)
+        assert up_to_date(con, "project-a") is None  # never built
+
+        record_build(con, "project-a", full_refresh=False)
+        assert "no file ingested since batch 1" in up_to_date(con, "project-a")
+
+        _batch(con, 2, files=0)  # every file skipped for its checksum: nothing new
+        assert up_to_date(con, "project-a") is not None
+
+        assert up_to_date(con, "project-b") is None  # a model or seed changed
+
+        _batch(con, 3, files=1)
+        assert up_to_date(con, "project-a") is None
+        record_build(con, "project-a", full_refresh=False)
+        assert "since batch 3" in up_to_date(con, "project-a")
+
+
+def test_the_fingerprint_changes_with_a_seed_and_only_then(tmp_path: Path, monkeypatch) -> None:
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(
+        project.DBT_PROJECT_DIR,
+        copy,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", copy)
+    before = project.project_fingerprint()
+    assert project.project_fingerprint() == before
+    seed = copy / "seeds" / "cost_model.csv"
+    text = seed.read_text()
+    seed.write_text(text + "\n")
+    assert project.project_fingerprint() != before
+    seed.write_text(text)
+    assert project.project_fingerprint() == before
