@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.defs.dbt import project
 from pipelines.defs.dbt.builds import record_build, up_to_date
 from pipelines.warehouse import connect
+
+# The serving snapshot's time, after and before any build these tests record.
+LATER = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+EARLIER = datetime(2000, 1, 1)
 
 
 def _batch(con, batch_id: int, files: int) -> None:
@@ -21,20 +26,23 @@ def _batch(con, batch_id: int, files: int) -> None:
 def test_a_build_is_due_until_one_has_covered_every_batch_that_read_a_file(tmp_path: Path) -> None:
     with connect(tmp_path / "warehouse.duckdb") as con:
         _batch(con, 1, files=3)
-        assert up_to_date(con, "project-a") is None  # never built
+        assert up_to_date(con, "project-a", LATER) is None  # never built
 
         record_build(con, "project-a", full_refresh=False)
-        assert "no file ingested since batch 1" in up_to_date(con, "project-a")
+        assert "no file ingested since batch 1" in up_to_date(con, "project-a", LATER)
 
         _batch(con, 2, files=0)  # every file skipped for its checksum: nothing new
-        assert up_to_date(con, "project-a") is not None
+        assert up_to_date(con, "project-a", LATER) is not None
 
-        assert up_to_date(con, "project-b") is None  # a model or seed changed
+        assert up_to_date(con, "project-b", LATER) is None  # a model or seed changed
+        # No snapshot, or one older than the build (publishing failed after it): run on.
+        assert up_to_date(con, "project-a", None) is None
+        assert up_to_date(con, "project-a", EARLIER) is None
 
         _batch(con, 3, files=1)
-        assert up_to_date(con, "project-a") is None
+        assert up_to_date(con, "project-a", LATER) is None
         record_build(con, "project-a", full_refresh=False)
-        assert "since batch 3" in up_to_date(con, "project-a")
+        assert "since batch 3" in up_to_date(con, "project-a", LATER)
 
 
 def test_the_fingerprint_changes_with_a_seed_and_only_then(tmp_path: Path, monkeypatch) -> None:

@@ -2,6 +2,8 @@
 
 # No `from __future__ import annotations`: Dagster reads the config class from the signature.
 import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -36,9 +38,9 @@ def dbt_models(
     config: DbtBuildConfig,
 ):
     fingerprint = project_fingerprint()
-    if not config.full_refresh and warehouse.paths.serving.exists():
+    if not config.full_refresh:
         with warehouse.connect() as con:
-            reason = up_to_date(con, fingerprint)
+            reason = up_to_date(con, fingerprint, _published_at(warehouse.paths.serving))
         if reason:
             # dbt's assets are skippable: yielding nothing skips serving too.
             context.log.info(reason)
@@ -48,3 +50,10 @@ def dbt_models(
     yield from dbt.cli(build_args(full_refresh=config.full_refresh), context=context).stream()
     with warehouse.connect() as con:
         record_build(con, fingerprint, full_refresh=config.full_refresh)
+
+
+def _published_at(serving: Path) -> datetime | None:
+    """When the serving snapshot was written, in UTC without a zone like the warehouse's times."""
+    if not serving.exists():
+        return None
+    return datetime.fromtimestamp(serving.stat().st_mtime, UTC).replace(tzinfo=None)

@@ -2,11 +2,14 @@
 
 A build depends on the raw tables and on the dbt project; "now" in the marts is the newest
 event's time, not the clock. So when no ingest batch has read a file since the last build, the
-project's files are the same and the serving snapshot is still there, a new build would produce
-the same tables: the scheduled run that finds nothing new costs seconds instead of a full build.
+project's files are the same and the serving snapshot was published after it, a new build would
+produce the same tables: the scheduled run that finds nothing new costs seconds instead of a
+full build. Times are UTC without a zone, as everywhere in the warehouse.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import duckdb
 
@@ -25,18 +28,26 @@ def _newest_batch(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select coalesce(max(batch_id), 0) from raw.ingest_batches").fetchall()[0][0]
 
 
-def up_to_date(con: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
-    """Why the marts are current (a sentence for the run's log), or None when a build is due."""
+def up_to_date(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, published_at: datetime | None
+) -> str | None:
+    """Why the marts are current (a sentence for the run's log), or None when a build is due.
+
+    `published_at` is when the serving snapshot was written (None: there is none); a snapshot
+    older than the last build means publishing failed after it, so the run must go on.
+    """
     con.execute(_TABLE)
     last = con.execute(
         """
-        select through_batch_id, project_fingerprint from ops.dbt_builds
+        select through_batch_id, project_fingerprint, finished_at from ops.dbt_builds
         order by finished_at desc limit 1
         """
     ).fetchall()
     if not last:
         return None
-    through, built_with = last[0]
+    through, built_with, finished_at = last[0]
+    if published_at is None or published_at < finished_at:
+        return None
     # A batch that read no file (every one skipped for its checksum) changed nothing.
     newer = con.execute(
         "select count(*) from raw.ingest_batches where batch_id > $b and files > 0",
