@@ -358,6 +358,7 @@ def land_chunk(
         select row_id from judged where outcome = 'conflict'
         """
     ).fetchnumpy()["row_id"]
+    # `failed` holds row_ids; lines sit grouped by kind, so each row_id's place is looked up.
     place = np.empty(incoming.num_rows, dtype=np.int64)
     place[incoming.column("row_id").to_numpy()] = np.arange(incoming.num_rows)
     failed_lines = string_views.take(incoming, place[failed])
