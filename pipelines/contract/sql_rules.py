@@ -335,10 +335,11 @@ def _array_rules(
         return
     if set(items) - _SUPPORTED or items.get("type") != "object":
         raise ValueError(f"contract field {name!r}: only arrays of objects are supported")
-    each = _Scope(scope.event_type, [], "item.types", "item.texts", array_path=path)
+    # The item's own type comes first in its lists, as the line's does in the envelope's.
+    each = _Scope(scope.event_type, ["$"], "item.types", "item.texts", array_path=path)
     each.add(
         f"wrong_type:{name}",
-        "json_type(item.json) <> 'OBJECT'",
+        f"{each.scalar('$').type_} <> 'OBJECT'",
         f"'every item of {name} must be an object, got ' || item.json",
     )
     for child, child_schema in items.get("properties", {}).items():
