@@ -36,6 +36,13 @@ def prepare_dagster_home(home: OmsiHome) -> Path:
     return dagster_home
 
 
+# When the dbt step has nothing new to build it yields no asset (its log line says why), and
+# Dagster then notes every output it did not yield, one per dbt node and test: hundreds of names
+# that would bury that line. The Dagster UI keeps them.
+_NOTHING_NEW_NOISE = "did not yield or return expected outputs"
+_GATING_LOGGER = "dagster._core.execution.plan.active"  # one warning per ungated blocking check
+
+
 def _progress_logger(progress: Callable[[str], None]):
     import dagster as dg
 
@@ -45,7 +52,10 @@ def _progress_logger(progress: Callable[[str], None]):
             event = meta.get("dagster_event")
             step = meta.get("step_key") or ""
             if event is None:
-                progress(f"  {step}: {meta.get('orig_message', record.getMessage())}")
+                message = meta.get("orig_message", record.getMessage())
+                if _NOTHING_NEW_NOISE in message:
+                    return
+                progress(f"  {step}: {message}")
                 return
             kind = event.event_type_value
             if kind == "STEP_START":
@@ -91,11 +101,17 @@ def run_refresh(
         "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
         "loggers": {"terminal": {}},
     }
-    # The home is bound here, not when the definitions were imported, so one process can run
-    # against several homes (tests do).
-    return job.execute_in_process(
-        run_config=run_config,
-        instance=instance,
-        resources={"warehouse": WarehouseResource(home=str(home.root))},
-        raise_on_error=False,
-    )
+    gating = logging.getLogger(_GATING_LOGGER)
+    level = gating.level
+    gating.setLevel(logging.ERROR)
+    try:
+        # The home is bound here, not when the definitions were imported, so one process can run
+        # against several homes (tests do).
+        return job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            resources={"warehouse": WarehouseResource(home=str(home.root))},
+            raise_on_error=False,
+        )
+    finally:
+        gating.setLevel(level)
