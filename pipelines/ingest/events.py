@@ -106,24 +106,20 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
 
 def _strict_json(lines: pa.Table, suspects: np.ndarray) -> pa.Table:
     """`lines` with those of `suspects` that are not standard JSON marked invalid_json."""
-    rejected = []
+    raw = lines.column("raw")
+    rejected = np.zeros(lines.num_rows, dtype=bool)
     for i in suspects.tolist():
         try:
-            orjson.loads(lines.column("raw")[i].as_py())
+            orjson.loads(raw[i].as_py())
         except orjson.JSONDecodeError:
-            rejected.append(i)
-    if not rejected:
+            rejected[i] = True
+    if not rejected.any():
         return lines
-    pre_reason = lines.column("pre_reason").to_pylist()
-    kind = lines.column("kind").to_pylist()
-    for i in rejected:
-        pre_reason[i], kind[i] = "invalid_json", None
-    lines = lines.set_column(
-        lines.schema.get_field_index("pre_reason"), "pre_reason", pa.array(pre_reason, pa.string())
-    )
-    return lines.set_column(
-        lines.schema.get_field_index("kind"), "kind", pa.array(kind, pa.string())
-    )
+    mask = pa.array(rejected)
+    for name, value in (("pre_reason", "invalid_json"), ("kind", None)):
+        marked = pc.if_else(mask, pa.scalar(value, pa.string()), lines.column(name))
+        lines = lines.set_column(lines.schema.get_field_index(name), name, marked)
+    return lines
 
 
 def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
