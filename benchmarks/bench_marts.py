@@ -14,17 +14,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.defs.dbt.project import dbt_beside_python, dbt_command
 from pipelines.ingest import ingest_folder
 from pipelines.simulator import generate
 from pipelines.warehouse import connect
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 START = date(2024, 9, 1)
 
 
@@ -43,21 +42,7 @@ def _split(work: Path) -> str:
 
 
 def _dbt_build(warehouse: Path, work: Path, *extra: str) -> float:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [
-        str(dbt),
-        "build",
-        *extra,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--quiet",
-    ]
+    command = dbt_command(dbt_beside_python() or "dbt", ["build", *extra, "--quiet"], work)
     started = time.perf_counter()
     subprocess.run(command, env={**os.environ, "OMSI_WAREHOUSE": str(warehouse)}, check=True)
     return time.perf_counter() - started

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DBT_DIR = REPO / "dbt_project"
+from pipelines.defs.dbt.project import DBT_PROJECT_DIR, dbt_beside_python, dbt_command
+
+DBT_DIR = DBT_PROJECT_DIR
 
 
 def dbt_executable() -> str:
-    found = shutil.which("dbt", path=str(Path(sys.executable).parent))
+    found = dbt_beside_python()
     if found is None:
         pytest.fail("dbt is not installed next to this Python: run `uv sync` from the repo root")
     return found
@@ -24,18 +23,7 @@ def dbt_executable() -> str:
 
 def run_dbt(args: list[str], warehouse: Path, work: Path) -> tuple[int, str, dict[str, str]]:
     """Run dbt on `warehouse`; return its exit code, its output and each node's status."""
-    command = [
-        dbt_executable(),
-        *args,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
+    command = dbt_command(dbt_executable(), args, work)
     env = {**os.environ, "OMSI_WAREHOUSE": str(warehouse)}
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     results_file = work / "target" / "run_results.json"

@@ -22,10 +22,30 @@ from pipelines.settings import OmsiHome
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
 
-def dbt_cli(project: DbtProject) -> DbtCliResource:
+def dbt_beside_python() -> str | None:
     """dbt as installed beside this Python, so that `omsi` works without an activated venv."""
-    beside = shutil.which("dbt", path=str(Path(sys.executable).parent))
-    return DbtCliResource(project_dir=project, dbt_executable=beside or "dbt")
+    return shutil.which("dbt", path=str(Path(sys.executable).parent))
+
+
+def dbt_cli(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
+
+
+def dbt_command(dbt: str, args: list[str], work: Path) -> list[str]:
+    """A dbt command line on this project whose target and logs go under `work`, so that tests
+    and benchmarks keep their runs apart from each other and from `omsi run`'s."""
+    return [
+        dbt,
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
 
 
 def dbt_env(home: OmsiHome) -> dict[str, str]:
