@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.defs.dbt.definitions import defs as dbt_defs
 from pipelines.defs.ingest.definitions import defs as ingest_defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
+from pipelines.defs.ml.definitions import defs as ml_defs
 from pipelines.defs.serving.definitions import defs as serving_defs
 from pipelines.defs.warehouse import WarehouseResource
 
@@ -29,6 +30,7 @@ daily_refresh = dg.ScheduleDefinition(
 defs = dg.Definitions.merge(
     ingest_defs(),
     dbt_defs(),
+    ml_defs(),
     serving_defs(),
     dg.Definitions(
         jobs=[refresh_job],

@@ -37,15 +37,20 @@ SERVING_TABLES: dict[str, str] = {
 }
 
 
-def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Tables and views the dbt marts publish (schema `marts`), copied as they are."""
+# The model's feature tables stay in the warehouse: serving carries what people read.
+_ML_INTERNAL = ("ml_delivery_features", "ml_inventory_features")
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """Tables and views of a warehouse schema that serving copies as they are."""
     return [
         row[0]
         for row in con.execute(
             """
             select table_name from information_schema.tables
-            where table_catalog = 'wh' and table_schema = 'marts' order by table_name
-            """
+            where table_catalog = 'wh' and table_schema = ? order by table_name
+            """,
+            [schema],
         ).fetchall()
     ]
 
@@ -60,7 +65,15 @@ def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         queries = dict(SERVING_TABLES)
-        queries |= {name: f"select * from wh.marts.{name}" for name in _mart_tables(con)}
+        queries |= {
+            name: f"select * from wh.marts.{name}" for name in _published_tables(con, "marts")
+        }
+        # Scores, metrics and backtests, once the risk models have run.
+        queries |= {
+            name: f"select * from wh.ml.{name}"
+            for name in _published_tables(con, "ml")
+            if name not in _ML_INTERNAL
+        }
         for name, query in queries.items():
             con.execute(f"create table main.{name} as {query}")
             counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]

@@ -5,6 +5,7 @@ import dagster as dg
 
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.assets import raw_tables
+from pipelines.defs.ml.assets import score_assets
 from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
 from pipelines.serving import publish_snapshot
 
@@ -12,7 +13,7 @@ from pipelines.serving import publish_snapshot
 @dg.asset(
     key=["serving", "snapshot"],
     group_name="serving",
-    deps=[raw_tables, dbt_models],
+    deps=[raw_tables, dbt_models, *score_assets],
     pool=WAREHOUSE_POOL,
     description="serving.duckdb: what dashboards read, replaced atomically after each build.",
 )

@@ -1,0 +1,518 @@
+{{ config(materialized='table') }}
+{%- set trailing_start = dbt.dateadd('day', -var('ml_trailing_days'), 'base.cutoff_date') %}
+-- One row per allocated order: what the retailer knew at the order's first allocation
+-- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before
+-- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
+-- trailing rates use whole days completed before the cutoff's day. tests/test_ml_features.py
+-- proves it: dropping or moving every event after a cutoff leaves the rows up to it unchanged.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines') }}
+
+),
+
+allocations as (
+
+    select * from {{ ref('stg_oms__line_allocations') }}
+
+),
+
+rejections as (
+
+    select * from {{ ref('stg_oms__line_rejections') }}
+
+),
+
+cancellations as (
+
+    select * from {{ ref('stg_oms__line_cancellations') }}
+
+),
+
+shipped as (
+
+    select * from {{ ref('stg_oms__shipments_shipped') }}
+
+),
+
+shipment_lines as (
+
+    select * from {{ ref('stg_oms__shipment_lines') }}
+
+),
+
+deliveries as (
+
+    -- A shipment is delivered once; a re-sent delivery event must not count it twice.
+    select
+        shipment_id,
+        min(delivered_at) as delivered_at
+    from {{ ref('stg_oms__shipment_deliveries') }}
+    group by shipment_id
+
+),
+
+exceptions as (
+
+    select * from {{ ref('stg_oms__shipment_exceptions') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+carriers as (
+
+    select * from {{ ref('dim_carriers') }}
+
+),
+
+skus as (
+
+    select * from {{ ref('stg_reference__skus') }}
+
+),
+
+outcomes as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+-- The first sourcing decision: every line allocated at the order's first allocation instant.
+first_allocated as (
+
+    select
+        order_id,
+        min(allocated_at) as cutoff_at
+    from allocations
+    group by order_id
+
+),
+
+decision as (
+
+    select
+        allocations.*,
+        -- The allocation that ships last stands for the order: it decides the promise.
+        row_number() over (
+            partition by allocations.order_id
+            order by allocations.planned_ship_by desc, allocations.line_id, allocations.node_id
+        ) as lateness_rank
+    from allocations
+    inner join first_allocated
+        on
+            allocations.order_id = first_allocated.order_id
+            and allocations.allocated_at = first_allocated.cutoff_at
+
+),
+
+decision_summary as (
+
+    select
+        order_id,
+        count(distinct node_id) as nodes_at_allocation,
+        sum(quantity) as units_allocated,
+        sum(estimated_ship_cost) as estimated_ship_cost
+    from decision
+    group by order_id
+
+),
+
+order_size as (
+
+    select
+        order_lines.order_id,
+        count(*) as line_count,
+        sum(order_lines.ordered_quantity) as units_ordered,
+        sum(order_lines.ordered_value) as order_value,
+        sum(order_lines.ordered_quantity * skus.weight_kg) as weight_kg
+    from order_lines
+    left join skus on order_lines.sku = skus.sku
+    group by order_lines.order_id
+
+),
+
+base as (
+
+    select
+        orders.order_id,
+        first_allocated.cutoff_at,
+        cast(first_allocated.cutoff_at as date) as cutoff_date,
+        orders.placed_at,
+        orders.promised_by,
+        orders.channel,
+        orders.fulfillment_method,
+        orders.ship_to_region,
+        orders.ship_to_lat,
+        orders.ship_to_lon,
+        orders.pickup_node_id,
+        decision.node_id,
+        decision.carrier,
+        decision.service_level,
+        decision.planned_ship_by
+    from orders
+    inner join first_allocated on orders.order_id = first_allocated.order_id
+    inner join decision
+        on
+            orders.order_id = decision.order_id
+            and decision.lateness_rank = 1
+
+),
+
+-- Per node and day: deliveries that day and how many missed their order's promise, with the
+-- sourcing decisions and rejections of that day. A day's figures are known once it is over.
+shipment_outcomes as (
+
+    select
+        shipped.shipment_id,
+        shipped.node_id,
+        shipped.carrier,
+        orders.ship_to_region,
+        cast(deliveries.delivered_at as date) as outcome_date,
+        case when deliveries.delivered_at > orders.promised_by then 1 else 0 end as is_late,
+        -- Days in transit beyond what the carrier promises for its service level.
+        {{ dbt.datediff('cast(shipped.shipped_at as date)', 'cast(deliveries.delivered_at as date)', 'day') }}
+        - coalesce(carriers.transit_days, 0) as extra_transit_days
+    from shipped
+    inner join deliveries on shipped.shipment_id = deliveries.shipment_id
+    inner join orders on shipped.order_id = orders.order_id
+    left join carriers
+        on
+            shipped.carrier = carriers.carrier
+            and shipped.service_level = carriers.service_level
+
+),
+
+node_days as (
+
+    select
+        node_id,
+        outcome_date as activity_date,
+        count(*) as deliveries,
+        sum(is_late) as late_deliveries,
+        0 as allocations,
+        0 as rejections
+    from shipment_outcomes
+    group by node_id, outcome_date
+    union all
+    select
+        node_id,
+        cast(allocated_at as date) as activity_date,
+        0 as deliveries,
+        0 as late_deliveries,
+        count(*) as allocations,
+        0 as rejections
+    from allocations
+    group by node_id, cast(allocated_at as date)
+    union all
+    select
+        node_id,
+        cast(rejected_at as date) as activity_date,
+        0 as deliveries,
+        0 as late_deliveries,
+        0 as allocations,
+        count(*) as rejections
+    from rejections
+    group by node_id, cast(rejected_at as date)
+
+),
+
+carrier_days as (
+
+    select
+        carrier,
+        outcome_date as activity_date,
+        count(*) as deliveries,
+        sum(is_late) as late_deliveries
+    from shipment_outcomes
+    group by carrier, outcome_date
+
+),
+
+node_history as (
+
+    -- The trailing window, and all history before the cutoff's day: a node's own reliability
+    -- shows through its daily noise only over many deliveries.
+    select
+        base.order_id,
+        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.deliveries end)
+            as node_deliveries,
+        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.late_deliveries end)
+            as node_late_deliveries,
+        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.allocations end)
+            as node_allocations,
+        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.rejections end)
+            as node_rejections,
+        sum(node_days.deliveries) as node_deliveries_all,
+        sum(node_days.late_deliveries) as node_late_deliveries_all
+    from base
+    inner join node_days
+        on
+            base.node_id = node_days.node_id
+            and node_days.activity_date < base.cutoff_date
+    group by base.order_id
+
+),
+
+-- How long the lane (node to destination region) has recently taken beyond the promised transit.
+lane_days as (
+
+    select
+        node_id,
+        ship_to_region,
+        outcome_date,
+        count(*) as deliveries,
+        sum(extra_transit_days) as extra_transit_days
+    from shipment_outcomes
+    group by node_id, ship_to_region, outcome_date
+
+),
+
+lane_history as (
+
+    select
+        base.order_id,
+        sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
+        sum(lane_days.deliveries) as lane_deliveries_trailing
+    from base
+    inner join lane_days
+        on
+            base.node_id = lane_days.node_id
+            and base.ship_to_region = lane_days.ship_to_region
+            and lane_days.outcome_date < base.cutoff_date
+            and lane_days.outcome_date >= {{ trailing_start }}
+    group by base.order_id
+
+),
+
+carrier_history as (
+
+    select
+        base.order_id,
+        sum(carrier_days.deliveries) as carrier_deliveries,
+        sum(carrier_days.late_deliveries) as carrier_late_deliveries
+    from base
+    inner join carrier_days
+        on
+            base.carrier = carrier_days.carrier
+            and carrier_days.activity_date < base.cutoff_date
+            and carrier_days.activity_date >= {{ trailing_start }}
+    group by base.order_id
+
+),
+
+-- The node's open work at the cutoff: allocated lines not yet shipped, rejected or cancelled.
+allocation_spans as (
+
+    select
+        allocations.node_id,
+        allocations.allocated_at,
+        allocations.quantity,
+        least(
+            coalesce(min(shipped.shipped_at), {{ far_future() }}),
+            coalesce(min(rejections.rejected_at), {{ far_future() }}),
+            coalesce(min(cancellations.cancelled_at), {{ far_future() }})
+        ) as closed_at
+    from allocations
+    left join shipment_lines
+        on
+            allocations.order_id = shipment_lines.order_id
+            and allocations.line_id = shipment_lines.line_id
+    left join shipped
+        on
+            shipment_lines.shipment_id = shipped.shipment_id
+            and allocations.node_id = shipped.node_id
+            and shipped.shipped_at >= allocations.allocated_at
+    left join rejections
+        on
+            allocations.order_id = rejections.order_id
+            and allocations.line_id = rejections.line_id
+            and allocations.node_id = rejections.node_id
+            and rejections.rejected_at >= allocations.allocated_at
+    left join cancellations
+        on
+            allocations.order_id = cancellations.order_id
+            and allocations.line_id = cancellations.line_id
+            and cancellations.cancelled_at >= allocations.allocated_at
+    group by allocations.event_id, allocations.node_id, allocations.allocated_at, allocations.quantity
+
+),
+
+node_backlog as (
+
+    select
+        base.order_id,
+        sum(allocation_spans.quantity) as backlog_units
+    from base
+    inner join allocation_spans
+        on
+            base.node_id = allocation_spans.node_id
+            and allocation_spans.allocated_at < base.cutoff_at
+            and allocation_spans.closed_at >= base.cutoff_at
+    group by base.order_id
+
+),
+
+-- Exceptions carriers reported in the hours before the cutoff, by destination region and by
+-- carrier: a storm or a carrier's bad day is under way.
+recent_exceptions as (
+
+    select
+        exceptions.reported_at,
+        orders.ship_to_region,
+        shipped.carrier
+    from exceptions
+    inner join orders on exceptions.order_id = orders.order_id
+    left join shipped on exceptions.shipment_id = shipped.shipment_id
+    where exceptions.exception_code in ('delayed', 'weather')
+
+),
+
+region_exceptions as (
+
+    select
+        base.order_id,
+        count(*) as region_exceptions
+    from base
+    inner join recent_exceptions
+        on
+            base.ship_to_region = recent_exceptions.ship_to_region
+            and recent_exceptions.reported_at < base.cutoff_at
+            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
+    group by base.order_id
+
+),
+
+carrier_exceptions as (
+
+    select
+        base.order_id,
+        count(*) as carrier_exceptions
+    from base
+    inner join recent_exceptions
+        on
+            base.carrier = recent_exceptions.carrier
+            and recent_exceptions.reported_at < base.cutoff_at
+            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
+    group by base.order_id
+
+),
+
+-- Demand against its own trailing level: peaks strain nodes and carriers alike.
+placed_days as (
+
+    select
+        cast(placed_at as date) as placed_date,
+        count(*) as orders_placed
+    from orders
+    group by cast(placed_at as date)
+
+),
+
+demand as (
+
+    select
+        base.order_id,
+        sum(case
+            when placed_days.placed_date = {{ dbt.dateadd('day', -1, 'base.cutoff_date') }}
+                then placed_days.orders_placed
+        end) as orders_yesterday,
+        sum(placed_days.orders_placed) / {{ var('ml_trailing_days') }}.0 as orders_per_day_trailing
+    from base
+    inner join placed_days
+        on
+            placed_days.placed_date < base.cutoff_date
+            and placed_days.placed_date >= {{ trailing_start }}
+    group by base.order_id
+
+),
+
+final as (
+
+    select
+        base.order_id,
+        base.cutoff_at,
+        base.placed_at,
+        base.promised_by,
+        base.channel,
+        base.fulfillment_method,
+        coalesce(base.ship_to_region, 'unknown') as ship_to_region,
+        base.node_id,
+        nodes.node_type,
+        base.carrier,
+        base.service_level,
+        base.fulfillment_method = 'pickup' and base.node_id = base.pickup_node_id as is_from_pickup_store,
+        {{ dbt.datediff('base.cutoff_at', 'base.promised_by', 'second') }} / 3600.0 as hours_to_promise,
+        {{ dbt.datediff('base.placed_at', 'base.cutoff_at', 'second') }} / 3600.0 as hours_placed_to_allocated,
+        {{ dbt.datediff('base.cutoff_at', 'base.planned_ship_by', 'second') }} / 3600.0 as hours_to_planned_ship,
+        carriers.transit_days as carrier_transit_days,
+        -- Whole days the promise leaves after the planned ship day and the carrier's transit:
+        -- the promise-slack heuristic's score, negative when the plan already misses.
+        {{ dbt.datediff('cast(base.planned_ship_by as date)', 'cast(base.promised_by as date)', 'day') }}
+        - coalesce(carriers.transit_days, 0) as planned_slack_days,
+        {{ distance_km('nodes.lat', 'nodes.lon', 'base.ship_to_lat', 'base.ship_to_lon') }} as distance_km,
+        order_size.line_count,
+        order_size.units_ordered,
+        order_size.order_value,
+        order_size.weight_kg,
+        decision_summary.nodes_at_allocation,
+        decision_summary.nodes_at_allocation > 1 as is_split_at_allocation,
+        decision_summary.estimated_ship_cost,
+        extract(isodow from base.cutoff_at) as cutoff_weekday,
+        extract(hour from base.cutoff_at) as cutoff_hour,
+        coalesce(demand.orders_yesterday, 0) / nullif(demand.orders_per_day_trailing, 0) as demand_ratio,
+        coalesce(node_history.node_deliveries, 0) as node_deliveries_trailing,
+        node_history.node_late_deliveries * 1.0 / nullif(node_history.node_deliveries, 0) as node_late_rate,
+        node_history.node_rejections * 1.0 / nullif(node_history.node_allocations, 0) as node_rejection_rate,
+        coalesce(node_history.node_deliveries_all, 0) as node_deliveries_before,
+        node_history.node_late_deliveries_all * 1.0
+        / nullif(node_history.node_deliveries_all, 0) as node_late_rate_before,
+        lane_history.lane_extra_transit_days,
+        coalesce(lane_history.lane_deliveries_trailing, 0) as lane_deliveries_trailing,
+        coalesce(carrier_history.carrier_deliveries, 0) as carrier_deliveries_trailing,
+        carrier_history.carrier_late_deliveries * 1.0
+        / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
+        coalesce(node_backlog.backlog_units, 0) as node_backlog_units,
+        coalesce(node_backlog.backlog_units, 0) * 1.0 / nullif(nodes.daily_capacity_units, 0) as node_backlog_days,
+        coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
+        coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
+        -- The label: known once the order is done, or once its promise passed with nothing
+        -- completed (a lost parcel is late for good); null while it can still go either way.
+        case
+            when outcomes.completed_at is not null then outcomes.completed_at > outcomes.promised_by
+            when outcomes.is_fully_cancelled then null
+            when outcomes.promised_by < {{ as_of_timestamp() }} then true
+        end as is_late,
+        outcomes.completed_at is null and not outcomes.is_fully_cancelled as is_open
+    from base
+    inner join decision_summary on base.order_id = decision_summary.order_id
+    left join order_size on base.order_id = order_size.order_id
+    left join nodes on base.node_id = nodes.node_id
+    left join carriers
+        on
+            base.carrier = carriers.carrier
+            and base.service_level = carriers.service_level
+    left join node_history on base.order_id = node_history.order_id
+    left join lane_history on base.order_id = lane_history.order_id
+    left join carrier_history on base.order_id = carrier_history.order_id
+    left join node_backlog on base.order_id = node_backlog.order_id
+    left join region_exceptions on base.order_id = region_exceptions.order_id
+    left join carrier_exceptions on base.order_id = carrier_exceptions.order_id
+    left join demand on base.order_id = demand.order_id
+    left join outcomes on base.order_id = outcomes.order_id
+
+)
+
+select * from final

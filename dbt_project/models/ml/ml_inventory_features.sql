@@ -1,0 +1,285 @@
+{{ config(materialized='table') }}
+-- One row per observation of a node/SKU stock record, with what was known just before it:
+-- every cycle count (labelled: did it find an error beyond tolerance?) and, for scoring, every
+-- current record as of now (`is_current_record`, unlabelled). Features come from events before
+-- `observed_at` and from reference data; the record's level is its end-of-day position the day
+-- before a count (the day of a count includes the count's own correction), and today's for a
+-- current record.
+with
+
+counts as (
+
+    select * from {{ ref('fct_inventory_counts') }}
+
+),
+
+positions as (
+
+    select * from {{ ref('fct_inventory_positions') }}
+
+),
+
+adjustments as (
+
+    select * from {{ ref('stg_oms__stock_adjustments') }}
+
+),
+
+rejections as (
+
+    select * from {{ ref('stg_oms__line_rejections') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+skus as (
+
+    select * from {{ ref('stg_reference__skus') }}
+
+),
+
+current_day as (
+
+    select cast({{ as_of_timestamp() }} as date) as as_of_date
+
+),
+
+observations as (
+
+    select
+        counts.count_id,
+        counts.node_id,
+        counts.sku,
+        counts.counted_at as observed_at,
+        {{ dbt.dateadd('day', -1, 'counts.count_date') }} as position_date,
+        false as is_current_record,
+        not counts.is_accurate as is_inaccurate,
+        counts.error_units as count_error_units
+    from counts
+    union all
+    select
+        cast(null as {{ dbt.type_string() }}) as count_id,
+        positions.node_id,
+        positions.sku,
+        {{ as_of_timestamp() }} as observed_at,
+        positions.position_date,
+        true as is_current_record,
+        cast(null as boolean) as is_inaccurate,
+        cast(null as {{ dbt.type_bigint() }}) as count_error_units
+    from positions
+    inner join current_day on positions.position_date = current_day.as_of_date
+
+),
+
+observation_keys as (
+
+    select
+        observations.*,
+        {{ dbt.concat([
+            "observations.node_id", "'|'", "observations.sku", "'|'",
+            "coalesce(observations.count_id, 'current')"
+        ]) }} as observation_id
+    from observations
+
+),
+
+-- The count before this one (or before now), and when the record was first seen.
+previous_count as (
+
+    select * from (
+        select
+            observation_keys.observation_id,
+            counts.counted_at as previous_counted_at,
+            counts.error_units as previous_error_units,
+            counts.is_accurate as previous_is_accurate,
+            row_number() over (
+                partition by observation_keys.observation_id
+                order by counts.counted_at desc, counts.count_id desc
+            ) as recency_rank
+        from observation_keys
+        inner join counts
+            on
+                observation_keys.node_id = counts.node_id
+                and observation_keys.sku = counts.sku
+                and counts.counted_at < observation_keys.observed_at
+    ) as ranked
+    where recency_rank = 1
+
+),
+
+first_seen as (
+
+    select
+        node_id,
+        sku,
+        min(position_date) as first_position_date
+    from positions
+    group by node_id, sku
+
+),
+
+windows as (
+
+    select
+        observation_keys.*,
+        previous_count.previous_counted_at,
+        previous_count.previous_error_units,
+        previous_count.previous_is_accurate,
+        -- Since the last count, or since the record's first position when never counted.
+        coalesce(
+            previous_count.previous_counted_at,
+            cast(first_seen.first_position_date as {{ dbt.type_timestamp() }})
+        ) as since_at
+    from observation_keys
+    left join previous_count on observation_keys.observation_id = previous_count.observation_id
+    left join first_seen
+        on
+            observation_keys.node_id = first_seen.node_id
+            and observation_keys.sku = first_seen.sku
+
+),
+
+adjustments_since as (
+
+    select
+        windows.observation_id,
+        sum(case when adjustments.adjustment_reason in ('shrink', 'damage') then -adjustments.quantity_delta else 0 end)
+            as shrink_units_since_count,
+        sum(case when adjustments.adjustment_reason = 'sale' then -adjustments.quantity_delta else 0 end)
+            as units_sold_since_count,
+        count(case when adjustments.adjustment_reason = 'correction' then 1 end) as corrections_since_count,
+        count(case when adjustments.adjustment_reason = 'receipt' then 1 end) as receipts_since_count,
+        count(case when adjustments.adjustment_reason = 'return_restock' then 1 end) as restocks_since_count,
+        count(*) as adjustments_since_count
+    from windows
+    inner join adjustments
+        on
+            windows.node_id = adjustments.node_id
+            and windows.sku = adjustments.sku
+            and adjustments.adjusted_at >= windows.since_at
+            and adjustments.adjusted_at < windows.observed_at
+    group by windows.observation_id
+
+),
+
+sales as (
+
+    select
+        windows.observation_id,
+        -sum(adjustments.quantity_delta) as units_sold_trailing
+    from windows
+    inner join adjustments
+        on
+            windows.node_id = adjustments.node_id
+            and windows.sku = adjustments.sku
+            and adjustments.adjustment_reason = 'sale'
+            and adjustments.adjusted_at < windows.observed_at
+            and adjustments.adjusted_at >= {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.observed_at') }}
+    group by windows.observation_id
+
+),
+
+phantom_rejections as (
+
+    select
+        rejections.node_id,
+        order_lines.sku,
+        rejections.rejected_at
+    from rejections
+    inner join order_lines
+        on
+            rejections.order_id = order_lines.order_id
+            and rejections.line_id = order_lines.line_id
+    where rejections.rejection_reason = 'not_found'
+
+),
+
+rejections_since as (
+
+    select
+        windows.observation_id,
+        count(*) as not_found_since_count
+    from windows
+    inner join phantom_rejections
+        on
+            windows.node_id = phantom_rejections.node_id
+            and windows.sku = phantom_rejections.sku
+            and phantom_rejections.rejected_at >= windows.since_at
+            and phantom_rejections.rejected_at < windows.observed_at
+    group by windows.observation_id
+
+),
+
+record_level as (
+
+    select
+        windows.observation_id,
+        max(case when positions.position_date = windows.position_date then positions.on_hand end) as on_hand,
+        max(case when positions.position_date = windows.position_date then positions.available_to_promise end)
+            as available_to_promise,
+        count(case when positions.on_hand <= 0 then 1 end) as empty_days_trailing
+    from windows
+    inner join positions
+        on
+            windows.node_id = positions.node_id
+            and windows.sku = positions.sku
+            and positions.position_date <= windows.position_date
+            and positions.position_date > {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.position_date') }}
+    group by windows.observation_id
+
+),
+
+final as (
+
+    select
+        windows.observation_id,
+        windows.count_id,
+        windows.node_id,
+        windows.sku,
+        windows.observed_at,
+        windows.is_current_record,
+        nodes.node_type,
+        skus.category,
+        coalesce(skus.abc_class, 'unknown') as abc_class,
+        skus.unit_price,
+        coalesce(sales.units_sold_trailing, 0) / {{ var('ml_trailing_days') }}.0 as units_sold_per_day,
+        {{ dbt.datediff('windows.since_at', 'windows.observed_at', 'second') }} / 86400.0 as days_since_count,
+        windows.previous_counted_at is not null as has_previous_count,
+        windows.previous_error_units as previous_count_error_units,
+        abs(windows.previous_error_units) as previous_count_abs_error_units,
+        windows.previous_is_accurate as previous_count_was_accurate,
+        coalesce(adjustments_since.adjustments_since_count, 0) as adjustments_since_count,
+        coalesce(adjustments_since.shrink_units_since_count, 0) as shrink_units_since_count,
+        coalesce(adjustments_since.units_sold_since_count, 0) as units_sold_since_count,
+        coalesce(adjustments_since.corrections_since_count, 0) as corrections_since_count,
+        coalesce(adjustments_since.receipts_since_count, 0) as receipts_since_count,
+        coalesce(adjustments_since.restocks_since_count, 0) as restocks_since_count,
+        coalesce(rejections_since.not_found_since_count, 0) as not_found_since_count,
+        record_level.on_hand,
+        record_level.available_to_promise,
+        coalesce(record_level.empty_days_trailing, 0) as empty_days_trailing,
+        -- The outcome (not features): what the count found.
+        windows.is_inaccurate,
+        windows.count_error_units
+    from windows
+    left join nodes on windows.node_id = nodes.node_id
+    left join skus on windows.sku = skus.sku
+    left join sales on windows.observation_id = sales.observation_id
+    left join adjustments_since on windows.observation_id = adjustments_since.observation_id
+    left join rejections_since on windows.observation_id = rejections_since.observation_id
+    left join record_level on windows.observation_id = record_level.observation_id
+
+)
+
+select * from final
