@@ -74,6 +74,18 @@ def ingest(
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     typer.echo(_reconciliation_table(result.to_dict()))
+    _echo_findings(result.schema_drift, result.quarantine_alerts)
+
+
+def _echo_findings(drift: list, alerts: list) -> None:
+    """Schema drift, then the large quarantine shares, loudly: the last thing a person reads."""
+    from pipelines.ingest.quarantine_alerts import alerts_section
+    from pipelines.ingest.schema_drift import drift_section
+
+    if drift:
+        typer.echo(drift_section(drift))
+    if alerts:
+        typer.secho(alerts_section(alerts), fg=typer.colors.YELLOW, bold=True)
 
 
 def _reconciliation_table(summary: dict) -> str:
@@ -131,10 +143,13 @@ def run(
 
     The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
     """
+    from pipelines.ingest.findings import batches_after, findings_since
     from pipelines.runner import run_refresh
 
     home = OmsiHome.from_env().ensure()
+    last_batch = batches_after(home.warehouse)
     result = run_refresh(home, full_refresh=full_refresh, progress=_say)
+    _echo_findings(*findings_since(home.warehouse, last_batch))
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
