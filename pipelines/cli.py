@@ -155,6 +155,96 @@ def run(
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
 
 
+quarantine_app = typer.Typer(
+    help="What was quarantined and why; sample lines; export them to fix and re-send.",
+    invoke_without_command=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _read_warehouse():
+    from pipelines.warehouse import connect
+
+    home = OmsiHome.from_env()
+    if not home.warehouse.exists():
+        _fail(f"no warehouse at {home.warehouse} yet: run `omsi ingest DIR` or `omsi run` first")
+    try:
+        return connect(home.warehouse, read_only=True)
+    except Exception as exc:  # duckdb.IOException while a run writes it
+        _fail(f"cannot read {home.warehouse} ({exc}); try again when the run finishes")
+
+
+@quarantine_app.callback()
+def quarantine_reasons(ctx: typer.Context) -> None:
+    """List quarantine reasons with their open and resolved line counts (the default)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipelines.quarantine import open_count, reasons
+
+    with _read_warehouse() as con:
+        found = reasons(con)
+        still_open, total = open_count(con)
+    if not found:
+        typer.echo("nothing quarantined")
+        return
+    header = f"{'reason':<40} {'open':>9} {'resolved':>9} {'files':>6}  of"
+    typer.echo(header + "\n" + "-" * len(header))
+    for r in found:
+        typer.echo(f"{r.reason:<40} {r.open:>9,} {r.resolved:>9,} {r.files:>6}  {r.event_types}")
+    typer.echo(f"{still_open:,} open of {total:,} quarantined lines")
+    typer.echo("next: `omsi quarantine show REASON` for sample lines, `omsi quarantine export`")
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    reason: Annotated[
+        str | None, typer.Argument(help="A reason as listed; all when left out.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many lines to show.")] = 5,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also lines whose correction has landed since.")
+    ] = False,
+) -> None:
+    """Show sample quarantined lines: file, line, why, and the line as received."""
+    from pipelines.quarantine import quarantined_lines
+
+    with _read_warehouse() as con:
+        lines = quarantined_lines(con, reason, include_resolved=include_resolved, limit=limit)
+    if not lines:
+        typer.echo(f"no {'' if include_resolved else 'open '}line quarantined as {reason}")
+        return
+    for line in lines:
+        state = " (resolved)" if line.is_resolved else ""
+        typer.echo(f"{line.file} line {line.line_no}: {line.reason}{state}: {line.detail or ''}")
+        typer.echo(f"  {line.raw[:400]}")
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    out: Annotated[
+        Path, typer.Option(help="File to write: .jsonl (the lines as received) or .csv.")
+    ],
+    reason: Annotated[
+        str | None, typer.Argument(help="A reason as listed; all when left out.")
+    ] = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also lines whose correction has landed since.")
+    ] = False,
+) -> None:
+    """Export quarantined lines to fix; drop the corrected file into the landing folder."""
+    from pipelines.quarantine import export_lines, quarantined_lines
+
+    with _read_warehouse() as con:
+        lines = quarantined_lines(con, reason, include_resolved=include_resolved)
+    export_lines(lines, out)
+    typer.echo(f"wrote {len(lines):,} line(s) to {out}")
+    if out.suffix != ".csv":
+        typer.echo(
+            "next: correct them, put the file below $OMSI_HOME/landing (or `omsi ingest DIR`); "
+            "their event_ids never landed, so the corrected lines land"
+        )
+
+
 @app.command()
 def status() -> None:
     """What $OMSI_HOME holds: landing files, ingest batches, quarantine, serving snapshot age."""

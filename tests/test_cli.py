@@ -18,6 +18,9 @@ COMMANDS = [
     ["ingest"],
     ["run"],
     ["status"],
+    ["quarantine"],
+    ["quarantine", "show"],
+    ["quarantine", "export"],
     ["dashboard"],
     ["demo"],
 ]
