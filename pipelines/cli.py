@@ -133,6 +133,55 @@ def import_olist(
     )
 
 
+@import_app.command("shopify")
+def import_shopify(
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with the Admin API JSON: orders.json, locations.json "
+            "(fulfillment_events.json, fulfillments.json, refunds.json optional)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: events/ and reference/ are written here.")
+    ],
+    promise_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Shopify exports no promise: promised_by = created_at + this many days.",
+        ),
+    ] = 5,
+    promise_attribute: Annotated[
+        str | None,
+        typer.Option(
+            help="Order note attribute holding the promised date (a delivery-date app's), "
+            "used where present; --promise-days elsewhere."
+        ),
+    ] = None,
+    node_type: Annotated[
+        str, typer.Option(help="Node type of every location: dc, store, dropship or 3pl.")
+    ] = "dc",
+) -> None:
+    """Convert a Shopify order export (Admin API JSON) into contract events and reference CSVs."""
+    from pipelines.adapters.shopify import convert_shopify
+
+    try:
+        report = convert_shopify(
+            src,
+            out,
+            promise_days=promise_days,
+            promise_attribute=promise_attribute,
+            node_type=node_type,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    typer.echo(report.render())
+    typer.echo(
+        f"next: copy {out} into $OMSI_HOME/landing (or `omsi ingest {out}`), then `omsi run`"
+    )
+
+
 @app.command()
 def run(
     full_refresh: Annotated[

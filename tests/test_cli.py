@@ -15,6 +15,7 @@ COMMANDS = [
     ["generate"],
     ["import"],
     ["import", "olist"],
+    ["import", "shopify"],
     ["ingest"],
     ["run"],
     ["status"],

@@ -196,3 +196,37 @@ def test_quarantine_lists_shows_exports_and_a_resend_resolves(
     assert f"placed-{ORDERS - 1}" in still_open
     resolved = runner.invoke(app, ["quarantine", "show", "--all", "--limit", "100"]).stdout
     assert f"orders.jsonl line {RENAMED_FROM + 1}: missing_field:customer_id (resolved)" in resolved
+
+
+def test_data_intake_page_shows_the_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Data intake page lists the drift the serving snapshot carries, renames named."""
+    import duckdb
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard_fixtures import write_serving_snapshot
+
+    fixture = write_serving_snapshot(tmp_path / "serving.duckdb")
+    with duckdb.connect(str(fixture.path)) as con:
+        con.execute(
+            """
+            create table schema_drift as select * from (values
+                (2, 'order.placed', 'customer_ref', 15, 'orders.jsonl', 26, 'customer_id', 15),
+                (2, 'order.placed', 'gift_note', 14, 'orders.jsonl', 1, 'customer_id', 5)
+            ) as t(batch_id, event_type, field_path, lines, first_file, first_line_no,
+                   missing_field, missing_lines)
+            """
+        )
+    monkeypatch.setenv("OMSI_SERVING", str(fixture.path))
+    app = AppTest.from_file(
+        Path(__file__).resolve().parents[1] / "dashboards" / "app.py", default_timeout=30
+    )
+    app.run()
+    app.switch_page("app_pages/ingest.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Schema drift" in [h.value for h in app.subheader]
+    (drift,) = [d.value for d in app.dataframe if "likely_rename_of" in d.value.columns]
+    renames = dict(zip(drift["field"], drift["likely_rename_of"], strict=True))
+    assert renames["data.customer_ref"] == "customer_id"
+    assert pd.isna(renames["data.gift_note"])  # an added field, not a rename
