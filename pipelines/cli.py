@@ -212,6 +212,8 @@ app.add_typer(quarantine_app, name="quarantine")
 
 
 def _read_warehouse():
+    import duckdb
+
     from pipelines.warehouse import connect
 
     home = OmsiHome.from_env()
@@ -219,7 +221,7 @@ def _read_warehouse():
         _fail(f"no warehouse at {home.warehouse} yet: run `omsi ingest DIR` or `omsi run` first")
     try:
         return connect(home.warehouse, read_only=True)
-    except Exception as exc:  # duckdb.IOException while a run writes it
+    except duckdb.IOException as exc:  # a run is writing it
         _fail(f"cannot read {home.warehouse} ({exc}); try again when the run finishes")
 
 

@@ -230,3 +230,21 @@ def test_data_intake_page_shows_the_drift(tmp_path: Path, monkeypatch: pytest.Mo
     renames = dict(zip(drift["field"], drift["likely_rename_of"], strict=True))
     assert renames["data.customer_ref"] == "customer_id"
     assert pd.isna(renames["data.gift_note"])  # an added field, not a rename
+
+
+def test_omsi_run_reads_back_the_findings_of_its_batches(tmp_path: Path, feed: Path) -> None:
+    """What `omsi run` prints at its end: drift and alerts of the batches after the last one."""
+    from pipelines.ingest import ingest_folder
+    from pipelines.ingest.findings import batches_after, findings_since
+
+    wh = tmp_path / "run.duckdb"
+    assert batches_after(wh) == 0  # no warehouse yet
+    with connect(wh) as con:
+        ingest_folder(con, feed)
+    before = batches_after(wh)
+    assert findings_since(wh, before) == ([], [])  # nothing ran since
+    drift, alerts = findings_since(wh, 0)
+    assert {d.field_path for d in drift} == {"gift_note", "lines.wrap", "customer_ref"}
+    (by_type,) = [a for a in alerts if a.scope == "event_type"]
+    assert by_type.reason == "missing_field:customer_id"
+    assert "rename customer_ref back to customer_id" in by_type.advice
