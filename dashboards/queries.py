@@ -214,6 +214,26 @@ def quarantine_sample(
     )
 
 
+def schema_drift(version: SnapshotVersion) -> pd.DataFrame:
+    """Unknown data fields per batch, newest batch first; empty for a snapshot without them.
+
+    `likely_rename_of` follows pipelines.ingest.schema_drift: most of the field's lines lacked
+    that required field.
+    """
+    if missing_tables(version, ["schema_drift"]):
+        return pd.DataFrame()
+    return frame(
+        version,
+        """
+        select batch_id, event_type, 'data.' || field_path as field, lines,
+            first_file, first_line_no,
+            case when missing_lines * 2 > lines then missing_field end as likely_rename_of,
+        from schema_drift
+        order by batch_id desc, lines desc, event_type, field
+        """,
+    )
+
+
 def events_by_type(version: SnapshotVersion) -> pd.DataFrame:
     return frame(
         version,

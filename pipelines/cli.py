@@ -74,6 +74,18 @@ def ingest(
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     typer.echo(_reconciliation_table(result.to_dict()))
+    _echo_findings(result.schema_drift, result.quarantine_alerts)
+
+
+def _echo_findings(drift: list, alerts: list) -> None:
+    """Schema drift, then the large quarantine shares, loudly: the last thing a person reads."""
+    from pipelines.ingest.quarantine_alerts import alerts_section
+    from pipelines.ingest.schema_drift import drift_section
+
+    if drift:
+        typer.echo(drift_section(drift))
+    if alerts:
+        typer.secho(alerts_section(alerts), fg=typer.colors.YELLOW, bold=True)
 
 
 def _reconciliation_table(summary: dict) -> str:
@@ -121,6 +133,55 @@ def import_olist(
     )
 
 
+@import_app.command("shopify")
+def import_shopify(
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with the Admin API JSON: orders.json, locations.json "
+            "(fulfillment_events.json, fulfillments.json, refunds.json optional)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: events/ and reference/ are written here.")
+    ],
+    promise_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Shopify exports no promise: promised_by = created_at + this many days.",
+        ),
+    ] = 5,
+    promise_attribute: Annotated[
+        str | None,
+        typer.Option(
+            help="Order note attribute holding the promised date (a delivery-date app's), "
+            "used where present; --promise-days elsewhere."
+        ),
+    ] = None,
+    node_type: Annotated[
+        str, typer.Option(help="Node type of every location: dc, store, dropship or 3pl.")
+    ] = "dc",
+) -> None:
+    """Convert a Shopify order export (Admin API JSON) into contract events and reference CSVs."""
+    from pipelines.adapters.shopify import convert_shopify
+
+    try:
+        report = convert_shopify(
+            src,
+            out,
+            promise_days=promise_days,
+            promise_attribute=promise_attribute,
+            node_type=node_type,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    typer.echo(report.render())
+    typer.echo(
+        f"next: copy {out} into $OMSI_HOME/landing (or `omsi ingest {out}`), then `omsi run`"
+    )
+
+
 @app.command()
 def run(
     full_refresh: Annotated[
@@ -131,13 +192,108 @@ def run(
 
     The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
     """
+    from pipelines.ingest.findings import batches_after, findings_since
     from pipelines.runner import run_refresh
 
     home = OmsiHome.from_env().ensure()
+    last_batch = batches_after(home.warehouse)
     result = run_refresh(home, full_refresh=full_refresh, progress=_say)
+    _echo_findings(*findings_since(home.warehouse, last_batch))
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
+
+
+quarantine_app = typer.Typer(
+    help="What was quarantined and why; sample lines; export them to fix and re-send.",
+    invoke_without_command=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _read_warehouse():
+    import duckdb
+
+    from pipelines.warehouse import connect
+
+    home = OmsiHome.from_env()
+    if not home.warehouse.exists():
+        _fail(f"no warehouse at {home.warehouse} yet: run `omsi ingest DIR` or `omsi run` first")
+    try:
+        return connect(home.warehouse, read_only=True)
+    except duckdb.IOException as exc:  # a run is writing it
+        _fail(f"cannot read {home.warehouse} ({exc}); try again when the run finishes")
+
+
+@quarantine_app.callback()
+def quarantine_reasons(ctx: typer.Context) -> None:
+    """List quarantine reasons with their open and resolved line counts (the default)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipelines.quarantine import open_count, reasons
+
+    with _read_warehouse() as con:
+        found = reasons(con)
+        still_open, total = open_count(con)
+    if not found:
+        typer.echo("nothing quarantined")
+        return
+    header = f"{'reason':<40} {'open':>9} {'resolved':>9} {'files':>6}  of"
+    typer.echo(header + "\n" + "-" * len(header))
+    for r in found:
+        typer.echo(f"{r.reason:<40} {r.open:>9,} {r.resolved:>9,} {r.files:>6}  {r.event_types}")
+    typer.echo(f"{still_open:,} open of {total:,} quarantined lines")
+    typer.echo("next: `omsi quarantine show REASON` for sample lines, `omsi quarantine export`")
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    reason: Annotated[
+        str | None, typer.Argument(help="A reason as listed; all when left out.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many lines to show.")] = 5,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also lines whose correction has landed since.")
+    ] = False,
+) -> None:
+    """Show sample quarantined lines: file, line, why, and the line as received."""
+    from pipelines.quarantine import quarantined_lines
+
+    with _read_warehouse() as con:
+        lines = quarantined_lines(con, reason, include_resolved=include_resolved, limit=limit)
+    if not lines:
+        typer.echo(f"no {'' if include_resolved else 'open '}line quarantined as {reason}")
+        return
+    for line in lines:
+        state = " (resolved)" if line.is_resolved else ""
+        typer.echo(f"{line.file} line {line.line_no}: {line.reason}{state}: {line.detail or ''}")
+        typer.echo(f"  {line.raw[:400]}")
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    out: Annotated[
+        Path, typer.Option(help="File to write: .jsonl (the lines as received) or .csv.")
+    ],
+    reason: Annotated[
+        str | None, typer.Argument(help="A reason as listed; all when left out.")
+    ] = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Also lines whose correction has landed since.")
+    ] = False,
+) -> None:
+    """Export quarantined lines to fix; drop the corrected file into the landing folder."""
+    from pipelines.quarantine import export_lines, quarantined_lines
+
+    with _read_warehouse() as con:
+        lines = quarantined_lines(con, reason, include_resolved=include_resolved)
+    export_lines(lines, out)
+    typer.echo(f"wrote {len(lines):,} line(s) to {out}")
+    if out.suffix != ".csv":
+        typer.echo(
+            "next: correct them, put the file below $OMSI_HOME/landing (or `omsi ingest DIR`); "
+            "their event_ids never landed, so the corrected lines land"
+        )
 
 
 @app.command()

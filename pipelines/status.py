@@ -39,6 +39,8 @@ def describe(home: OmsiHome) -> str:
             reasons = con.execute(
                 "select reason, count(*) from raw.quarantine group by all order by 2 desc limit 5"
             ).fetchall()
+            quarantine_line = _quarantine_line(con) if reasons else ""
+            drift_lines = _drift_lines(con)
         lines.append(f"warehouse {events:,} events from {batches} batch(es), last at {last}")
         lines.append(
             f"          lines read {read or 0:,} = landed {landed or 0:,} + duplicates "
@@ -48,9 +50,41 @@ def describe(home: OmsiHome) -> str:
             lines.append(
                 "          top quarantine reasons: " + ", ".join(f"{r} ({n:,})" for r, n in reasons)
             )
+            lines.append(quarantine_line)
+        lines += drift_lines
     if home.serving.exists():
         age = datetime.now().timestamp() - home.serving.stat().st_mtime
         lines.append(f"serving   {home.serving} published {age / 60:.0f} min ago")
     else:
         lines.append("serving   not published yet: run `omsi run`")
     return "\n".join(lines)
+
+
+def _quarantine_line(con: duckdb.DuckDBPyConnection) -> str:
+    from pipelines.quarantine import open_count
+
+    still_open, total = open_count(con)
+    return (
+        f"          quarantine: {still_open:,} open of {total:,} (corrections landed since: "
+        f"{total - still_open:,}); see `omsi quarantine`"
+    )
+
+
+def _drift_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Schema drift of the latest batch that read any event file (a warehouse may predate it)."""
+    from pipelines.ingest.schema_drift import batch_drift
+
+    try:
+        (latest,) = con.execute(
+            "select max(batch_id) from raw.ingest_files where kind = 'events'"
+        ).fetchall()[0]
+        drift = batch_drift(con, latest) if latest is not None else []
+    except duckdb.CatalogException:
+        return []
+    if not drift:
+        return []
+    lines = [f"drift     batch {latest}: {len(drift)} field(s) the contract does not know:"]
+    lines += [f"          {d.describe()}" for d in drift[:5]]
+    if len(drift) > 5:
+        lines.append(f"          ... and {len(drift) - 5} more: `omsi ingest DIR --json` lists all")
+    return lines

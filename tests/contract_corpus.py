@@ -294,8 +294,11 @@ def _value_mutations(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         yield "four letters", "BRLX"
         yield "trailing space", "BRL "
     if "minLength" in schema:
-        yield "empty string", ""
         yield "one space", " "
+    if "string" in types and schema.get("format") != "date-time":
+        # Refused where a value is required to have one (minLength, an enum, a pattern); in an
+        # optional free-text field an empty string means unknown, and lands.
+        yield "empty string", ""
     if "maxLength" in schema:
         n = schema["maxLength"]
         yield f"{n} characters", "é" * n

@@ -15,9 +15,13 @@ COMMANDS = [
     ["generate"],
     ["import"],
     ["import", "olist"],
+    ["import", "shopify"],
     ["ingest"],
     ["run"],
     ["status"],
+    ["quarantine"],
+    ["quarantine", "show"],
+    ["quarantine", "export"],
     ["dashboard"],
     ["demo"],
 ]
@@ -32,7 +36,16 @@ def runner(tmp_path, monkeypatch) -> CliRunner:
 def test_top_level_help_lists_every_command(runner):
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for name in ("generate", "import", "ingest", "run", "status", "dashboard", "demo"):
+    for name in (
+        "generate",
+        "import",
+        "ingest",
+        "run",
+        "status",
+        "quarantine",
+        "dashboard",
+        "demo",
+    ):
         assert name in result.output
 
 

@@ -151,6 +151,32 @@ def _quarantine_sample(version: SnapshotVersion) -> None:
     )
 
 
+def _schema_drift(version: SnapshotVersion) -> None:
+    drift = queries.schema_drift(version)
+    if drift.empty:
+        return
+    st.subheader("Schema drift")
+    st.caption(
+        "Fields inside `data` that the contract does not know: kept as sent, not validated. "
+        "**Lines** = lines of that batch carrying the field; **first file / line** = where it "
+        "first appeared; **likely rename of** = a required field missing on most of the same "
+        "lines (those lines are quarantined as `missing_field`): map the new name back."
+    )
+    st.dataframe(
+        drift,
+        hide_index=True,
+        column_config={
+            "batch_id": st.column_config.NumberColumn("Batch", format="%d"),
+            "event_type": "Event type",
+            "field": "Field",
+            "lines": st.column_config.NumberColumn("Lines", format="localized"),
+            "first_file": "First file",
+            "first_line_no": st.column_config.NumberColumn("First line", format="%d"),
+            "likely_rename_of": "Likely rename of",
+        },
+    )
+
+
 def _events_by_type(version: SnapshotVersion) -> None:
     st.subheader("Events by type")
     events = queries.events_by_type(version)
@@ -194,6 +220,7 @@ try:
     _files(snapshot)
     _quarantine_reasons(snapshot)
     _quarantine_sample(snapshot)
+    _schema_drift(snapshot)
     _events_by_type(snapshot)
 except SnapshotError as error:
     st.error(str(error))

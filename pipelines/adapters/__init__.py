@@ -5,5 +5,6 @@ and returns a report that accounts for every source row it read.
 """
 
 from pipelines.adapters.olist import OlistImportReport, convert_olist
+from pipelines.adapters.shopify import ShopifyImportReport, convert_shopify
 
-__all__ = ["OlistImportReport", "convert_olist"]
+__all__ = ["OlistImportReport", "ShopifyImportReport", "convert_olist", "convert_shopify"]

@@ -35,7 +35,7 @@ SPECS: dict[str, ReferenceSpec] = {
             Column("node_id", "text", required=True),
             Column("node_type", "text", required=True, allowed=("dc", "store", "dropship", "3pl")),
             Column("name", "text", required=True),
-            Column("region", "text", required=True),
+            Column("region", "text"),  # a vendor's region is often unknown
             Column("country", "text"),
             Column("lat", "double", low=-90, high=90),
             Column("lon", "double", low=-180, high=180),

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
 from pipelines.ingest import string_views
+from pipelines.ingest.schema_drift import chunk_drift_sql
 
 
 @dataclass
@@ -188,6 +189,7 @@ def classify_sql() -> str:
         item_checked as (
             select
                 row_id, file_no, line_no, event_type, ls,
+                lt[{contract.position("$.data")}] = 'OBJECT' as data_is_object,
                 case
                     when line_reason is not null then line_reason
                     else {item_reason}
@@ -202,13 +204,15 @@ def classify_sql() -> str:
                 line_no,
                 reason,
                 passed_line_rules,
+                data_is_object,
                 ls[{at("$.event_id")}] as event_id,
                 event_type,
                 timezone('UTC', try_cast(upper(ls[{at("$.occurred_at")}]) as timestamptz))
                     as occurred_at,
                 ls[{at("$.source")}] as source,
                 try_cast(ls[{at("$.schema_version")}] as integer) as schema_version,
-                ls[{at("$.data.order_id")}] as order_id,
+                -- optional in service.contact, where an empty string means unknown
+                nullif(ls[{at("$.data.order_id")}], '') as order_id,
                 ls[{at("$.data")}] as data,
             from item_checked
         )
@@ -286,6 +290,7 @@ def land_chunk(
     con.register("incoming", incoming)
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
+    con.execute(chunk_drift_sql(), {"batch": batch_id})
     # Only lines whose event_id has another copy (in the warehouse, or more than one in this
     # chunk) need ordering; every other valid line lands.
     con.execute(

@@ -102,3 +102,18 @@ create table if not exists raw.carriers (
     line_no bigint not null,
     batch_id bigint not null
 );
+
+-- Schema drift: per batch, each field inside `data` the contract does not know (kept, not
+-- validated), with how many lines carried it, where it first appeared, and the required field
+-- most often missing on the same lines (a likely rename; those lines are quarantined).
+create table if not exists raw.schema_drift (
+    batch_id bigint not null,
+    event_type varchar not null,
+    field_path varchar not null,  -- dotted inside data: gift_note, ship_to.zip, lines.gift_wrap
+    lines bigint not null,
+    first_file varchar not null,
+    first_line_no bigint not null,
+    missing_field varchar,        -- e.g. customer_id: the likely old name of this field
+    missing_lines bigint not null, -- of these lines, how many were quarantined missing it
+    primary key (batch_id, event_type, field_path)
+);

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
 from pipelines.ingest.events import Outcome, grouped_by_type, land_chunk
+from pipelines.ingest.quarantine_alerts import QuarantineAlert, batch_alerts
 from pipelines.ingest.readers import (
     CHUNK_BYTES,
     SCHEMA,
@@ -28,6 +29,7 @@ from pipelines.ingest.readers import (
     parquet_lines,
 )
 from pipelines.ingest.reference import land_reference
+from pipelines.ingest.schema_drift import Drift, batch_drift, renames
 
 Progress = Callable[[str], None]
 _EMPTY = pa.table(
@@ -49,6 +51,8 @@ class IngestResult:
     landing_dir: str
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    schema_drift: list[Drift] = field(default_factory=list)
+    quarantine_alerts: list[QuarantineAlert] = field(default_factory=list)
 
     @property
     def totals(self) -> Outcome:
@@ -80,6 +84,8 @@ class IngestResult:
                 | {"seconds": round(f.seconds, 3)}
                 for f in self.files
             ],
+            "schema_drift": [d.to_dict() for d in self.schema_drift],
+            "quarantine_alerts": [a.to_dict() for a in self.quarantine_alerts],
         }
 
 
@@ -317,6 +323,8 @@ def ingest_folder(
             "quar": totals.quarantined,
         },
     )
+    result.schema_drift = batch_drift(con, batch_id)
+    result.quarantine_alerts = batch_alerts(con, [batch_id], renames=renames(result.schema_drift))
     say(
         f"batch {batch_id}: read {totals.lines_read:,}, landed {totals.landed:,}, duplicates "
         f"{totals.duplicates:,}, quarantined {totals.quarantined:,} in {result.seconds:.1f} s"

@@ -29,6 +29,8 @@ SERVING_TABLES: dict[str, str] = {
             <= {SAMPLE_PER_REASON}
         order by reason, file, line_no
     """,
+    # Fields inside `data` the contract does not know, per batch (pipelines/ingest/schema_drift.py).
+    "schema_drift": "select * from wh.raw.schema_drift",
     "events_by_type": """
         select event_type, count(*) as events, min(occurred_at) as first_at,
             max(occurred_at) as last_at

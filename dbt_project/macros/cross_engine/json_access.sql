@@ -39,6 +39,16 @@
 {%- endmacro %}
 
 
+{#-
+    An optional JSON string field as text: null when missing, JSON null or empty. The contract
+    says an empty string in an optional field means unknown, like a missing one (real exports
+    write "" for what they do not have), so the marts never see '' as a value.
+-#}
+{% macro json_optional_text(json_column, path) -%}
+    nullif({{ json_text(json_column, path) }}, '')
+{%- endmacro %}
+
+
 {#- A JSON number as a double-precision float (amounts, weights, coordinates). -#}
 {% macro json_number(json_column, path) -%}
     {{ return(adapter.dispatch('json_number', 'omsi')(json_column, path)) }}

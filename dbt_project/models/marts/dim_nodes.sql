@@ -1,6 +1,8 @@
 {{ config(materialized='table') }}
 -- One row per node from nodes.csv, with the pick/pack rate the cost model uses: the node's own
 -- rate when nodes.csv gives one, else the cost model's default for its node type (flagged).
+-- A node without a region (a vendor's often is unknown) is in region 'unknown', so figures by
+-- region count it rather than drop it.
 with
 
 nodes as (
@@ -25,7 +27,8 @@ final as (
         nodes.node_id,
         nodes.node_type,
         nodes.node_name,
-        nodes.region,
+        coalesce(nodes.region, 'unknown') as region,
+        nodes.region is null as region_is_unknown,
         nodes.country,
         nodes.lat,
         nodes.lon,

@@ -16,7 +16,7 @@ final as (
         payment_authorized_events.occurred_at as authorized_at,
         payment_authorized_events.source as source_system,
         {{ json_number('payment_authorized_events.data', 'amount') }} as authorized_amount,
-        {{ json_text('payment_authorized_events.data', 'payment_method') }} as payment_method,
+        {{ json_optional_text('payment_authorized_events.data', 'payment_method') }} as payment_method,
         payment_authorized_events.ingested_at as _ingested_at,
         payment_authorized_events.batch_id as _batch_id
     from payment_authorized_events

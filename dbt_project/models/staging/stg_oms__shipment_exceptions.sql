@@ -17,7 +17,7 @@ final as (
         shipment_exception_events.occurred_at as reported_at,
         shipment_exception_events.source as source_system,
         {{ json_text('shipment_exception_events.data', 'code') }} as exception_code,
-        {{ json_text('shipment_exception_events.data', 'detail') }} as exception_detail,
+        {{ json_optional_text('shipment_exception_events.data', 'detail') }} as exception_detail,
         shipment_exception_events.ingested_at as _ingested_at,
         shipment_exception_events.batch_id as _batch_id
     from shipment_exception_events

@@ -19,7 +19,7 @@ final as (
         {{ json_text('shipment_shipped_events.data', 'node_id') }} as node_id,
         {{ json_text('shipment_shipped_events.data', 'carrier') }} as carrier,
         {{ json_text('shipment_shipped_events.data', 'service_level') }} as service_level,
-        {{ json_text('shipment_shipped_events.data', 'tracking_number') }} as tracking_number,
+        {{ json_optional_text('shipment_shipped_events.data', 'tracking_number') }} as tracking_number,
         {{ json_number('shipment_shipped_events.data', 'shipping_cost') }} as shipping_cost,
         {{ json_number('shipment_shipped_events.data', 'weight_kg') }} as weight_kg,
         {{ json_array_size('shipment_shipped_events.data', 'lines') }} as line_count,

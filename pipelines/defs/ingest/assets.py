@@ -8,7 +8,16 @@ from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ingest import ingest_folder
 
 # Asset keys match the dbt sources (source `raw`, table name), so staging models hang below them.
-RAW_TABLES = ("events", "quarantine", "nodes", "skus", "carriers", "ingest_files", "ingest_batches")
+RAW_TABLES = (
+    "events",
+    "quarantine",
+    "nodes",
+    "skus",
+    "carriers",
+    "ingest_files",
+    "ingest_batches",
+    "schema_drift",
+)
 RAW_EVENTS = dg.AssetKey(["raw", "events"])
 
 
@@ -23,6 +32,7 @@ RAW_EVENTS = dg.AssetKey(["raw", "events"])
             ("carriers", "Reference: carrier service levels and promised transit days."),
             ("ingest_files", "Per file and batch: lines read = landed + duplicates + quarantined."),
             ("ingest_batches", "One row per ingest run with its totals."),
+            ("schema_drift", "Per batch: fields inside data the contract does not know."),
         )
     ],
     check_specs=CHECK_SPECS,
