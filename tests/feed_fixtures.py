@@ -10,17 +10,27 @@ compare the feed with real scores run on a real build (tests/test_feed_end_to_en
 
 from __future__ import annotations
 
+import base64
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from pipelines import warehouse
 from pipelines.settings import OmsiHome
 
 NODE_TYPES = ("dc", "store", "dropship", "3pl")
 ACTIONS = ("expedite", "reroute", "notify_customer", "none")
 FACTORS = ("promise_slack_hours", "node_backlog", "carrier_late_rate", "distance_km", "peak_day")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert many rows at once (executemany goes row by row, seconds for a few thousand)."""
+    names = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    frame = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})  # noqa: F841
+    con.execute(f"insert into {table} select * from frame")
 
 
 def build_synthetic_warehouse(
@@ -34,8 +44,8 @@ def build_synthetic_warehouse(
     now = datetime(2024, 10, 10, 12, 0, 0)
     node_ids = [f"N{i:03d}" for i in range(nodes)]
     node_type = {n: NODE_TYPES[i % len(NODE_TYPES)] for i, n in enumerate(node_ids)}
-    with duckdb.connect(str(path)) as con:
-        con.execute("set TimeZone = 'UTC'")
+    # The warehouse's own connect() creates the raw tables, so `omsi status` reads it as usual.
+    with warehouse.connect(path) as con:
         for schema in ("marts", "ml"):
             con.execute(f"create schema {schema}")
         con.execute(
@@ -44,8 +54,9 @@ def build_synthetic_warehouse(
                 daily_capacity_units integer)
             """
         )
-        con.executemany(
-            "insert into marts.dim_nodes values (?, ?, ?)",
+        _insert(
+            con,
+            "marts.dim_nodes",
             [(n, node_type[n], None if node_type[n] == "dropship" else 500) for n in node_ids],
         )
         con.execute(
@@ -71,8 +82,9 @@ def build_synthetic_warehouse(
                 allocated_quantity integer, outcome varchar)
             """
         )
-        con.executemany(
-            "insert into marts.fct_allocations values (?, ?, ?, ?)",
+        _insert(
+            con,
+            "marts.fct_allocations",
             [
                 (
                     rng.choice(node_ids),
@@ -89,8 +101,9 @@ def build_synthetic_warehouse(
                 is_late boolean)
             """
         )
-        con.executemany(
-            "insert into marts.fct_shipments values (?, ?, ?)",
+        _insert(
+            con,
+            "marts.fct_shipments",
             [
                 (
                     rng.choice(node_ids),
@@ -157,9 +170,9 @@ def rescore(home: OmsiHome, *, seed: int, orders: int = 400, skus: int = 60) -> 
                     rng.choice(ACTIONS),
                 )
             )
-        con.executemany(
-            "insert into ml.delivery_risk_scores values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _insert(
+            con,
+            "ml.delivery_risk_scores",
             rows,
         )
         con.execute("delete from ml.inventory_risk_scores")
@@ -186,9 +199,7 @@ def rescore(home: OmsiHome, *, seed: int, orders: int = 400, skus: int = 60) -> 
                         max(atp - buffer, 0),
                     )
                 )
-        con.executemany(
-            "insert into ml.inventory_risk_scores values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", stock
-        )
+        _insert(con, "ml.inventory_risk_scores", stock)
         con.execute(
             """
             update ml.inventory_risk_scores as t set risk_rank = r.rank
@@ -197,3 +208,39 @@ def rescore(home: OmsiHome, *, seed: int, orders: int = 400, skus: int = 60) -> 
             where t.node_id = r.node_id and t.sku = r.sku
             """
         )
+
+
+# -- services the feed tests use --------------------------------------------------------------
+
+PG_DSN_ENV = "OMSI_TEST_PG_DSN"
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+# A real secret's shape: whsec_ + base64 of 32 random bytes (the spec allows 24 to 64).
+TEST_SECRET = "whsec_" + base64.b64encode(b"omsi-feed-test-secret-32-bytes!!").decode()
+
+
+def pg_dsn() -> str:
+    """The test PostgreSQL server, or a skip saying what to start."""
+    import os
+
+    import psycopg
+    import pytest
+
+    dsn = os.environ.get(PG_DSN_ENV, DEFAULT_PG_DSN)
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except psycopg.OperationalError as exc:
+        pytest.skip(
+            f"PostgreSQL is not reachable at {PG_DSN_ENV}={dsn} ({str(exc).strip()[:120]}): "
+            "start a server (e.g. `pg_ctlcluster 15 main start`) or point "
+            f"{PG_DSN_ENV} at one"
+        )
+    return dsn
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

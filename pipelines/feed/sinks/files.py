@@ -31,7 +31,11 @@ def snapshot_folders(feed_dir: Path) -> list[Path]:
     """Published snapshots, oldest first (ids start with their as-of instant)."""
     if not feed_dir.is_dir():
         return []
-    return sorted(p for p in feed_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
+    return sorted(
+        p
+        for p in feed_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()
+    )
 
 
 def latest_snapshot(feed_dir: Path) -> str | None:
