@@ -167,8 +167,11 @@ class Sender:
         self.log = log
         self._client = httpx.Client(timeout=config.timeout_seconds, follow_redirects=False)
         self._sleep = sleep or tenacity.nap.sleep
+        # initial x 2^(attempt - 1), plus up to `initial` of random jitter, capped at max.
         self._backoff = tenacity.wait_exponential_jitter(
-            initial=config.backoff_initial_seconds, max=config.backoff_max_seconds
+            multiplier=config.backoff_initial_seconds,
+            jitter=config.backoff_initial_seconds,
+            max=config.backoff_max_seconds,
         )
 
     def close(self) -> None:
