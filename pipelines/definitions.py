@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.dbt.definitions import defs as dbt_defs
+from pipelines.defs.feed.definitions import defs as feed_defs
 from pipelines.defs.ingest.definitions import defs as ingest_defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
 from pipelines.defs.serving.definitions import defs as serving_defs
@@ -16,7 +17,8 @@ REFRESH_JOB = "refresh"
 
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
-    selection=dg.AssetSelection.all(),
+    # The routing feed publishes on its own job and schedule (pipelines/defs/feed/).
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("feed"),
     description="Ingest new files, build the warehouse, publish serving.",
 )
 daily_refresh = dg.ScheduleDefinition(
@@ -30,6 +32,7 @@ defs = dg.Definitions.merge(
     ingest_defs(),
     dbt_defs(),
     serving_defs(),
+    feed_defs(),
     dg.Definitions(
         jobs=[refresh_job],
         schedules=[daily_refresh],
