@@ -290,3 +290,13 @@ def test_a_reader_polling_postgres_during_many_publishes_never_sees_a_mix(home, 
     assert problems == []
     assert len(set(seen)) >= 3, "the reader should have seen several snapshots go by"
     assert seen[-1] == snapshots[-1].snapshot_id
+
+
+def test_the_documented_examples_follow_the_published_schemas() -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "routing-feed.md").read_text()
+    examples = re.findall(r"<!-- example: (\w+) -->\s*```json\n(.*?)```", text, re.S)
+    assert {name for name, _ in examples} == {*DATASETS, "manifest"}
+    for name, body in examples:
+        assert schema_errors(name, json.loads(body)) == [], name
