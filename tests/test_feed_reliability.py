@@ -22,6 +22,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pipelines.feed.config import load_config
+from pipelines.feed.publish import load_snapshot
 from pipelines.feed.receiver import Receiver, make_server
 from pipelines.feed.sinks.files import MANIFEST, snapshot_folders
 from pipelines.settings import OmsiHome
@@ -198,7 +200,8 @@ def test_kill_9_in_the_middle_of_each_sink_then_a_rerun_leaves_whole_snapshots(w
         time.sleep(0.5)
         _assert_pg_holds(_pg_state(dsn, schema), baseline[0])
         after_kill = _assert_files_whole(home)
-        assert not list(home.feed.glob(".tmp-*")) or len(after_kill) <= 2
+        # The files sink comes first in feed.toml: it had finished, whole, before the kill.
+        assert len(after_kill) == 2 and not list(home.feed.glob(".tmp-*"))
 
         # 2. Killed while the webhook is sending the batches (each answer takes 0.3 s).
         slow.set()
@@ -213,20 +216,24 @@ def test_kill_9_in_the_middle_of_each_sink_then_a_rerun_leaves_whole_snapshots(w
         slow.clear()
         assert len(receiver.applied) == 1, "the new snapshot must not apply half-sent"
 
-        # 3. Killed while the files sink writes its temporary folder.
+        # 3. Killed while the files sink writes its temporary folder. The id is known before
+        # (it is derived from the scores), so the poll watches for this snapshot's folder.
         rescore(home, seed=3, orders=1500)
+        expected = load_snapshot(home, load_config(home.root, env=env)).snapshot_id
         proc = _start_feed(env, "--sink", "file")
         deadline = time.monotonic() + 120
         caught = False
         while time.monotonic() < deadline and proc.poll() is None:
-            if list(home.feed.glob(".tmp-*")):
+            if list(home.feed.glob(f".tmp-{expected}-*")):
                 proc.send_signal(signal.SIGKILL)
                 caught = True
                 break
         proc.wait(timeout=30)
         files_now = _assert_files_whole(home)
         if caught:
-            assert len(files_now) == len(after_kill), "a killed write must not look published"
+            assert expected not in files_now, "a killed write must not look published"
+        else:  # the write finished between two polls: then it must be whole
+            assert expected in files_now
 
         # The rerun publishes the newest scores everywhere, once.
         rerun = _feed(env)

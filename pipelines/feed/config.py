@@ -161,6 +161,8 @@ def load_config(home_root: Path, env: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: sinks = {list(sinks)}; choose from {', '.join(SINKS)}")
 
     schedule = raw.get("schedule", {})
+    if set(schedule) - {"cron"}:
+        raise ConfigError(f'{path}: [schedule] knows only `cron` (e.g. cron = "0 * * * *")')
     node_scores = NodeScoreSettings(**_section(raw, "node_scores", NodeScoreSettings, path))
     file_sink = FileSinkConfig(**_section(raw, "file", FileSinkConfig, path))
 

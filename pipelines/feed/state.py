@@ -69,8 +69,8 @@ class FeedState:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise FeedBusyError(
-                    "another `omsi feed` is publishing from this $OMSI_HOME; wait for it to "
-                    "finish (a schedule tick and a manual run never overlap)"
+                    "another `omsi feed` (or the scheduled feed) is publishing from this "
+                    "$OMSI_HOME; run it again when that one has finished"
                 ) from None
             try:
                 yield

@@ -30,7 +30,7 @@ from standardwebhooks import Webhook
 
 from pipelines.feed.config import WebhookSinkConfig
 from pipelines.feed.schemas import SCHEMA_VERSION
-from pipelines.feed.sinks import DEAD_LETTERED, DELIVERED, SinkResult
+from pipelines.feed.sinks import ALREADY_DELIVERED, DEAD_LETTERED, DELIVERED, SinkResult
 from pipelines.feed.snapshot import Snapshot, encode_json
 from pipelines.feed.state import FeedState, now_utc
 
@@ -304,6 +304,9 @@ def publish_webhook(
     all_messages = messages(snapshot, config.max_batch_bytes)
     acked = state.acked(snapshot.snapshot_id)
     pending = [(m, None) for m in all_messages if m.webhook_id not in acked]
+    if not pending:
+        detail = f"all {len(all_messages)} message(s) acknowledged before"
+        return SinkResult("webhook", snapshot.snapshot_id, ALREADY_DELIVERED, detail)
     sender = Sender(url, secret, config, log=log, sleep=sleep)
     try:
         delivered, dead, reasons = deliver(pending, sender, state, redact)
