@@ -300,3 +300,39 @@ def test_the_documented_examples_follow_the_published_schemas() -> None:
     assert {name for name, _ in examples} == {*DATASETS, "manifest"}
     for name, body in examples:
         assert schema_errors(name, json.loads(body)) == [], name
+
+
+def test_omsi_feed_on_a_home_without_scores_says_what_to_run(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.setenv("OMSI_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["feed", "--help"]).exit_code == 0
+    result = runner.invoke(app, ["feed"])
+    assert result.exit_code == 1 and "omsi run" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["feed", "--sink", "ftp"])
+    assert result.exit_code == 1 and "file, postgres, webhook" in result.output
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0
+    assert "file: nothing delivered yet" in status.output
+    assert "dead letters: none waiting" in status.output
+
+
+def test_omsi_feed_publishes_and_status_shows_the_delivery(home: OmsiHome, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.setenv("OMSI_HOME", str(home.root))
+    runner = CliRunner()
+    result = runner.invoke(app, ["feed"])
+    assert result.exit_code == 0, result.output
+    snapshot_id = latest_snapshot(home.feed)
+    assert f"snapshot {snapshot_id}" in result.output and "file: delivered" in result.output
+    again = runner.invoke(app, ["feed"])
+    assert again.exit_code == 0 and "file: already delivered" in again.output
+    status = runner.invoke(app, ["status"])
+    assert f"file: last snapshot {snapshot_id} delivered" in status.output
