@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,8 @@ def _typed(dataset: str, record: dict[str, Any]) -> tuple:
     out = []
     for name in columns(dataset):
         value = record[name]
+        if isinstance(value, Decimal) and types[name][0] == "number":
+            value = float(value)  # a decimal score column: the nearest double, as published
         if value is not None and types[name][0] == "date-time":
             if isinstance(value, str):
                 value = datetime.fromisoformat(value)

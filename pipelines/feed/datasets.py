@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines.feed.schemas import DATASETS, arrow_schema, columns, key
+from pipelines.feed.schemas import DATASETS, arrow_schema, column_types, key
 
 SCORE_TABLES = {
     "order_risk": "ml.delivery_risk_scores",
@@ -125,8 +125,22 @@ def _currency(con: duckdb.DuckDBPyConnection) -> str:
     return row[0][0] if row else "XXX"
 
 
+# The warehouse type each JSON type is read as: casting in SQL means a score table that holds
+# a decimal or a 32-bit integer still gives the published type, converted exactly by DuckDB.
+_SQL_TYPES = {
+    "string": "varchar",
+    "number": "double",
+    "integer": "bigint",
+    "boolean": "boolean",
+    "date-time": "timestamp",
+}
+
+
 def _score_table(con: duckdb.DuckDBPyConnection, dataset: str) -> pa.Table:
-    cols = ", ".join(columns(dataset))
+    cols = ", ".join(
+        f"cast({name} as {_SQL_TYPES[kind]}) as {name}"
+        for name, (kind, _) in column_types(dataset).items()
+    )
     order = ", ".join(key(dataset))
     table = con.sql(f"select {cols} from {SCORE_TABLES[dataset]} order by {order}")
     return table.to_arrow_table().cast(arrow_schema(dataset))
