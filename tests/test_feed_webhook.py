@@ -278,3 +278,16 @@ def test_dead_letter_files_are_named_in_send_order(tmp_path: Path, snapshot):
     )
     sequences = [state.read_dead_letter(p)["sequence"] for p in state.dead_letter_files()]
     assert sequences == sorted(sequences) == list(range(1, len(sequences) + 1))
+
+
+def test_the_reference_receiver_never_moves_latest_backwards(tmp_path: Path, snapshot) -> None:
+    import os
+
+    receiver = Receiver(TEST_SECRET, out_dir=tmp_path / "out")
+    datasets = {name: d.records() for name, d in snapshot.datasets.items()}
+    newer = "29991231T000000Z-000000000000"
+    receiver._write(newer, datasets, {"snapshot_id": newer})
+    receiver._write(snapshot.snapshot_id, datasets, {"snapshot_id": snapshot.snapshot_id})
+    assert os.readlink(tmp_path / "out" / "latest") == newer
+    lines = (tmp_path / "out" / snapshot.snapshot_id / "order_risk.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == datasets["order_risk"]

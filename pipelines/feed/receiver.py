@@ -11,7 +11,8 @@ For every request it:
    (the sender retries until it hears a 2xx, so duplicates are normal);
 3. keeps each snapshot's batches until the `omsi.feed.snapshot` message (the manifest) has come
    and every batch it counts is there, checks the row counts, then applies the snapshot whole
-   (here: writes `DIR/<snapshot_id>/<dataset>.jsonl` and moves `DIR/latest`).
+   (here: writes `DIR/<snapshot_id>/<dataset>.jsonl` and moves `DIR/latest`, never backwards:
+   dead letters sent again can bring an older snapshot after a newer one).
 
 It answers fast and does nothing slow before answering, as the specification recommends. It is
 an example to copy into your own stack (standard library + `standardwebhooks`), and the server
@@ -110,6 +111,11 @@ class Receiver:
             (tmp / f"{name}.jsonl").write_text(text)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         os.replace(tmp, folder)
+        # Dead letters sent again can bring an older snapshot after a newer one: ids sort by
+        # their as-of instant, and `latest` only ever moves forward.
+        current = self.out_dir / "latest"
+        if current.is_symlink() and os.readlink(current) >= snapshot_id:
+            return
         link = self.out_dir / ".latest.tmp"
         link.unlink(missing_ok=True)
         os.symlink(snapshot_id, link)
