@@ -99,3 +99,25 @@ def test_the_schedule_runs_only_when_the_scores_are_newer_than_the_last_snapshot
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=SCORE_KEYS[0]))
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=SCORE_KEYS[1]))
         assert len(schedule.evaluate_tick(context).run_requests) == 1
+
+
+def test_scores_older_than_the_last_build_are_not_published(home: OmsiHome) -> None:
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse)) as con:
+        # A warehouse build after the last scoring: the scores describe older marts.
+        con.execute(
+            """
+            create schema ops;
+            create table ops.dbt_builds (finished_at timestamp, through_batch_id bigint,
+                project_fingerprint varchar, full_refresh boolean);
+            insert into ops.dbt_builds
+            select max(scored_at) + interval 1 hour, 1, 'x', false from ml.delivery_risk_scores;
+            """
+        )
+    with dg.instance_for_test() as instance:
+        result = _run(home, instance)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "older than the warehouse build" in failure.message and "omsi run" in failure.message
+    assert snapshot_folders(home.feed) == []

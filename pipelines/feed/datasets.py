@@ -111,7 +111,7 @@ def _costs(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
         raise FeedInputError(
             f"the warehouse's cost model has no {', '.join(missing)} row: it was built before "
             "the routing feed's costs were added to dbt_project/seeds/cost_model.csv. Rebuild "
-            "it with `omsi run --full-refresh`"
+            "it with `omsi run` (a changed seed always rebuilds)"
         )
     return rates
 
