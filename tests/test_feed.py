@@ -194,6 +194,12 @@ def test_the_configuration_file_is_checked_and_secrets_never_print(tmp_path: Pat
         config.redact("password filepass99 and c2VjcmV0c2VjcmV0c2VjcmV0") == "password *** and ***"
     )
     assert str(Secret("x")) == "***"
+    (tmp_path / "feed.toml").write_text('[webhook]\nurl = "https://feed:urlpass55@x/"\n')
+    assert load_config(tmp_path).redact("https://feed:urlpass55@x/") == "https://feed:***@x/"
+    (tmp_path / "feed.toml").write_text("[webhook]\nmax_batch_bytes = 100\n")
+    with pytest.raises(ConfigError, match="max_batch_bytes"):
+        load_config(tmp_path)
+    (tmp_path / "feed.toml").unlink()
     env = {"OMSI_FEED_POSTGRES_DSN": "postgresql://u:envpass77@h/db"}
     assert load_config(tmp_path, env=env).postgres.dsn.reveal().endswith("envpass77@h/db")
 

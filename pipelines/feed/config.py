@@ -92,6 +92,13 @@ class Config:
         if self.webhook.secret:
             raw = self.webhook.secret.reveal()
             values += [raw, raw.removeprefix("whsec_")]
+        if self.webhook.url:
+            # A URL can carry credentials of its own (user:password@host).
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.webhook.url).password
+            if password:
+                values.append(password)
         if self.postgres.dsn:
             dsn = self.postgres.dsn.reveal()
             values.append(dsn)
@@ -176,6 +183,19 @@ def load_config(home_root: Path, env: dict[str, str] | None = None) -> Config:
     secret = env.get(secret_env) or wh.pop("secret", None)
     wh.pop("secret", None)
     webhook = WebhookSinkConfig(secret=Secret(secret) if secret else None, **wh)
+    limits = {
+        "max_batch_bytes": webhook.max_batch_bytes >= 4096,
+        "max_attempts": webhook.max_attempts >= 1,
+        "timeout_seconds": webhook.timeout_seconds > 0,
+    }
+    for name, ok in limits.items():
+        if not ok:
+            raise ConfigError(
+                f"{path}: [webhook] {name} = {getattr(webhook, name)} is out of range "
+                "(max_batch_bytes >= 4096, max_attempts >= 1, timeout_seconds > 0)"
+            )
+    if file_sink.keep < 1:
+        raise ConfigError(f"{path}: [file] keep must be at least 1")
 
     return Config(
         sinks=sinks,
