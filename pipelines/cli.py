@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from pipelines.feed.cli import feed_command
 from pipelines.settings import OmsiHome
 from pipelines.simulator.cli import generate_command
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("generate")(generate_command)
+app.command("feed")(feed_command)
 import_app = typer.Typer(
     help="Convert another system's export into contract events.", no_args_is_help=True
 )

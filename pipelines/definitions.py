@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.dbt.definitions import defs as dbt_defs
+from pipelines.defs.feed.definitions import defs as feed_defs
 from pipelines.defs.ingest.definitions import defs as ingest_defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
 from pipelines.defs.ml.definitions import defs as ml_defs
@@ -17,7 +18,8 @@ REFRESH_JOB = "refresh"
 
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
-    selection=dg.AssetSelection.all(),
+    # The routing feed publishes on its own job and schedule (pipelines/defs/feed/).
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("feed"),
     description="Ingest new files, build the warehouse, publish serving.",
 )
 daily_refresh = dg.ScheduleDefinition(
@@ -32,6 +34,7 @@ defs = dg.Definitions.merge(
     dbt_defs(),
     ml_defs(),
     serving_defs(),
+    feed_defs(),
     dg.Definitions(
         jobs=[refresh_job],
         schedules=[daily_refresh],

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import duckdb
 
+from pipelines.feed.status import feed_status_lines
 from pipelines.ingest.discover import discover
 from pipelines.settings import OmsiHome
 
@@ -57,6 +58,7 @@ def describe(home: OmsiHome) -> str:
         lines.append(f"serving   {home.serving} published {age / 60:.0f} min ago")
     else:
         lines.append("serving   not published yet: run `omsi run`")
+    lines += feed_status_lines(home)
     return "\n".join(lines)
 
 

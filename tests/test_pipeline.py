@@ -85,7 +85,7 @@ def test_asset_graph_is_wired_as_designed():
     # ... and the marts' own tests as checks on the marts.
     assert any(asset == "marts/fct_orders" and "unique" in name for asset, name in checks)
 
-    assert {s.name for s in defs.schedules} == {"daily_refresh"}
+    assert {s.name for s in defs.schedules} == {"daily_refresh", "routing_feed_schedule"}
     assert {s.name for s in defs.sensors} == {"landing_sensor"}
     assert defs.resolve_job_def(REFRESH_JOB) is not None
 
