@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from pipelines.feed.cli import feed_command
+from pipelines.ml.commands import models_app, score_command, train_command
 from pipelines.settings import OmsiHome
 from pipelines.simulator.cli import generate_command
 
@@ -27,6 +28,9 @@ import_app = typer.Typer(
     help="Convert another system's export into contract events.", no_args_is_help=True
 )
 app.add_typer(import_app, name="import")
+app.command("train")(train_command)
+app.command("score")(score_command)
+app.add_typer(models_app, name="models")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

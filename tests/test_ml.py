@@ -1,0 +1,303 @@
+"""The risk models over a real simulated world: point-in-time features, training, registry,
+scoring and the commands.
+
+One world (4,000 orders over 45 days) is ingested and built with dbt once. A second warehouse
+receives the same world with every event after an instant T dropped or moved later; the feature
+rows of everything decided by T must come out byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+
+from models.features import DELIVERY, INVENTORY
+from models.registry import ArtifactRefused, Registry, load_artifact
+from models.training import TrainConfig, TrainedModel
+from pipelines import warehouse
+from pipelines.ingest import ingest_folder
+from pipelines.ml.scoring_run import score_all
+from pipelines.ml.training_run import feature_frame, train_model, train_models
+from pipelines.simulator import generate
+from tests.dbt_runner import run_dbt
+
+pytestmark = pytest.mark.slow
+
+START = datetime(2024, 9, 1, tzinfo=UTC)
+# Every event after this instant is dropped or moved in the second warehouse.
+CUT = START + timedelta(days=27, hours=13)
+ML_PATH = ["run", "--select", "+ml_delivery_features", "+ml_inventory_features"]
+LABELS = {"is_late", "is_open"}
+
+
+def _build(landing: Path, wh: Path, work: Path, args: list[str]) -> None:
+    con = warehouse.connect(wh)
+    try:
+        ingest_folder(con, landing)
+    finally:
+        con.close()
+    code, output, _ = run_dbt(args, wh, work)
+    assert code == 0, output[-6000:]
+
+
+def _rewrite_after_cut(world: Path, target: Path) -> tuple[int, int]:
+    """Copy the world; events after CUT: every other one dropped, the rest moved 3 days later."""
+    shutil.copytree(world / "reference", target / "reference")
+    (target / "events").mkdir(parents=True)
+    dropped = moved = 0
+    for path in sorted((world / "events").iterdir()):
+        kept = []
+        for line in path.read_bytes().splitlines():
+            event = orjson.loads(line)
+            at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+            if at > CUT:
+                if (dropped + moved) % 2 == 0:
+                    dropped += 1
+                    continue
+                moved += 1
+                event["occurred_at"] = (at + timedelta(days=3)).isoformat()
+            kept.append(orjson.dumps(event))
+        (target / "events" / path.name).write_bytes(b"\n".join(kept) + b"\n")
+    return dropped, moved
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("ml")
+    generated = root / "world"
+    generate(generated, orders=4000, days=45, seed=11, start=START.date())
+    landing = root / "landing"
+    shutil.copytree(generated / "events", landing / "events")
+    shutil.copytree(generated / "reference", landing / "reference")
+    wh = root / "home" / "warehouse.duckdb"
+    _build(landing, wh, root / "dbt-full", ML_PATH)
+    yield {"root": root, "generated": generated, "warehouse": wh, "home": root / "home"}
+
+
+def _differences(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], where: str) -> int:
+    select = ", ".join(columns)
+    sql = f"""
+        select count(*) from (
+            (select {select} from full_wh.ml.{table} where {where}
+             except all select {select} from cut_wh.ml.{table} where {where})
+            union all
+            (select {select} from cut_wh.ml.{table} where {where}
+             except all select {select} from full_wh.ml.{table} where {where})
+        )
+    """
+    return con.execute(sql).fetchall()[0][0]
+
+
+def test_features_ignore_every_event_after_the_cutoff(world: dict[str, Any]) -> None:
+    root = world["root"]
+    dropped, moved = _rewrite_after_cut(world["generated"], root / "cut-landing")
+    assert dropped > 1000 and moved > 1000
+    cut_wh = root / "cut" / "warehouse.duckdb"
+    _build(root / "cut-landing", cut_wh, root / "dbt-cut", ML_PATH)
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{world['warehouse']}' as full_wh (read_only)")
+    con.execute(f"attach '{cut_wh}' as cut_wh (read_only)")
+    cut = f"timestamp '{CUT:%Y-%m-%d %H:%M:%S}'"
+    delivery_columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'full_wh'"
+            " and table_name = 'ml_delivery_features' order by ordinal_position"
+        ).fetchall()
+        if c not in LABELS
+    ]
+    decided = f"cutoff_at <= {cut}"
+    (orders,) = con.execute(
+        f"select count(*) from full_wh.ml.ml_delivery_features where {decided}"
+    ).fetchall()[0]
+    assert orders > 1500
+    assert _differences(con, "ml_delivery_features", delivery_columns, decided) == 0
+
+    inventory_columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'full_wh'"
+            " and table_name = 'ml_inventory_features' order by ordinal_position"
+        ).fetchall()
+    ]
+    counted = f"not is_current_record and observed_at <= {cut}"
+    (counts,) = con.execute(
+        f"select count(*) from full_wh.ml.ml_inventory_features where {counted}"
+    ).fetchall()[0]
+    assert counts > 500
+    assert _differences(con, "ml_inventory_features", inventory_columns, counted) == 0
+
+    # The comparison can see a difference: the same orders' labels and later rows do change.
+    later = f"cutoff_at > {cut} - interval 5 day"
+    assert _differences(con, "ml_delivery_features", [*delivery_columns, "is_late"], later) > 0
+
+
+def test_training_is_reproducible_and_split_by_time(world: dict[str, Any], tmp_path: Path) -> None:
+    con = warehouse.connect(world["warehouse"])
+    try:
+        first = train_model(con, Registry(tmp_path / "a"), "delivery")
+        second = train_model(con, Registry(tmp_path / "b"), "delivery")
+        frame = feature_frame(con, DELIVERY)
+    finally:
+        con.close()
+    a = Registry(tmp_path / "a").versions("delivery")[0].card
+    b = Registry(tmp_path / "b").versions("delivery")[0].card
+    assert a["artifact_sha256"] == b["artifact_sha256"]
+    assert first.metrics == second.metrics
+    windows = a["windows"]
+    assert windows["fit"]["to"] <= windows["calibrate"]["from"]
+    assert windows["calibrate"]["to"] <= windows["test"]["from"]
+    labelled = int(frame["is_late"].notna().sum())
+    assert windows["test"]["rows"] == round(labelled * TrainConfig().test_share)
+    # Every baseline was judged on the same test rows as the model.
+    rows = {name: m["rows"] for name, m in first.metrics.items()}
+    assert set(rows) == {"model", "promise_slack", "logistic_slack_service"}
+    assert len(set(rows.values())) == 1
+
+
+def test_a_changed_artifact_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    con = warehouse.connect(world["warehouse"])
+    try:
+        train_model(con, registry, "inventory")
+    finally:
+        con.close()
+    version = registry.versions("inventory")[0]
+    model = TrainedModel.from_payload(load_artifact(version))
+    assert model.spec_model == "inventory"
+    artifact = version.path / "model.skops"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(ArtifactRefused, match="does not match its card"):
+        load_artifact(version)
+
+
+def test_an_artifact_with_a_type_off_the_allow_list_is_refused(tmp_path: Path) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    # A checksum-valid artifact whose estimator would call os.system when used.
+    registry = Registry(tmp_path)
+    version = registry.register(
+        "delivery", {"estimator": FunctionTransformer(os.system)}, {"trained_at": "x"}
+    )
+    with pytest.raises(ArtifactRefused, match="outside the allow-list: posix.system"):
+        load_artifact(version)
+
+
+def test_first_run_trains_promotes_and_scores_every_open_row(world: dict[str, Any]) -> None:
+    home = world["home"]
+    registry = Registry(home / "models")
+    con = warehouse.connect(world["warehouse"])
+    try:
+        outcomes = train_models(con, registry)
+        for outcome in outcomes:
+            assert outcome.promoted, outcome.summary()
+        # Retraining on the same rows gives the same model: it does not beat itself.
+        again = train_model(con, registry, "delivery")
+        assert not again.promoted and "does not beat" in again.reason
+        assert registry.promoted("delivery").version == outcomes[0].version
+        assert registry.decisions("delivery")[-1]["is_promoted"] is False
+
+        score_all(con, registry)
+        open_orders = con.execute(
+            "select order_id from ml.ml_delivery_features where is_open order by 1"
+        ).fetchall()
+        scored = con.execute("select order_id from ml.delivery_risk_scores order by 1").fetchall()
+        assert scored == open_orders and len(scored) > 0
+        rows = con.execute(
+            "select p_late, factor_1, contribution_1, factor_3, suggested_action from ml.delivery_risk_scores"
+        ).fetchall()
+        factors = set(DELIVERY.factors)
+        for p, f1, c1, f3, action in rows:
+            assert 0.0 <= p <= 1.0 and f1 in factors and f3 in factors
+            assert action in {"expedite", "reroute", "notify_customer", "none"}
+            assert (action == "none") == (p < 0.30)
+        records = con.execute(
+            "select count(*) from ml.ml_inventory_features where is_current_record"
+        ).fetchall()[0][0]
+        ranks = con.execute(
+            "select count(*), min(risk_rank), max(risk_rank), count(distinct risk_rank),"
+            " bool_and(adjusted_available_to_promise = greatest(available_to_promise - suggested_buffer_units, 0))"
+            " from ml.inventory_risk_scores"
+        ).fetchall()[0]
+        assert ranks == (records, 1, records, records, True)
+        # A riskier record never gets a smaller buffer than a safer one.
+        inversions = con.execute(
+            """
+            select count(*) from ml.inventory_risk_scores as a join ml.inventory_risk_scores as b
+                on a.p_inaccurate > b.p_inaccurate
+            where a.suggested_buffer_units < b.suggested_buffer_units
+                and a.available_to_promise >= 50 and b.available_to_promise >= 50
+            """
+        ).fetchall()[0][0]
+        assert inversions == 0
+        per_node = con.execute(
+            "select max(n) from (select node_id, count(*) as n from ml.cycle_count_list group by 1)"
+        ).fetchall()[0][0]
+        assert per_node == 10
+        backtest = con.execute(
+            "select count(*), count(distinct model_version) from ml.delivery_risk_backtest"
+        ).fetchall()[0]
+        assert backtest[0] > 0 and backtest[1] == 2
+        psi = con.execute(
+            "select count(*) from ml.feature_drift where model = 'delivery'"
+        ).fetchall()[0][0]
+        assert psi == len(DELIVERY.features)
+        metrics = con.execute(
+            "select count(distinct scorer) from ml.model_metrics where model = 'inventory'"
+        ).fetchall()[0][0]
+        assert metrics == 3
+    finally:
+        con.close()
+
+
+def test_models_commands_report_the_registry(world: dict[str, Any]) -> None:
+    env = os.environ | {"OMSI_HOME": str(world["home"])}
+    listing = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "models", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert listing.returncode == 0, listing.stderr
+    entries = json.loads(listing.stdout)
+    promoted = {e["model"] for e in entries if e["is_promoted"]}
+    assert promoted == {"delivery", "inventory"}
+    evaluated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "models",
+            "evaluate",
+            "--json",
+            "--truth",
+            str(world["generated"] / "truth"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    delivery = report["delivery"]["scorers"]
+    assert {"model", "oracle", "promise_slack", "oracle_knowable_at_allocation"} <= set(delivery)
+    # The oracle knew what the model could not (the day's weather and staffing).
+    assert delivery["oracle"]["roc_auc"] > delivery["model"]["roc_auc"]
+    assert report["inventory"]["current_records"]["records"] > 0
