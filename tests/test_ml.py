@@ -22,7 +22,7 @@ import duckdb
 import orjson
 import pytest
 
-from models.features import DELIVERY, INVENTORY
+from models.features import DELIVERY
 from models.registry import ArtifactRefused, Registry, load_artifact
 from models.training import TrainConfig, TrainedModel
 from pipelines import warehouse
@@ -219,11 +219,13 @@ def test_first_run_trains_promotes_and_scores_every_open_row(world: dict[str, An
         scored = con.execute("select order_id from ml.delivery_risk_scores order by 1").fetchall()
         assert scored == open_orders and len(scored) > 0
         rows = con.execute(
-            "select p_late, factor_1, contribution_1, factor_3, suggested_action from ml.delivery_risk_scores"
+            "select p_late, factor_1, contribution_1, factor_3, contribution_3, suggested_action"
+            " from ml.delivery_risk_scores"
         ).fetchall()
         factors = set(DELIVERY.factors)
-        for p, f1, c1, f3, action in rows:
-            assert 0.0 <= p <= 1.0 and f1 in factors and f3 in factors
+        for p, f1, c1, f3, c3, action in rows:
+            assert 0.0 <= p <= 1.0 and f1 in factors and f3 in factors and f1 != f3
+            assert abs(c1) >= abs(c3)
             assert action in {"expedite", "reroute", "notify_customer", "none"}
             assert (action == "none") == (p < 0.30)
         records = con.execute(
