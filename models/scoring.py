@@ -8,7 +8,6 @@ import pandas as pd
 from models.actions import DEFAULT_THRESHOLDS, ActionThresholds, suggest_actions
 from models.buffers import BUFFER_CONFIDENCE
 from models.explain import factor_contributions, top_factors
-from models.features import DELIVERY, INVENTORY, encode
 from models.training import TrainedModel
 
 # Records per node on tomorrow's cycle-count list.
@@ -19,12 +18,12 @@ def score_orders(
     model: TrainedModel, frame: pd.DataFrame, thresholds: ActionThresholds = DEFAULT_THRESHOLDS
 ) -> pd.DataFrame:
     """Per open order: P(late), its top three factors with signed contributions, an action."""
-    spec = DELIVERY
+    spec = model.spec
     columns = ["order_id", "p_late"]
     columns += [f"{kind}_{i}" for i in (1, 2, 3) for kind in ("factor", "contribution")]
     if frame.empty:
         return pd.DataFrame(columns=[*columns, "suggested_action"])
-    x = encode(frame, spec, model.vocabulary)
+    x = model.encode(frame)
     p = model.estimator.predict_proba(x)[:, 1]
     names, contributions = factor_contributions(model.booster, x, spec, model.reference)
     top_names, top_values = top_factors(names, contributions)
@@ -45,8 +44,7 @@ def score_records(
     model: TrainedModel, frame: pd.DataFrame, confidence: float = BUFFER_CONFIDENCE
 ) -> pd.DataFrame:
     """Per current stock record: P(wrong), its rank, and the buffer that keeps promises."""
-    spec = INVENTORY
-    p = model.predict(frame, spec) if len(frame) else np.empty(0)
+    p = model.predict(frame) if len(frame) else np.empty(0)
     scores = pd.DataFrame(
         {"node_id": frame["node_id"].to_numpy(), "sku": frame["sku"].to_numpy(), "p_inaccurate": p}
     )
@@ -78,5 +76,5 @@ def cycle_count_list(scores: pd.DataFrame, per_node: int = COUNTS_PER_NODE) -> p
     return top[["node_id", "sku", "rank_in_node", "p_inaccurate"]].reset_index(drop=True)
 
 
-def drift_of(model: TrainedModel, frame: pd.DataFrame, spec) -> dict[str, float]:
-    return model.drift.psi(encode(frame, spec, model.vocabulary)) if len(frame) else {}
+def drift_of(model: TrainedModel, frame: pd.DataFrame) -> dict[str, float]:
+    return model.drift.psi(model.encode(frame)) if len(frame) else {}

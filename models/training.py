@@ -8,7 +8,7 @@ holdout, so the same rows and configuration give the same model.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,14 @@ from sklearn.frozen import FrozenEstimator
 from models.baselines import baselines_for
 from models.buffers import ShortfallCurve
 from models.drift import DriftReference
-from models.features import FeatureSpec, Vocabulary, categorical_mask, encode, learn_vocabulary
+from models.features import (
+    SPECS,
+    FeatureSpec,
+    Vocabulary,
+    categorical_mask,
+    encode,
+    learn_vocabulary,
+)
 from models.metrics import score_metrics
 
 # Fewer labelled rows than this cannot give a test window worth reading.
@@ -64,7 +71,8 @@ class Windows:
 class TrainedModel:
     """What the registry stores: the estimator and everything needed to use it the same way."""
 
-    spec_model: str
+    # The features this model was trained on (a later release may read more columns).
+    spec: FeatureSpec
     estimator: CalibratedClassifierCV
     vocabulary: Vocabulary
     # Per feature, the value an explanation compares the row with (median or commonest code).
@@ -73,13 +81,23 @@ class TrainedModel:
     shortfall: ShortfallCurve | None
     config: dict
 
-    def predict(self, frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-        return self.estimator.predict_proba(encode(frame, spec, self.vocabulary))[:, 1]
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.spec.features if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"{self.spec.table} lacks {', '.join(missing)}, which this {self.spec.model} model "
+                f"reads: rebuild the warehouse (`omsi run`) or retrain (`omsi train`)"
+            )
+        return encode(frame, self.spec, self.vocabulary)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.estimator.predict_proba(self.encode(frame))[:, 1]
 
     def to_payload(self) -> dict:
         """Plain data and the estimator: what the registry serializes."""
         return {
-            "model": self.spec_model,
+            "model": self.spec.model,
+            "features": features_of(self.spec),
             "estimator": self.estimator,
             "vocabulary": self.vocabulary,
             "reference": self.reference,
@@ -90,8 +108,15 @@ class TrainedModel:
 
     @classmethod
     def from_payload(cls, payload: dict) -> TrainedModel:
+        features = payload["features"]
+        spec = replace(
+            SPECS[payload["model"]],
+            categorical=tuple(features["categorical"]),
+            numeric=tuple(features["numeric"]),
+            factors={name: tuple(group) for name, group in features["factors"].items()},
+        )
         return cls(
-            spec_model=payload["model"],
+            spec=spec,
             estimator=payload["estimator"],
             vocabulary=payload["vocabulary"],
             reference=payload["reference"],
@@ -104,6 +129,15 @@ class TrainedModel:
     def booster(self) -> HistGradientBoostingClassifier:
         """The fitted gradient-boosted model inside the calibration (raw scores, logit units)."""
         return self.estimator.calibrated_classifiers_[0].estimator.estimator
+
+
+def features_of(spec: FeatureSpec) -> dict:
+    """The feature lists of a spec as plain data (the card and the artifact carry them)."""
+    return {
+        "categorical": list(spec.categorical),
+        "numeric": list(spec.numeric),
+        "factors": {name: list(group) for name, group in spec.factors.items()},
+    }
 
 
 def labelled_rows(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
@@ -141,7 +175,7 @@ def fit_model(spec: FeatureSpec, windows: Windows, config: TrainConfig) -> Train
         windows.calibrate[spec.label].astype(bool).to_numpy(),
     )
     return TrainedModel(
-        spec_model=spec.model,
+        spec=spec,
         estimator=calibrated,
         vocabulary=vocabulary,
         reference=_reference_values(x_fit, spec),
@@ -179,7 +213,7 @@ def evaluate(spec: FeatureSpec, model: TrainedModel, windows: Windows) -> Evalua
     train = pd.concat([windows.fit, windows.calibrate])
     y_train = train[spec.label].astype(bool).to_numpy()
     y_test = windows.test[spec.label].astype(bool).to_numpy()
-    p_model = model.predict(windows.test, spec)
+    p_model = model.predict(windows.test)
     metrics = {"model": score_metrics(y_test, p_model)}
     for name, baseline in baselines_for(spec.model).items():
         baseline.fit(train, y_train)

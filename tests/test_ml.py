@@ -22,7 +22,7 @@ import duckdb
 import orjson
 import pytest
 
-from models.features import DELIVERY
+from models.features import DELIVERY, INVENTORY
 from models.registry import ArtifactRefused, Registry, load_artifact
 from models.training import TrainConfig, TrainedModel
 from pipelines import warehouse
@@ -37,7 +37,16 @@ pytestmark = pytest.mark.slow
 START = datetime(2024, 9, 1, tzinfo=UTC)
 # Every event after this instant is dropped or moved in the second warehouse.
 CUT = START + timedelta(days=27, hours=13)
-ML_PATH = ["run", "--select", "+ml_delivery_features", "+ml_inventory_features"]
+# Seeds and models up to the feature tables; their data tests run in test_dbt_marts' build.
+ML_PATH = [
+    "build",
+    "--select",
+    "+ml_delivery_features",
+    "+ml_inventory_features",
+    "--exclude",
+    "resource_type:test",
+    "resource_type:unit_test",
+]
 LABELS = {"is_late", "is_open"}
 
 
@@ -177,7 +186,7 @@ def test_a_changed_artifact_is_refused(world: dict[str, Any], tmp_path: Path) ->
         con.close()
     version = registry.versions("inventory")[0]
     model = TrainedModel.from_payload(load_artifact(version))
-    assert model.spec_model == "inventory"
+    assert model.spec.model == "inventory" and model.spec.features == INVENTORY.features
     artifact = version.path / "model.skops"
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0x01

@@ -142,8 +142,7 @@ def score_inventory(
 def _write_drift(
     con, model_name: str, version: str, model: TrainedModel, frame, scored_at
 ) -> list[str]:
-    spec = DELIVERY if model_name == "delivery" else INVENTORY
-    psi = drift_of(model, frame, spec)
+    psi = drift_of(model, frame)
     drift = pd.DataFrame({"feature": list(psi), "psi": list(psi.values())}).assign(
         model=model_name, model_version=version, scored_at=scored_at
     )

@@ -22,7 +22,7 @@ from models.features import SPECS, FeatureSpec
 from models.metrics import score_metrics
 from models.promotion import PRIMARY_METRIC, beats, gate_failures
 from models.registry import Registry, load_artifact
-from models.training import TrainConfig, TrainedModel, train
+from models.training import TrainConfig, TrainedModel, features_of, train
 from pipelines.ml.tables import read_frame, replace_rows, replace_table, table_exists
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "duckdb", "skops", "dbt-core")
@@ -83,8 +83,7 @@ def train_model(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "feature_table": spec.table,
         "label": spec.label,
-        "features": {"categorical": list(spec.categorical), "numeric": list(spec.numeric)},
-        "factors": {name: list(group) for name, group in spec.factors.items()},
+        "features": features_of(spec),
         "windows": windows.describe(spec),
         "rows": {
             "table": len(frame),
@@ -106,9 +105,7 @@ def train_model(
     else:
         # The promoted model, scored again on the candidate's (newest) test window.
         incumbent = TrainedModel.from_payload(load_artifact(promoted))
-        incumbent_metrics = score_metrics(
-            evaluation.test_labels, incumbent.predict(windows.test, spec)
-        )
+        incumbent_metrics = score_metrics(evaluation.test_labels, incumbent.predict(windows.test))
         decision |= {"promoted": promoted.version, "promoted_metrics_on_window": incumbent_metrics}
         if beats(model, evaluation.metrics["model"], incumbent_metrics):
             is_promoted, reason = True, f"beats {promoted.version} on the newest window"

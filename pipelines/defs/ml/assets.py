@@ -12,8 +12,10 @@
 import dagster as dg
 
 from models.drift import PSI_WARNING
+from models.features import SPECS
 from models.promotion import gate_failures
 from models.registry import Registry
+from models.training import features_of
 from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ml.scoring_run import NoPromotedModel, score_delivery, score_inventory
 from pipelines.ml.training_run import FeaturesMissing, train_model
@@ -42,7 +44,10 @@ def _training_asset(model: str) -> dg.AssetsDefinition:
         registry = Registry(warehouse.paths.models)
         metadata = {}
         asked = context.run.tags.get(TRAIN_TAG) == "true"
-        if registry.promoted(model) is None or asked:
+        promoted = registry.promoted(model)
+        # A release that changed the model's features retrains it on the first run after.
+        outdated = promoted is not None and promoted.card["features"] != features_of(SPECS[model])
+        if promoted is None or asked or outdated:
             try:
                 with warehouse.connect() as con:
                     outcome = train_model(con, registry, model)
