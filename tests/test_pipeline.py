@@ -85,7 +85,29 @@ def test_asset_graph_is_wired_as_designed():
     # ... and the marts' own tests as checks on the marts.
     assert any(asset == "marts/fct_orders" and "unique" in name for asset, name in checks)
 
-    assert {s.name for s in defs.schedules} == {"daily_refresh", "routing_feed_schedule"}
+    # The risk models: feature tables from dbt, then training, then scoring, before serving.
+    assert {"ml/ml_delivery_features", "ml/delivery_model", "ml/delivery_risk_scores"} <= keys
+    assert {"ml/ml_inventory_features", "ml/inventory_model", "ml/inventory_risk_scores"} <= keys
+    scores = graph.get(dg.AssetKey(["ml", "delivery_risk_scores"]))
+    assert dg.AssetKey(["ml", "delivery_model"]) in scores.parent_keys
+    assert (
+        dg.AssetKey(["ml", "ml_delivery_features"])
+        in graph.get(dg.AssetKey(["ml", "delivery_model"])).parent_keys
+    )
+    assert dg.AssetKey(["ml", "inventory_risk_scores"]) in serving.parent_keys
+    assert {
+        scores.group_name,
+        graph.get(dg.AssetKey(["ml", "ml_delivery_features"])).group_name,
+    } == {"ml"}
+    assert ("ml/delivery_model", "promoted_model_meets_gates") in checks
+    assert ("ml/inventory_risk_scores", "scores_cover_open_rows") in checks
+    assert ("ml/delivery_risk_scores", "feature_drift_below_warning") in checks
+
+    assert {s.name for s in defs.schedules} == {
+        "daily_refresh",
+        "routing_feed_schedule",
+        "weekly_training",
+    }
     assert {s.name for s in defs.sensors} == {"landing_sensor"}
     assert defs.resolve_job_def(REFRESH_JOB) is not None
 
