@@ -58,8 +58,32 @@ def describe(home: OmsiHome) -> str:
         lines.append(f"serving   {home.serving} published {age / 60:.0f} min ago")
     else:
         lines.append("serving   not published yet: run `omsi run`")
+    lines += _model_lines(home)
     lines += feed_status_lines(home)
     return "\n".join(lines)
+
+
+def _model_lines(home: OmsiHome) -> list[str]:
+    """The promoted version of each risk model, read from the registry's files (no import of
+    scikit-learn: status stays fast)."""
+    import json
+
+    lines = []
+    for model in ("delivery", "inventory"):
+        pointer = home.models / model / "promoted.json"
+        if not pointer.exists():
+            lines.append(
+                f"model     {model}: none promoted yet (`omsi run` or `omsi train` trains one)"
+            )
+            continue
+        promoted = json.loads(pointer.read_text())
+        card = json.loads((home.models / model / promoted["version"] / "card.json").read_text())
+        metrics = card["metrics"]["model"]
+        lines.append(
+            f"model     {model}: {promoted['version']} promoted {promoted['promoted_at']}; test "
+            f"ROC-AUC {metrics['roc_auc']:.3f}, PR-AUC {metrics['pr_auc']:.3f}, ECE {metrics['ece']:.3f}"
+        )
+    return lines
 
 
 def _quarantine_line(con: duckdb.DuckDBPyConnection) -> str:

@@ -1,8 +1,8 @@
 """Training and scoring of the risk models as assets of the `ml` group, with their checks.
 
-- `ml/<model>_model` trains, evaluates and promotes when no model is promoted yet or when the
-  run asks for it (tag `omsi/train`, set by the weekly schedule and `omsi train`); otherwise it
-  keeps the promoted version. Its blocking check fails (ERROR) when the promoted model is below
+- `ml/<model>_model` trains, evaluates and promotes when no model is promoted yet, when the
+  promoted one was trained on other features than this release reads, or when the run asks for
+  it (tag `omsi/train`, set by the weekly schedule's job); otherwise it keeps the promoted version. Its blocking check fails (ERROR) when the promoted model is below
   its gates, and warns when no model is promoted yet (so the marts still reach serving).
 - `ml/<model>_risk_scores` scores what is open with the promoted model, every run. Its blocking
   check fails when the scores do not cover every row to score; a drift check warns above PSI 0.2.
