@@ -32,7 +32,12 @@ FULFILMENT_TABLES = (
     "dim_nodes",
 )
 COST_TABLES = ("agg_orders_daily", "fct_order_cost_drivers")
-RETURN_TABLES = ("agg_category_returns_daily", "agg_return_reasons_daily", "fct_returns")
+RETURN_TABLES = (
+    "agg_category_returns_daily",
+    "agg_return_reasons_daily",
+    "fct_returns",
+    "dim_order_filters",
+)
 EXCEPTION_TABLES = ("fct_exception_queue",)
 FILTER_TABLES = ("agg_orders_daily",)
 DELIVERY_RISK_TABLES = ("delivery_risk_scores", "model_metrics", "delivery_risk_backtest")
@@ -43,6 +48,17 @@ DRIFT_TABLES = ("feature_drift",)
 IRA_AVERAGE = 0.83
 IRA_BEST_IN_CLASS = 0.95
 
+# fct_order_cost_drivers.largest_component values, in cost-model order.
+LARGEST_COMPONENTS = (
+    "pick_pack",
+    "packaging",
+    "outbound_shipping",
+    "payment_fees",
+    "service_contacts",
+    "return_shipping",
+    "return_handling",
+    "refunds",
+)
 COST_COMPONENTS = (
     "pick_pack_cost",
     "packaging_cost",
@@ -485,6 +501,21 @@ def returns_by(version: SnapshotVersion, filters: Filters, by: str) -> pd.DataFr
         """,
         params,
     )
+
+
+def refund_cycle_days(version: SnapshotVersion, filters: Filters) -> float | None:
+    """Mean days from return received to refund issued, over refunded lines."""
+    where, params = filters.where()
+    value = frame(
+        version,
+        f"""
+        select sum(refund_cycle_days_sum) / nullif(sum(refunded_lines), 0) as days,
+        from agg_return_reasons_daily
+        where {where}
+        """,
+        params,
+    )["days"].iloc[0]
+    return None if pd.isna(value) else float(value)
 
 
 def return_lines(

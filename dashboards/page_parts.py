@@ -65,7 +65,10 @@ def tile(
     help_parts = [how]
     if kpi and known and kpi in known:
         help_parts.insert(0, f"**Definition** (`{kpi}`): {known[kpi]}")
-    column.metric(label, format_value(value, unit), help="\n\n".join(help_parts), border=True)
+    shown = (
+        f"{int(value):,}" if unit == "count" and value is not None else format_value(value, unit)
+    )
+    column.metric(label, shown, help="\n\n".join(help_parts), border=True)
 
 
 def table(
