@@ -134,7 +134,7 @@ def stage_durations(version: SnapshotVersion, filters: Filters) -> pd.DataFrame:
         version,
         f"""
         select
-            stage,
+            lifecycle_stage as stage,
             count(*) as orders,
             quantile_cont(hours, 0.5) as p50_hours,
             quantile_cont(hours, 0.9) as p90_hours,
@@ -160,7 +160,7 @@ def promise_slack(version: SnapshotVersion, filters: Filters) -> pd.DataFrame:
             floor((sla_hours - hours) / 12) * 12 as slack_hours,
             count(*) as orders,
         from fct_order_stages
-        where stage = 'order_cycle' and {where}
+        where lifecycle_stage = 'order_cycle' and {where}
         group by all
         order by slack_hours
         """,

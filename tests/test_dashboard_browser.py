@@ -136,7 +136,7 @@ def test_intake_page_renders_in_a_real_browser(
     browser.save_screenshot(str(tmp_path / "intake.png"))
 
     text = body.text
-    assert "Data intake" in text
+    assert "Data health" in text
     # Routed by app.py's st.navigation (its sidebar is there), not by Streamlit's legacy
     # pages/ folder discovery, which a fresh server uses for its first deep link.
     assert "Serving snapshot" in text and "Page not found" not in text

@@ -14,10 +14,18 @@ nodes as (
 
 ),
 
+latest_day as (
+
+    select max(positions.position_date) as position_date
+    from positions
+
+),
+
 latest as (
 
-    select * from positions
-    where positions.position_date = (select max(all_positions.position_date) from positions as all_positions)
+    select positions.*
+    from positions
+    inner join latest_day on positions.position_date = latest_day.position_date
 
 ),
 

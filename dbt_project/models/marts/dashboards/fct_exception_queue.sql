@@ -23,7 +23,9 @@ orders as (
 
 open_exceptions as (
 
-    select * from exceptions where exceptions.is_open
+    select *
+    from exceptions
+    where is_open
 
 ),
 
@@ -33,9 +35,9 @@ final as (
         open_exceptions.exception_id,
         row_number() over (
             order by
-                case open_exceptions.severity when 'high' then 1 when 'medium' then 2 else 3 end,
+                case open_exceptions.severity when 'high' then 1 when 'medium' then 2 else 3 end asc,
                 open_exceptions.age_hours desc,
-                open_exceptions.exception_id
+                open_exceptions.exception_id asc
         ) as queue_rank,
         open_exceptions.exception_type,
         case open_exceptions.exception_type

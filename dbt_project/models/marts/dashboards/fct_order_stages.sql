@@ -40,7 +40,7 @@ stages as (
 
     select
         orders.order_id,
-        'allocation' as stage,
+        'allocation' as lifecycle_stage,
         1 as stage_order,
         orders.placed_at as started_at,
         orders.first_allocated_at as ended_at,
@@ -52,11 +52,15 @@ stages as (
 
     select
         orders.order_id,
-        'release_to_ship' as stage,
+        'release_to_ship' as lifecycle_stage,
         2 as stage_order,
         orders.first_allocated_at as started_at,
         orders.first_shipped_at as ended_at,
-        {{ dbt.datediff('orders.first_allocated_at', 'planned.planned_ship_by', 'second') }} / 3600.0 as sla_hours
+        {{ dbt.datediff(
+            'orders.first_allocated_at',
+            'planned.planned_ship_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.first_shipped_at is not null and orders.fulfillment_method <> 'pickup'
@@ -65,11 +69,15 @@ stages as (
 
     select
         orders.order_id,
-        'transit' as stage,
+        'transit' as lifecycle_stage,
         3 as stage_order,
         orders.first_shipped_at as started_at,
         orders.delivered_at as ended_at,
-        {{ dbt.datediff('planned.planned_ship_by', 'orders.promised_by', 'second') }} / 3600.0 as sla_hours
+        {{ dbt.datediff(
+            'planned.planned_ship_by',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.delivered_at is not null and orders.first_shipped_at is not null
@@ -78,11 +86,15 @@ stages as (
 
     select
         orders.order_id,
-        'pickup_ready' as stage,
+        'pickup_ready' as lifecycle_stage,
         4 as stage_order,
         orders.placed_at as started_at,
         orders.ready_for_pickup_at as ended_at,
-        {{ dbt.datediff('orders.placed_at', 'orders.promised_by', 'second') }} / 3600.0 as sla_hours
+        {{ dbt.datediff(
+            'orders.placed_at',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
     from orders
     where orders.ready_for_pickup_at is not null
 
@@ -90,7 +102,7 @@ stages as (
 
     select
         orders.order_id,
-        'collection' as stage,
+        'collection' as lifecycle_stage,
         5 as stage_order,
         orders.ready_for_pickup_at as started_at,
         orders.collected_at as ended_at,
@@ -102,35 +114,51 @@ stages as (
 
     select
         orders.order_id,
-        'order_cycle' as stage,
+        'order_cycle' as lifecycle_stage,
         6 as stage_order,
         orders.placed_at as started_at,
         orders.completed_at as ended_at,
-        {{ dbt.datediff('orders.placed_at', 'orders.promised_by', 'second') }} / 3600.0 as sla_hours
+        {{ dbt.datediff(
+            'orders.placed_at',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
     from orders
     where orders.completed_at is not null
+
+),
+
+timed as (
+
+    select
+        stages.*,
+        {{ dbt.datediff(
+            'stages.started_at',
+            'stages.ended_at',
+            'second'
+        ) }} / 3600.0 as hours
+    from stages
 
 ),
 
 final as (
 
     select
-        stages.order_id,
-        stages.stage,
-        stages.stage_order,
+        timed.order_id,
+        timed.lifecycle_stage,
+        timed.stage_order,
         filters.report_date,
         filters.channel,
         filters.fulfillment_method,
         filters.node_type,
         filters.region,
-        stages.started_at,
-        stages.ended_at,
-        {{ dbt.datediff('stages.started_at', 'stages.ended_at', 'second') }} / 3600.0 as hours,
-        stages.sla_hours,
-        {{ dbt.datediff('stages.started_at', 'stages.ended_at', 'second') }} / 3600.0
-        <= stages.sla_hours as is_within_sla
-    from stages
-    inner join filters on stages.order_id = filters.order_id
+        timed.started_at,
+        timed.ended_at,
+        timed.hours,
+        timed.sla_hours,
+        timed.hours <= timed.sla_hours as is_within_sla
+    from timed
+    inner join filters on timed.order_id = filters.order_id
 
 )
 
