@@ -98,7 +98,7 @@ def sidebar(bounds: pd.Series) -> Filters:
                 help=f"Leave empty for every {label}."
                 + (
                     " Region is where the customer is (the pickup store's region for pickups); "
-                    "for inventory, where the node is."
+                    "it does not filter inventory counts and stock, which have no customer."
                     if dimension == "region"
                     else ""
                 ),

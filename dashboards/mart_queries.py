@@ -73,7 +73,8 @@ COST_COMPONENTS = (
 ON_TIME_BY = ("carrier", "service_level", "node_id", "node_type", "region")
 ACCURACY_BY = ("node_type", "node_id", "category")
 COST_BY = ("channel", "fulfillment_method", "node_type", "region")
-NODE_DIMENSIONS = ("node_type", "region")
+# Counts and stock records belong to a node, not a customer: only node type filters them.
+NODE_DIMENSIONS = ("node_type",)
 ROW_LIMIT = 500
 
 
@@ -281,7 +282,7 @@ def node_availability(version: SnapshotVersion, filters: Filters) -> pd.DataFram
     return frame(
         version,
         f"""
-        select node_id, node_type, region, report_date as position_date, skus, on_hand, reserved,
+        select node_id, node_type, node_region, report_date as position_date, skus, on_hand, reserved,
             in_transit, available_to_promise, skus_without_atp, skus_negative_on_hand,
         from agg_node_availability
         where {where}
@@ -297,7 +298,7 @@ def cycle_count_list(version: SnapshotVersion, filters: Filters) -> pd.DataFrame
     return frame(
         version,
         f"""
-        select counts.count_date, counts.node_id, nodes.node_type, nodes.region, counts.sku,
+        select counts.count_date, counts.node_id, nodes.node_type, nodes.region as node_region, counts.sku,
             counts.rank_in_node, counts.p_inaccurate,
         from cycle_count_list as counts
         left join dim_nodes as nodes on counts.node_id = nodes.node_id
@@ -716,7 +717,7 @@ def inventory_risk(version: SnapshotVersion, filters: Filters, limit: int = 100)
     return frame(
         version,
         f"""
-        select s.risk_rank, s.node_id, n.node_type, n.region, s.sku, s.p_inaccurate, s.on_hand,
+        select s.risk_rank, s.node_id, n.node_type, n.region as node_region, s.sku, s.p_inaccurate, s.on_hand,
             s.available_to_promise, s.suggested_buffer_units, s.adjusted_available_to_promise,
             s.buffer_confidence, s.model_version, s.scored_at,
         from inventory_risk_scores as s

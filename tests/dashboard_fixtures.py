@@ -247,12 +247,13 @@ def write_kpi_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 # --- A simulated world built for real: simulator, ingest, dbt, serving ------------------------
 
-# The dbt nodes the analysis pages read: the dashboard marts and everything upstream of them, and
-# the KPI definitions seed. Tests and checks are left to tests/test_dbt_marts.py, which builds all.
+# The dbt nodes the pages read: the dashboard marts, kpi_daily (the Overview) and everything
+# upstream of them, and the KPI definitions seed. Tests and checks are left to tests/test_dbt_marts.py, which builds all.
 WORLD_DBT_ARGS = [
     "build",
     "--select",
     "+path:models/marts/dashboards",
+    "+kpi_daily",
     "kpi_definitions",
     "--resource-type",
     "model",

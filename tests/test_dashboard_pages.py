@@ -355,16 +355,18 @@ def test_a_new_snapshot_shows_on_the_next_rerun(
     path = tmp_path / "serving.duckdb"
     publish_copy(world.first, path)
     monkeypatch.setenv("OMSI_SERVING", str(path))
-    # No period in the link: the page shows the last 28 days of whichever snapshot it reads.
-    app = run_page("cost")
+    # A period both snapshots hold: the first delivery's days. Late events of those orders
+    # arrive with the second delivery, so the same period costs more in the new snapshot.
+    with duckdb.connect(str(world.first), read_only=True) as first:
+        days = first.execute("select min(placed_date), max(placed_date) from fct_orders").fetchone()
+    app = run_page("cost", link(days))
     before = tiles(app)["Total cost to serve"]
     publish_copy(world.final, path)
     app.run()
     (total,) = one(
         marts,
-        "select sum(total_cost) from marts.fct_cost_to_serve where placed_date > "
-        "(select max(placed_date) from marts.fct_orders) - 28",
-        [],
+        "select sum(total_cost) from marts.fct_cost_to_serve where placed_date between ? and ?",
+        list(days),
     )
     after = tiles(app)["Total cost to serve"]
     assert after == format_value(float(total), "currency") != before
@@ -433,6 +435,7 @@ def live_app(live_serving: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def _rendered(browser, needle: str) -> str:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -441,7 +444,11 @@ def _rendered(browser, needle: str) -> str:
         # The app's sidebar (from st.navigation) and the page's last section are both there.
         return text if needle in text and "Serving snapshot" in text else None
 
-    return WebDriverWait(browser, 60).until(text_when_done)
+    try:
+        return WebDriverWait(browser, 90).until(text_when_done)
+    except TimeoutException:
+        text = browser.find_element(By.TAG_NAME, "body").text
+        pytest.fail(f"{browser.current_url} never showed {needle!r}; it shows:\n{text[:3000]}")
 
 
 def _assert_no_error(browser, text: str) -> None:

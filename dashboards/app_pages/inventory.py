@@ -14,8 +14,9 @@ ACCURACY_LABELS = {"node_type": "node type", "node_id": "node", "category": "cat
 
 version, filters = parts.open_page(
     "Inventory",
-    "Can the stock record be trusted? Counts count on the day they were counted; channel and "
-    "fulfilment method do not apply to counts, and region is where the node is.",
+    "Can the stock record be trusted? Counts count on the day they were counted. Counts and "
+    "stock belong to a node, not an order: channel, method and region filter only the phantom "
+    "inventory section (allocations of orders).",
     q.INVENTORY_TABLES,
 )
 try:

@@ -1,5 +1,5 @@
 -- Cycle counts per count day, node and category: accurate counts, and overs and unders kept
--- apart (never netted). Counts have no channel or fulfilment method; region is the node's.
+-- apart (never netted). Counts have no channel or fulfilment method; node_region is the node's region.
 with
 
 counts as (
@@ -19,7 +19,7 @@ final as (
     select
         counts.count_date as report_date,
         coalesce(counts.node_type, 'unknown') as node_type,
-        coalesce(nodes.region, 'unknown') as region,
+        coalesce(nodes.region, 'unknown') as node_region,
         counts.node_id,
         coalesce(counts.category, 'unknown') as category,
         count(*) as counts,

@@ -1,5 +1,5 @@
 -- Each node's stock record on the latest position day: units on hand, reserved and available
--- to promise, and how many SKUs have nothing to promise. Region is the node's.
+-- to promise, and how many SKUs have nothing to promise. node_region is the node's region (customer regions are state-level; nodes sit in network regions).
 with
 
 positions as (
@@ -35,7 +35,7 @@ final as (
         latest.position_date as report_date,
         latest.node_id,
         coalesce(latest.node_type, 'unknown') as node_type,
-        coalesce(nodes.region, 'unknown') as region,
+        coalesce(nodes.region, 'unknown') as node_region,
         count(*) as skus,
         sum(latest.on_hand) as on_hand,
         sum(latest.reserved) as reserved,
