@@ -25,6 +25,7 @@ MART_SUMS = (
     ("agg_return_reasons_daily", "returned_lines", "fct_returns"),
     ("agg_inventory_accuracy_daily", "counts", "fct_inventory_counts"),
 )
+STATUS = {True: "pass", False: "fail", None: "not run"}
 ML_SCORE_TABLES = ("delivery_risk_scores", "inventory_risk_scores")
 
 
@@ -35,7 +36,8 @@ def _now() -> datetime:
 def check_results(
     version: SnapshotVersion, files: pd.DataFrame, mismatches: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per check: name, passed, and what it found."""
+    """One row per check: name, status (pass, fail, or not run when the snapshot lacks the
+    tables it needs, as one published before the dashboard marts existed) and what it found."""
     rows = []
     problems = reconciliation_problems(files, mismatches)
     rows.append(
@@ -59,7 +61,7 @@ def check_results(
     )
     for mart, column, fact in MART_SUMS:
         if missing_tables(version, [mart, fact]):
-            rows.append((f"{mart} sums to {fact}", False, "not in this snapshot: run `omsi run`"))
+            rows.append((f"{mart} sums to {fact}", None, "not in this snapshot: run `omsi run`"))
             continue
         sums = frame(
             version,
@@ -88,7 +90,13 @@ def check_results(
                 f"{built['landed']}",
             )
         )
-    return pd.DataFrame(rows, columns=["check", "passed", "detail"])
+    checks = pd.DataFrame(rows, columns=["check", "passed", "detail"])
+    checks.insert(
+        1,
+        "status",
+        [STATUS[passed] for passed in checks.pop("passed")],
+    )
+    return checks
 
 
 def _age_row(part: str, at: object, detail: str, now: datetime) -> tuple[str, object, str, str]:

@@ -15,15 +15,23 @@ def render(version: SnapshotVersion) -> None:
     checks = health.check_results(
         version, queries.ingest_files(version), queries.batch_mismatches(version)
     )
-    failed = checks[~checks["passed"]]
+    failed = checks[checks["status"] == "fail"]
+    not_run = checks[checks["status"] == "not run"]
     if failed.empty:
-        st.success(f"All {len(checks)} checks pass.", icon=":material/check_circle:")
+        ran = len(checks) - len(not_run)
+        st.success(f"All {ran} checks that ran pass.", icon=":material/check_circle:")
     else:
         st.error(
             f"{len(failed)} of {len(checks)} checks fail: "
             + "; ".join(failed["check"])
             + ". Rebuild with `omsi run`; if it persists, see the files and quarantine above.",
             icon=":material/error:",
+        )
+    if not not_run.empty:
+        st.info(
+            f"{len(not_run)} checks did not run: this snapshot lacks the dashboard marts they "
+            "check. Rebuild it with `omsi run`.",
+            icon=":material/info:",
         )
     st.caption(
         "Recomputed from this snapshot: ingest reconciliation, finished batches, each "
