@@ -32,4 +32,4 @@ checks as (
 )
 
 select * from checks
-where coalesce(checks.aggregated, 0) <> checks.facts
+where coalesce(aggregated, 0) <> facts

@@ -1,5 +1,6 @@
 -- Each node's stock record on the latest position day: units on hand, reserved and available
--- to promise, and how many SKUs have nothing to promise. node_region is the node's region (customer regions are state-level; nodes sit in network regions).
+-- to promise, and how many SKUs have nothing to promise. node_region is the node's network
+-- region (customer regions are state-level).
 with
 
 positions as (
