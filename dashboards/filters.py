@@ -15,14 +15,16 @@ from datetime import date
 
 import pandas as pd
 
-# Dimension column -> (query parameter, label). The parameter names match the Overview's.
+# Dimension column -> (query parameter, label). The names differ from the Overview's (period,
+# channel, method, node): widgets with one key on two pages share session state, and a value
+# the Overview chose outside this page's bounds would be shown here but not applied.
 DIMENSIONS = {
-    "channel": ("channel", "channel"),
-    "fulfillment_method": ("method", "fulfilment method"),
-    "node_type": ("node", "node type"),
-    "region": ("region", "region"),
+    "channel": ("channels", "channel"),
+    "fulfillment_method": ("methods", "fulfilment method"),
+    "node_type": ("nodes", "node type"),
+    "region": ("regions", "region"),
 }
-PERIOD_PARAM = "period"
+PERIOD_PARAM = "dates"
 
 
 @dataclass(frozen=True)

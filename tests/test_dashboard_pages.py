@@ -78,7 +78,7 @@ def run_page(page: str, params: dict[str, object] | None = None) -> AppTest:
 
 
 def link(period: tuple[date, date], **extra: object) -> dict[str, object]:
-    return {"period": [period[0].isoformat(), period[1].isoformat()], **extra}
+    return {"dates": [period[0].isoformat(), period[1].isoformat()], **extra}
 
 
 def tiles(app: AppTest) -> dict[str, str]:
@@ -163,10 +163,10 @@ def test_a_channel_filter_in_the_link_narrows_the_numbers(serving, marts, period
         "select channel " + _period_orders() + " group by channel order by count(*) desc limit 1",
         list(period),
     )[0]
-    app = run_page("orders", link(period, channel=channel))
+    app = run_page("orders", link(period, channels=channel))
     (orders,) = one(marts, "select count(*) " + _period_orders("channel = ?"), [*period, channel])
     assert tiles(app)["Orders placed"] == f"{orders:,}"
-    assert app.multiselect(key="channel").value == [channel]
+    assert app.multiselect(key="channels").value == [channel]
 
 
 def test_inventory_equals_the_counts_and_allocations(serving, marts, period) -> None:
@@ -485,14 +485,16 @@ def test_a_deep_link_with_filters_opens_that_view(
     )[0]
     (orders,) = one(marts, "select count(*) " + _period_orders("channel = ?"), [*period, channel])
     browser.get(
-        f"{live_app}/orders?period={period[0]}&period={period[1]}&channel={channel}&by=region"
+        f"{live_app}/orders?dates={period[0]}&dates={period[1]}&channels={channel}&on_time_by=region"
     )
     text = _rendered(browser, "Late orders and their causes")
     browser.save_screenshot(str(tmp_path / "orders-deep-link.png"))
     _assert_no_error(browser, text)
     tile = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']")[0].text
     assert "Orders placed" in tile and f"{orders:,}" in tile
-    assert f"channel={channel}" in browser.current_url and "by=region" in browser.current_url
+    assert (
+        f"channels={channel}" in browser.current_url and "on_time_by=region" in browser.current_url
+    )
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid='stDownloadButton']")
 
 

@@ -28,7 +28,7 @@ try:
         format_func=BY_LABELS.get,
         default="channel",
         required=True,
-        key="by",
+        key="cost_by",
         bind="query-params",
     )
     costs = q.cost_by(version, filters, by)

@@ -121,7 +121,10 @@ try:
     else:
         st.bar_chart(rejected, x="node_id", y="rejections", color="rejection_reason", x_label="")
         reason = parts.drill(
-            "Reason", sorted(rejected["rejection_reason"].unique()), "reason", every="every reason"
+            "Reason",
+            sorted(rejected["rejection_reason"].unique()),
+            "rejection",
+            every="every reason",
         )
         shown = rejected if reason is None else rejected[rejected["rejection_reason"] == reason]
         parts.table(shown, "rejections")

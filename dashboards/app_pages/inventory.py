@@ -58,7 +58,7 @@ try:
         format_func=ACCURACY_LABELS.get,
         default="node_type",
         required=True,
-        key="by",
+        key="accuracy_by",
         bind="query-params",
     )
     accuracy = by_type if by == "node_type" else q.accuracy_by(version, filters, by)

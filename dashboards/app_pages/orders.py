@@ -152,7 +152,7 @@ try:
         format_func=ON_TIME_LABELS.get,
         default="carrier",
         required=True,
-        key="by",
+        key="on_time_by",
         bind="query-params",
     )
     grouped = q.on_time_by(version, filters, by)

@@ -68,7 +68,7 @@ try:
 
     st.subheader("Returned lines")
     reason = parts.drill(
-        "Reason", reasons["return_reason"].tolist(), "reason", every="every reason"
+        "Reason", reasons["return_reason"].tolist(), "return_reason", every="every reason"
     )
     lines = q.return_lines(version, filters, reason)
     st.caption(f"{len(lines):,} returned lines (at most {q.ROW_LIMIT}), latest first.")
