@@ -103,9 +103,10 @@ def filter_bounds(version: SnapshotVersion) -> pd.Series:
 def order_funnel(version: SnapshotVersion, filters: Filters) -> pd.Series:
     """Order counts at each lifecycle stage, promise outcomes, splits and re-allocations."""
     where, params = filters.where()
-    return frame(
-        version,
-        f"""
+    return (
+        frame(
+            version,
+            f"""
         select
             coalesce(sum(orders), 0)::bigint as orders,
             coalesce(sum(allocated_orders), 0)::bigint as allocated_orders,
@@ -124,8 +125,11 @@ def order_funnel(version: SnapshotVersion, filters: Filters) -> pd.Series:
         from agg_orders_daily
         where {where}
         """,
-        params,
-    ).iloc[0]
+            params,
+        )
+        .astype(object)
+        .iloc[0]
+    )  # object: counts stay integers beside the mean
 
 
 def stage_durations(version: SnapshotVersion, filters: Filters) -> pd.DataFrame:

@@ -133,7 +133,7 @@ try:
     slack["side"] = slack["slack_hours"].map(lambda h: "late" if h < 0 else "on time")
     st.altair_chart(
         alt.Chart(slack)
-        .mark_bar()
+        .mark_bar(size=12)
         .encode(
             x=alt.X("slack_hours:Q", title="Hours to spare (promised_by − done), 12-hour bands"),
             y=alt.Y("orders:Q", title="Orders"),
