@@ -9,12 +9,13 @@ from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
 
+# Labels are what the link carries (on_time_by=region), so they stay short and plain.
 ON_TIME_LABELS = {
     "carrier": "carrier",
     "service_level": "service level",
-    "node_id": "shipping node",
+    "node_id": "node",
     "node_type": "node type",
-    "region": "customer region",
+    "region": "region",
 }
 STAGE_LABELS = {
     "allocation": "Placed → allocated",
