@@ -437,6 +437,9 @@ def live_app(live_serving: Path, tmp_path: Path) -> Iterator[str]:
             server.wait()
 
 
+SKELETON = "[data-testid='stSkeleton']"
+
+
 def _rendered(browser, needle: str) -> str:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
@@ -444,8 +447,10 @@ def _rendered(browser, needle: str) -> str:
 
     def text_when_done(driver) -> str | None:
         text = driver.find_element(By.TAG_NAME, "body").text
-        # The app's sidebar (from st.navigation) and the page's last section are both there.
-        return text if needle in text and "Serving snapshot" in text else None
+        # The app's sidebar (from st.navigation) and the page's last section are both there,
+        # and no placeholder waits for its element (tables render after their skeleton).
+        done = needle in text and "Serving snapshot" in text
+        return text if done and not driver.find_elements(By.CSS_SELECTOR, SKELETON) else None
 
     try:
         return WebDriverWait(browser, 90).until(text_when_done)
