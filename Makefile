@@ -52,11 +52,12 @@ format: install  ## Apply ruff's formatting and fixes
 	$(UV) run ruff format pipelines models dashboards tests benchmarks
 	$(UV) run ruff check --fix pipelines models dashboards tests benchmarks
 
-bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental), models
+bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental), models, dashboard queries
 	$(UV) run python benchmarks/bench_ingest.py
 	$(UV) run python benchmarks/bench_generate.py
 	$(UV) run python benchmarks/bench_marts.py
 	$(UV) run python benchmarks/bench_models.py
+	$(UV) run python benchmarks/bench_dashboards.py
 
 docs: install  ## Build and serve the dbt docs site on http://localhost:8080
 	cd dbt_project && OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs generate --profiles-dir . && \

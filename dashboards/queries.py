@@ -7,7 +7,9 @@ parameters. The functions work outside a Streamlit session too (Streamlit then c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,7 +18,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboards.snapshot import SnapshotError, SnapshotVersion, open_read_only
+from dashboards.snapshot import (
+    SnapshotError,
+    SnapshotVersion,
+    cursor,
+    open_connection,
+    open_read_only,
+)
 
 INGEST_TABLES = (
     "serving_manifest",
@@ -31,11 +39,42 @@ INGEST_TABLES = (
 SAMPLE_LIMIT = 1000
 
 
+# Opening the snapshot costs tens of milliseconds, more than most page queries, so outside
+# Windows the two newest versions each keep one read-only connection and every query runs on a
+# cursor of its own (DuckDB connections are not shared between threads). The older version's
+# connection closes when a third is published: a reader mid-query on it is never cut off, and
+# Linux and macOS let the pipeline rename a new file over one that is open. Windows does not,
+# so there every query opens and closes its own connection.
+KEEP_CONNECTIONS_OPEN = os.name != "nt"
+
+
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    con.close()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2, on_release=_close)
+def _connection(version: SnapshotVersion) -> duckdb.DuckDBPyConnection:
+    return open_connection(Path(version.path))
+
+
+@contextmanager
+def _cursor(version: SnapshotVersion) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not KEEP_CONNECTIONS_OPEN:
+        with open_read_only(Path(version.path)) as con:
+            yield con
+        return
+    cur = cursor(_connection(version))
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def _cached_frame(
     version: SnapshotVersion, sql: str, params: tuple[object, ...] | dict[str, object]
 ) -> pd.DataFrame:
-    with open_read_only(Path(version.path)) as con:
+    with _cursor(version) as con:
         try:
             return con.execute(sql, params if isinstance(params, dict) else list(params)).df()
         except (duckdb.CatalogException, duckdb.BinderException) as error:

@@ -66,21 +66,49 @@ def missing_snapshot_message(path: Path) -> str:
     )
 
 
-@contextmanager
-def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection.
+# The catalog name the snapshot is attached under; queries name its tables unqualified.
+CATALOG = "snapshot"
 
-    Held only for the queries of one cache miss: a connection kept open would pin a replaced
-    snapshot on disk and, on Windows, make the pipeline's atomic rename fail.
-    External access is off because dashboards only ever read this one file.
+
+def open_connection(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the snapshot at `path`; the caller closes it.
+
+    The file is attached to an in-memory database rather than opened with `duckdb.connect`:
+    DuckDB hands a second `connect` of a path this process still holds open the database it
+    already opened, which would be the replaced snapshot, not the file now at that path.
+    External access is off once attached: dashboards only ever read this one file. Cursors of
+    this connection must `use snapshot` (see `cursor`).
     """
+    con = duckdb.connect(":memory:")
     try:
-        con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+        quoted = str(path).replace("'", "''")
+        con.execute(f"attach '{quoted}' as {CATALOG} (read_only)")
+        con.execute("set enable_external_access = false")
+        con.execute(f"use {CATALOG}")
     except duckdb.Error as error:
+        con.close()
         raise SnapshotError(
             f"Could not open the serving snapshot `{path}` read-only ({error}). If the pipeline "
             "is publishing right now, reload in a moment; otherwise rebuild it with `omsi run`."
         ) from error
+    return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of a snapshot connection (one per thread), reading the snapshot's tables."""
+    cur = con.cursor()
+    cur.execute(f"use {CATALOG}")
+    return cur
+
+
+@contextmanager
+def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection.
+
+    Held only for the queries of one cache miss (on Windows, where a connection kept open would
+    make the pipeline's atomic rename fail; see queries.KEEP_CONNECTIONS_OPEN).
+    """
+    con = open_connection(path)
     try:
         yield con
     finally:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -313,28 +311,23 @@ def status() -> None:
 @app.command()
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
-    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+    address: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. The default is this machine only; anything else "
+            "exposes pages that have no login (put them behind a single sign-on proxy)."
+        ),
+    ] = "127.0.0.1",
+    headless: Annotated[
+        bool, typer.Option(help="Do not open a browser (never opened without a terminal).")
+    ] = False,
 ) -> None:
-    """Open the Streamlit dashboards over the serving snapshot."""
+    """Serve the Streamlit dashboards over the serving snapshot (loopback only by default)."""
+    from pipelines.dashboard_server import serve
+
     home = OmsiHome.from_env()
-    env = os.environ | {"OMSI_HOME": str(home.root)}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(REPO_ROOT / "dashboards" / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        str(headless).lower(),
-        "--client.toolbarMode",
-        "minimal",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    _say(f"dashboards on http://localhost:{port} (Ctrl+C to stop)")
-    raise typer.Exit(subprocess.call(command, env=env))
+    open_browser = not headless and sys.stdin.isatty() and sys.stdout.isatty()
+    raise typer.Exit(serve(home.root, port, address, open_browser=open_browser, say=_say))
 
 
 @app.command()

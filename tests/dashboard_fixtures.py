@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,3 +243,116 @@ def write_kpi_tables(con: duckdb.DuckDBPyConnection) -> None:
         ],
     )
     con.executemany("insert into kpi_definitions values (?, ?, ?, ?, ?, ?)", KPI_DEFINITIONS)
+
+
+# --- A simulated world built for real: simulator, ingest, dbt, serving ------------------------
+
+# The dbt nodes the pages read: the dashboard marts, kpi_daily (the Overview) and everything
+# upstream of them, and the KPI definitions seed. Tests and checks are left to tests/test_dbt_marts.py, which builds all.
+WORLD_DBT_ARGS = [
+    "build",
+    "--select",
+    "+path:models/marts/dashboards",
+    "+kpi_daily",
+    "kpi_definitions",
+    "--resource-type",
+    "model",
+    "--resource-type",
+    "seed",
+]
+
+
+@dataclass
+class WorldSnapshots:
+    """A world delivered in two parts: the snapshot after the first and after both."""
+
+    warehouse: Path
+    first: Path
+    final: Path
+
+
+def build_world_snapshots(
+    root: Path, *, orders: int = 1500, days: int = 30, seed: int = 11, first_days: int = 20
+) -> WorldSnapshots:
+    """Simulate a world, land its first `first_days` day files, build and publish a snapshot
+    (kept as `first`), then land the rest, build incrementally and publish again (`final`).
+
+    The warehouse afterwards holds the final marts, for tests to read the numbers independently.
+    """
+    import shutil
+
+    from pipelines import warehouse as wh
+    from pipelines.ingest import ingest_folder
+    from pipelines.serving import publish_snapshot
+    from pipelines.simulator import generate
+    from tests.dbt_runner import run_dbt
+
+    world, landing, warehouse = root / "world", root / "landing", root / "warehouse.duckdb"
+    generate(world, orders=orders, days=days, seed=seed)
+    files = sorted((world / "events").iterdir())
+    shutil.copytree(world / "reference", landing / "reference")
+    (landing / "events").mkdir(parents=True)
+    snapshots = []
+    for number, part in enumerate((files[:first_days], files[first_days:]), start=1):
+        for path in part:
+            shutil.copy2(path, landing / "events" / path.name)
+        con = wh.connect(warehouse)
+        try:
+            ingest_folder(con, landing)
+        finally:
+            con.close()
+        code, output, _ = run_dbt(WORLD_DBT_ARGS, warehouse, root / f"dbt-{number}")
+        if code != 0:
+            raise RuntimeError(f"dbt failed on delivery {number}:\n{output[-6000:]}")
+        snapshot = root / f"serving-{number}.duckdb"
+        publish_snapshot(warehouse, snapshot)
+        snapshots.append(snapshot)
+    return WorldSnapshots(warehouse=warehouse, first=snapshots[0], final=snapshots[1])
+
+
+def publish_copy(source: Path, target: Path) -> None:
+    """Publish `source` at `target` the way the pipeline does: a new file renamed into place."""
+    import shutil
+
+    staging = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, staging)
+    os.replace(staging, target)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@contextmanager
+def chromium(profile: Path) -> Iterator[object]:
+    """Debian's headless Chromium under Selenium; skips the test when it is not installed."""
+    import pytest
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "Chromium and chromedriver are needed at /usr/bin: run `make test` (it installs them "
+            "with apt-get) or `sudo apt-get install chromium chromium-driver`."
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,2600",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -91,9 +91,11 @@ def test_counts_that_do_not_reconcile_show_an_error_naming_the_file(
     app = run_intake()
 
     assert not app.success
-    (error,) = app.error
+    # The reconciliation names the file; the Data health checks below count it as a failure.
+    error, checks = app.error
     assert broken in error.value
     assert "7 lines unaccounted for" in error.value
+    assert "ingest reconciles" in checks.value
     assert rendered_metrics(app)["Lines read"] == fixture.total("lines_read")
     # Mismatched files are listed first so nobody has to hunt for them.
     assert app.dataframe[0].value["file"].iloc[0] == broken

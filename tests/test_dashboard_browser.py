@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard_fixtures import ServingFixture, write_serving_snapshot
+from tests.dashboard_fixtures import ServingFixture, chromium, write_serving_snapshot
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 STARTUP_SECONDS = 30
 RENDER_SECONDS = 20
 
@@ -83,34 +81,8 @@ def app_url(serving: ServingFixture, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            "Chromium and chromedriver are needed at /usr/bin: run `make test` (it installs them "
-            "with apt-get) or `sudo apt-get install chromium chromium-driver`."
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,2600",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_intake_page_renders_in_a_real_browser(
@@ -136,7 +108,7 @@ def test_intake_page_renders_in_a_real_browser(
     browser.save_screenshot(str(tmp_path / "intake.png"))
 
     text = body.text
-    assert "Data intake" in text
+    assert "Data health" in text
     # Routed by app.py's st.navigation (its sidebar is there), not by Streamlit's legacy
     # pages/ folder discovery, which a fresh server uses for its first deep link.
     assert "Serving snapshot" in text and "Page not found" not in text

@@ -1,8 +1,9 @@
-"""Data intake: did every line of every landing file end up somewhere, and if not, why."""
+"""Data health: did every line of every landing file end up somewhere (and if not, why), do the
+snapshot's checks pass, and how old are its data, models and feed."""
 
 import streamlit as st
 
-from dashboards import queries
+from dashboards import health_sections, queries
 from dashboards.reconciliation import reconciliation_problems
 from dashboards.shell import require_snapshot
 from dashboards.snapshot import SnapshotError, SnapshotVersion
@@ -209,7 +210,7 @@ def _events_by_type(version: SnapshotVersion) -> None:
     )
 
 
-st.title("Data intake")
+st.title("Data health")
 st.caption(
     "Where every line of every landing file went. Ingest promises that each line read either "
     "landed, was a duplicate, or was quarantined with a reason; this page checks that promise."
@@ -222,5 +223,6 @@ try:
     _quarantine_sample(snapshot)
     _schema_drift(snapshot)
     _events_by_type(snapshot)
+    health_sections.render(snapshot)
 except SnapshotError as error:
     st.error(str(error))

@@ -1,0 +1,157 @@
+"""How long each dashboard page's queries take on a simulated world, uncached.
+
+    uv run python benchmarks/bench_dashboards.py [--orders 1000000] [--days 180] [--repeat 15]
+
+Builds the world for real (simulator, ingest, the dbt models the pages read, serving snapshot),
+then, per page, runs every query the page runs on first view (`PAGE_QUERIES`), through the
+pages' own query layer with its result cache cleared, on the read-only connection the pages
+keep per snapshot (opening one is timed on its own line: a page pays it once per snapshot).
+Prints p50 and p95 per page for the default view (last 28 days, no filter) and a filtered one
+(one channel and one region).
+
+The floor is measured in the same run the same way: one bare `count(*)` of fct_orders.
+Target: every page's p95 within 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TARGET_P95_MS = 300.0
+# The models the pages read and everything upstream, and the KPI definitions; no dbt tests.
+DBT_ARGS = [
+    "build", "--select", "+path:models/marts/dashboards", "kpi_definitions",
+    "--resource-type", "model", "--resource-type", "seed",
+]  # fmt: skip
+
+
+def _p(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _time(run: Callable[[], object], repeat: int, clear: Callable[[], None]) -> list[float]:
+    timings = []
+    for _ in range(repeat):
+        clear()
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _build(root: Path, orders: int, days: int) -> Path:
+    import shutil
+
+    from pipelines import warehouse as wh
+    from pipelines.defs.dbt.project import dbt_beside_python, dbt_command
+    from pipelines.ingest import ingest_folder
+    from pipelines.serving import publish_snapshot
+    from pipelines.simulator import generate
+
+    world, landing, warehouse = root / "world", root / "landing", root / "warehouse.duckdb"
+    started = time.perf_counter()
+    print(f"generating {orders:,} orders over {days} days ...", flush=True)
+    generate(world, orders=orders, days=days, seed=7)
+    shutil.copytree(world / "reference", landing / "reference")
+    shutil.copytree(world / "events", landing / "events")
+    print(f"ingesting ({time.perf_counter() - started:.0f} s so far) ...", flush=True)
+    con = wh.connect(warehouse)
+    try:
+        ingest_folder(con, landing)
+    finally:
+        con.close()
+    print(
+        f"dbt: the dashboard marts ({time.perf_counter() - started:.0f} s so far) ...", flush=True
+    )
+    command = dbt_command(dbt_beside_python() or "dbt", [*DBT_ARGS, "--quiet"], root / "dbt")
+    subprocess.run(command, env={**os.environ, "OMSI_WAREHOUSE": str(warehouse)}, check=True)
+    serving = root / "serving.duckdb"
+    publish_snapshot(warehouse, serving)
+    print(f"world ready in {time.perf_counter() - started:.0f} s", flush=True)
+    return serving
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    # Outside a Streamlit server the cache warns once per function; the figures are what matters.
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+    import pandas as pd
+
+    from dashboards import mart_queries, queries
+    from dashboards.filters import Filters, default_period
+    from dashboards.snapshot import current_version
+
+    with tempfile.TemporaryDirectory() as tmp:
+        version = current_version(_build(Path(tmp), args.orders, args.days))
+        clear = queries._cached_frame.clear
+        bounds = mart_queries.filter_bounds(version)
+        last = pd.Timestamp(bounds["last_date"]).date()
+        first = pd.Timestamp(bounds["first_date"]).date()
+        start, end = default_period(first, last)
+        views = {
+            "default": Filters(start, end),
+            "filtered": Filters(
+                last - timedelta(days=27),
+                last,
+                channel=(bounds["channel"][0],),
+                region=(bounds["region"][0],),
+            ),
+        }
+        from dashboards.snapshot import open_connection
+
+        opens = _time(lambda: open_connection(Path(version.path)).close(), args.repeat, clear)
+        print(
+            f"\nopening the snapshot read-only: p50 {_p(opens, 0.5):.1f} ms, "
+            f"p95 {_p(opens, 0.95):.1f} ms (once per snapshot)"
+        )
+        floor = _time(
+            lambda: queries.frame(version, "select count(*) from fct_orders"), args.repeat, clear
+        )
+        floor_p95 = _p(floor, 0.95)
+        print(
+            f"floor: count(*) of fct_orders ({args.orders:,} orders): "
+            f"p50 {_p(floor, 0.5):.1f} ms, p95 {floor_p95:.1f} ms"
+        )
+        print(f"{'page':<12} {'view':<9} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'p95/floor':>9}  target {TARGET_P95_MS:.0f} ms")  # fmt: skip
+        worst = 0.0
+        for page, page_queries in mart_queries.PAGE_QUERIES.items():
+            for view, filters in views.items():
+                timings = _time(
+                    lambda fs=filters, qs=page_queries: [q(version, fs) for q in qs],
+                    args.repeat,
+                    clear,
+                )
+                p50, p95 = _p(timings, 0.5), _p(timings, 0.95)
+                worst = max(worst, p95)
+                verdict = "ok" if p95 <= TARGET_P95_MS else "OVER"
+                print(
+                    f"{page:<12} {view:<9} {len(page_queries):>7} {p50:>8.1f} {p95:>8.1f} "
+                    f"{p95 / floor_p95:>9.1f}  {verdict}"
+                )
+        print(
+            f"\nworst page p95: {worst:.1f} ms; median of floor runs {statistics.median(floor):.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+-- One row per order and lifecycle stage it has been through, with the stage's duration and
+-- the time the promise allowed it, so pages take any percentile over any filter:
+--   allocation        placed -> first allocation; SLA var('allocation_sla_hours')
+--   release_to_ship   first allocation -> first shipment; SLA: to the lines' earliest planned ship-by
+--   transit           first shipment -> delivered; SLA: planned ship-by -> promised_by
+--   pickup_ready      placed -> ready for pickup; SLA: placed -> promised_by
+--   collection        ready for pickup -> collected; no SLA
+--   order_cycle       placed -> done for the customer; SLA: placed -> promised_by
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+filters as (
+
+    select * from {{ ref('dim_order_filters') }}
+
+),
+
+planned as (
+
+    select
+        lines.order_id,
+        min(lines.planned_ship_by) as planned_ship_by
+    from lines
+    group by 1
+
+),
+
+stages as (
+
+    select
+        orders.order_id,
+        'allocation' as lifecycle_stage,
+        1 as stage_order,
+        orders.placed_at as started_at,
+        orders.first_allocated_at as ended_at,
+        cast({{ var('allocation_sla_hours') }} as double) as sla_hours
+    from orders
+    where orders.first_allocated_at is not null
+
+    union all
+
+    select
+        orders.order_id,
+        'release_to_ship' as lifecycle_stage,
+        2 as stage_order,
+        orders.first_allocated_at as started_at,
+        orders.first_shipped_at as ended_at,
+        {{ dbt.datediff(
+            'orders.first_allocated_at',
+            'planned.planned_ship_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
+    from orders
+    left join planned on orders.order_id = planned.order_id
+    where orders.first_shipped_at is not null and orders.fulfillment_method <> 'pickup'
+
+    union all
+
+    select
+        orders.order_id,
+        'transit' as lifecycle_stage,
+        3 as stage_order,
+        orders.first_shipped_at as started_at,
+        orders.delivered_at as ended_at,
+        {{ dbt.datediff(
+            'planned.planned_ship_by',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
+    from orders
+    left join planned on orders.order_id = planned.order_id
+    where orders.delivered_at is not null and orders.first_shipped_at is not null
+
+    union all
+
+    select
+        orders.order_id,
+        'pickup_ready' as lifecycle_stage,
+        4 as stage_order,
+        orders.placed_at as started_at,
+        orders.ready_for_pickup_at as ended_at,
+        {{ dbt.datediff(
+            'orders.placed_at',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
+    from orders
+    where orders.ready_for_pickup_at is not null
+
+    union all
+
+    select
+        orders.order_id,
+        'collection' as lifecycle_stage,
+        5 as stage_order,
+        orders.ready_for_pickup_at as started_at,
+        orders.collected_at as ended_at,
+        cast(null as double) as sla_hours
+    from orders
+    where orders.collected_at is not null and orders.ready_for_pickup_at is not null
+
+    union all
+
+    select
+        orders.order_id,
+        'order_cycle' as lifecycle_stage,
+        6 as stage_order,
+        orders.placed_at as started_at,
+        orders.completed_at as ended_at,
+        {{ dbt.datediff(
+            'orders.placed_at',
+            'orders.promised_by',
+            'second'
+        ) }} / 3600.0 as sla_hours
+    from orders
+    where orders.completed_at is not null
+
+),
+
+timed as (
+
+    select
+        stages.*,
+        {{ dbt.datediff(
+            'stages.started_at',
+            'stages.ended_at',
+            'second'
+        ) }} / 3600.0 as hours
+    from stages
+
+),
+
+final as (
+
+    select
+        timed.order_id,
+        timed.lifecycle_stage,
+        timed.stage_order,
+        filters.report_date,
+        filters.channel,
+        filters.fulfillment_method,
+        filters.node_type,
+        filters.region,
+        timed.started_at,
+        timed.ended_at,
+        timed.hours,
+        timed.sla_hours,
+        timed.hours <= timed.sla_hours as is_within_sla
+    from timed
+    inner join filters on timed.order_id = filters.order_id
+
+)
+
+select * from final
