@@ -20,9 +20,10 @@ from pipelines.settings import IGNORE_MARKER
 from pipelines.simulator.catalogue import ABC, build_assortment, build_catalogue
 from pipelines.simulator.config import load_config
 from pipelines.simulator.demand import SERVICES, day_weights, make_orders, split_orders
+from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import Clock, EventSink
 from pipelines.simulator.faults import FaultInjector
-from pipelines.simulator.fulfilment import DayRandom, Fulfilment
+from pipelines.simulator.fulfilment import Fulfilment
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import build_carriers, build_network
 from pipelines.simulator.truth import TRUTH_README, TruthTable, write_csv

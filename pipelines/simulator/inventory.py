@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import ABC, Catalogue
-from pipelines.simulator.emit import DAY, EventSink, adjusted_data
+from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.network import Network
 from pipelines.simulator.truth import TruthTable
 
@@ -125,10 +126,10 @@ class Inventory:
                 "stock.adjusted",
                 "wms",
                 (t0 + secs).tolist(),
-                [
-                    adjusted_data(node_ids[n], sku_ids[s], q, "receipt")
+                payloads.stock_adjusted(
+                    (node_ids[n], sku_ids[s], q, "receipt")
                     for (n, s), q in zip(arriving.tolist(), qty.tolist(), strict=True)
-                ],
+                ),
             )
         self._drift(rng, 1)
         for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
@@ -144,7 +145,7 @@ class Inventory:
                         t0 + sec,
                         "stock.adjusted",
                         "wms",
-                        adjusted_data(node_ids[n], sku_ids[s], -1, reason),
+                        payloads.stock_adjusted([(node_ids[n], sku_ids[s], -1, reason)])[0],
                     )
         sold = rng.poisson(self.walk_in_rate)
         sold = np.minimum(sold, self.truth)
@@ -154,11 +155,11 @@ class Inventory:
             self.truth[cells[:, 0], cells[:, 1]] -= q
             recorded = np.minimum(q, self.rec[cells[:, 0], cells[:, 1]])
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
-            sales = [
-                adjusted_data(node_ids[n], sku_ids[s], -r, "sale")
+            sales = payloads.stock_adjusted(
+                (node_ids[n], sku_ids[s], -r, "sale")
                 for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True)
                 if r > 0
-            ]
+            )
             sink.emit_many("stock.adjusted", "pos", [t0 + 21 * 3600] * len(sales), sales)
 
     def snapshot(self, day: int, sink: EventSink, truth: TruthTable, date_str: str) -> None:
@@ -173,9 +174,8 @@ class Inventory:
             t,
             "stock.snapshot",
             "oms",
-            [
-                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","on_hand":{oh},'
-                f'"reserved":{rs},"in_transit":{tr}}}'
+            payloads.stock_snapshot(
+                (node_ids[a], sku_ids[b], oh, rs, tr)
                 for a, b, oh, rs, tr in zip(
                     n.tolist(),
                     s.tolist(),
@@ -184,7 +184,7 @@ class Inventory:
                     transit.tolist(),
                     strict=True,
                 )
-            ],
+            ),
         )
         truth.add(
             {
@@ -229,15 +229,14 @@ class Inventory:
                 t,
                 "stock.counted",
                 "wms",
-                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","count_id":"{count_id}",'
-                f'"system_quantity":{sq},"counted_quantity":{cq}}}',
+                payloads.stock_counted([(node_ids[a], sku_ids[b], count_id, sq, cq)])[0],
             )
             if e:
                 sink.emit_json(
                     t + 600,
                     "stock.adjusted",
                     "wms",
-                    adjusted_data(node_ids[a], sku_ids[b], e, "correction"),
+                    payloads.stock_adjusted([(node_ids[a], sku_ids[b], e, "correction")])[0],
                 )
         types = np.array(self.net.node_types)
         truth.add(
