@@ -13,32 +13,31 @@ so the order in which this module emits is part of the world's bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from pipelines.simulator import payloads
 from pipelines.simulator.aftercare import Aftercare
 from pipelines.simulator.catalogue import Catalogue
+from pipelines.simulator.checkout import Checkout, OrderRequest
 from pipelines.simulator.costs import CostLedger
-from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
+from pipelines.simulator.demand import DayOrders
 from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
-from pipelines.simulator.network import METROS, Carriers, Network
+from pipelines.simulator.network import Carriers, Network
 from pipelines.simulator.records import (
     EventColumns,
     OrderDrivers,
     OrderTail,
     Parcel,
-    ParcelFates,
     ParcelLine,
     StockOp,
 )
-from pipelines.simulator.shipping import LateModel, Shipping, draw_node_effects, shipment_truth
+from pipelines.simulator.shipping import LateModel, Shipping, draw_node_effects
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing, promised_at
+from pipelines.simulator.truth import order_truth, shipment_truth
 
 __all__ = ["DayRandom", "Fulfilment"]
 
@@ -71,25 +70,6 @@ BACKORDER_SALE_HOUR = 11
 PLANNED_SHIP_HOUR = 20
 PLANNED_SHIP_BY = f"{PLANNED_SHIP_HOUR}:00:00Z"
 OUT_OF_STOCK_CANCEL_S, BACKORDER_CANCEL_S = 600, 7200
-
-
-class OrderRequest(NamedTuple):
-    """One order of the day as demand drew it, with its ids and its payment."""
-
-    placed_t: int
-    order_id: str
-    metro: int
-    channel: str
-    is_pickup: bool
-    service: str
-    skus: list[int]
-    qtys: list[int]
-    line_ids: list[str]
-    pre_cancel: int  # an index into _CANCEL_REASONS
-    promise_days: int
-    payment: tuple[str, float, str]  # the order.payment_authorized row
-    pay_delay: int
-    alloc_wait: int
 
 
 @dataclass(slots=True)
@@ -159,22 +139,15 @@ class Fulfilment:
         self.aftercare = Aftercare(
             cfg, cat, src, inv.carried, self.node_ids, sink, self.costs, self.stock_ops
         )
+        self.checkout = Checkout(cfg, cat, self.node_ids, src.pickup_store, sink)
         self.backlog = [0.0] * net.n
-        self.price_arr, self.weight = cat.price, cat.weight.tolist()
-        self.price = cat.price.tolist()
-        self.metro_zip = [m[6] for m in METROS]
-        self.metro_state = [m[1] for m in METROS]
-        self.metro_lat = np.array([m[2] for m in METROS])
-        self.metro_lon = np.array([m[3] for m in METROS])
+        self.weight = cat.weight.tolist()
         ocfg = cfg["orders"]
-        self.ocfg = ocfg
         self.remorse_s = int(ocfg["remorse_minutes"]) * 60
         self.backorder_days = int(ocfg["backorder_max_days"])
         self.backorder_cancel_share = float(ocfg["backorder_cancel_share"])
         self.swamped_reject = float(cfg["network"]["swamped_store_reject"])
         self.cancel_contact = float(cfg["service"]["cancel_contact"])
-        self.order_seq = 0
-        self.currency = cfg["world"]["currency"]
         self.country = cfg["world"]["country"]
         self.carriers_of = [np.flatnonzero(col).tolist() for col in inv.carried.T]
         # Day prefixes of every day an event can fall on, so hot paths index them directly.
@@ -239,11 +212,11 @@ class Fulfilment:
             day_noise=[prng.gauss(0.0, noise_sd) for _ in src.cap],
             used=[0.0] * len(src.cap),
         )
-        requests, charges = self._requests(day, orders)
+        requests, charges = self.checkout.requests(day, orders)
         order = self._order
         for request in requests:
             order(state, request)
-        self._emit_orders(state, orders, requests, charges)
+        self.checkout.emit(orders, requests, charges, state.tails, state.paid, state.allocated)
         ships, fates, held = self.shipping.ship_day(state.parcels, prng, state.day_noise)
         after = self.aftercare.after_order
         for tail in state.tails:
@@ -257,118 +230,9 @@ class Fulfilment:
                 self.releases.setdefault(d, []).append((held.cells[due], held.quantities[due]))
         for n, used in enumerate(state.used):
             self.backlog[n] = max(0.0, self.backlog[n] + used - state.true_cap[n])
-        return self._order_truth(state, fates), shipment_truth(fates, src, self.node_ids)
-
-    def _requests(self, day: int, orders: DayOrders) -> tuple[list[OrderRequest], list[float]]:
-        """The day's orders as requests, with their ids and payments; and their shipping charges.
-
-        What an order's events say that the stock cannot change is computed here for the whole
-        day at once.
-        """
-        n = orders.n
-        first = self.order_seq + 1
-        self.order_seq += n
-        oids = [f"SO{k:08d}" for k in range(first, first + n)]
-        starts = orders.line_start
-        line_order = np.repeat(np.arange(n), np.diff(starts))
-        line_no = np.arange(len(orders.sku)) - starts[line_order] + 1
-        line_ids = [
-            f"{oids[o]}-{k}" for o, k in zip(line_order.tolist(), line_no.tolist(), strict=True)
-        ]
-        subtotal = np.add.reduceat(self.price_arr[orders.sku] * orders.qty, starts[:-1])
-        ocfg = self.ocfg
-        charge_by = ocfg["shipping_charge"]
-        charge = np.select(
-            [orders.pickup, orders.service == 0, orders.service == 1],
-            [
-                0.0,
-                np.where(subtotal >= ocfg["free_shipping_over"], 0.0, charge_by["standard"]),
-                charge_by["express"],
-            ],
-            charge_by["next_day"],
-        ).tolist()
-        amounts = [round(st + ch, 2) for st, ch in zip(subtotal.tolist(), charge, strict=True)]
-        payments = [
-            (oid, amount, "wallet" if w else "card")
-            for oid, amount, w in zip(oids, amounts, orders.wallet.tolist(), strict=True)
-        ]
-        ls = starts.tolist()
-        sku, qty = orders.sku.tolist(), orders.qty.tolist()
-        columns = zip(
-            (orders.placed_sec + day * DAY).tolist(),
-            oids,
-            orders.metro.tolist(),
-            [CHANNELS[c] for c in orders.channel.tolist()],
-            orders.pickup.tolist(),
-            [SERVICES[v] for v in orders.service.tolist()],
-            [sku[a:b] for a, b in zip(ls[:-1], ls[1:], strict=True)],
-            [qty[a:b] for a, b in zip(ls[:-1], ls[1:], strict=True)],
-            [line_ids[a:b] for a, b in zip(ls[:-1], ls[1:], strict=True)],
-            orders.pre_cancel.tolist(),
-            orders.promise_days.tolist(),
-            payments,
-            orders.pay_delay.tolist(),
-            orders.alloc_wait.tolist(),
-            strict=True,
-        )
-        # tuple.__new__ from C: no Python frame per order for the record.
-        return list(map(tuple.__new__, repeat(OrderRequest), columns)), charge
-
-    def _emit_orders(
-        self, state: DayState, orders: DayOrders, requests: list[OrderRequest], charges
-    ) -> None:
-        """The day's placed, payment and allocation events, gathered by the walk."""
-        price, sku_ids, ts = self.price, self.sku_ids, self.ts
-        items = payloads.order_placed_items(
-            (lid, sku_ids[s], q, price[s])
-            for r in requests
-            for lid, s, q in zip(r.line_ids, r.skus, r.qtys, strict=True)
-        )
-        metros = orders.metro
-        to_lat = np.round(self.metro_lat[metros] + orders.jitter[:, 0], 4).tolist()
-        to_lon = np.round(self.metro_lon[metros] + orders.jitter[:, 1], 4).tolist()
-        pickup_ids = [self.node_ids[s] if s >= 0 else None for s in self.pickup_store.tolist()]
-        zips, states, country, currency = (
-            self.metro_zip,
-            self.metro_state,
-            self.country,
-            self.currency,
-        )
-        starts = orders.line_start.tolist()
-        datas = payloads.order_placed(
-            (
-                r.order_id, r.channel, f"C{customer:07d}",
-                "pickup" if r.is_pickup else "delivery",
-                f"{zips[r.metro]}{suffix:02d}", states[r.metro], country, lat, lon,
-                pickup_ids[r.metro] if r.is_pickup else None,
-                ts(tail.promised_t), currency, ",".join(items[a:b]), charge,
-            )
-            for r, tail, customer, suffix, lat, lon, a, b, charge in zip(
-                requests, state.tails, orders.customer.tolist(), orders.postal_suffix.tolist(),
-                to_lat, to_lon, starts[:-1], starts[1:], charges, strict=True,
-            )
-        )  # fmt: skip
-        emit_many = self.sink.emit_many
-        for channel in CHANNELS:  # by channel: the source is the channel
-            mine = [i for i, r in enumerate(requests) if r.channel == channel]
-            emit_many(
-                "order.placed",
-                channel,
-                [requests[i].placed_t for i in mine],
-                [datas[i] for i in mine],
-            )
-        emit_many(
-            "order.payment_authorized",
-            "oms",
-            state.paid.times,
-            payloads.order_payment_authorized(state.paid.datas),
-        )
-        emit_many(
-            "order.line_allocated",
-            "oms",
-            state.allocated.times,
-            payloads.order_line_allocated(state.allocated.datas),
-        )
+        peak = bool(self.late_model.peak[day])
+        orders_truth = order_truth(state.tails, state.drivers, fates, self.ts, peak)
+        return orders_truth, shipment_truth(fates, src.c_name, src.c_service, self.node_ids)
 
     def _order(self, state: DayState, o: OrderRequest) -> None:
         """Promise, cancel or source one order, and leave its parcels for the day's shipping."""
@@ -603,48 +467,3 @@ class Fulfilment:
         shape = self.inv.reserved.shape
         totals = np.bincount(cells, weights=qtys, minlength=shape[0] * shape[1])
         return totals.astype(np.int64).reshape(shape)
-
-    def _order_truth(self, state: DayState, fates: ParcelFates | None) -> dict[str, Any]:
-        """One row per order; the shipment drivers are aggregated over its parcels."""
-        tails, drivers = state.tails, state.drivers
-        if not tails:
-            return {}
-        first = np.array([x.first_parcel for x in tails], dtype=np.int64)
-        count = np.array([x.end_parcel for x in tails], dtype=np.int64) - first
-        shipped = count > 0
-        cols: dict[str, Any] = {
-            "order_id": [x.order_id for x in tails],
-            "placed_at": [self.ts(x.placed_t) for x in tails],
-            "fulfillment_method": ["pickup" if x.is_pickup else "delivery" for x in tails],
-            "channel": [x.channel for x in tails],
-            "is_allocated": shipped,
-            "shipments": count,
-        }
-        # Aggregated over an order's parcels; an order without parcels has none: null.
-        starts, missing, n = first[shipped], ~shipped, len(tails)
-
-        def per_order(values: np.ndarray | None, ufunc: np.ufunc, dtype: type) -> pa.Array:
-            out = np.zeros(n, dtype=dtype)
-            if len(starts):
-                out[shipped] = ufunc.reduceat(values, starts)
-            return pa.array(out, mask=missing)
-
-        f = fates
-        # 1 - prod(1 - p): the chance that at least one parcel is late.
-        on_time = np.ones(n)
-        if len(starts):
-            on_time[shipped] = np.multiply.reduceat(1.0 - f.p_late, starts)
-        cols["p_late"] = pa.array(1.0 - on_time, mask=missing)
-        cols["is_late"] = per_order(f and f.late, np.logical_or, bool)
-        cols["slack_days"] = per_order(f and f.slack, np.minimum, float)
-        cols["backlog_days"] = per_order(f and f.backlog_days, np.maximum, np.int64)
-        cols["weather"] = per_order(f and f.weather, np.logical_or, bool)
-        cols["carrier_disruption"] = per_order(f and f.carrier_disruption, np.logical_or, bool)
-        cols["node_effect"] = per_order(f and f.node_effect, np.maximum, float)
-        cols["carrier_effect"] = per_order(f and f.carrier_effect, np.maximum, float)
-        cols["peak"] = np.full(n, bool(self.late_model.peak[state.day]))
-        cols["rejected"] = [d.rejected for d in drivers]
-        cols["reallocated"] = [d.reallocated for d in drivers]
-        cols["backordered"] = [d.backordered for d in drivers]
-        cols["cancel_reason"] = [d.cancel_reason or None for d in drivers]
-        return cols

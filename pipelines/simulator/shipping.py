@@ -499,20 +499,3 @@ def _exceptions(out: EventColumns, sid, oid, prom_t, times: _Times, i, trouble, 
     if damaged and not lost:
         out.times.append(times.done[i] + DAMAGE_NOTICE_S)
         out.datas.append((sid, oid, "damaged", "customer reported damage"))
-
-
-def shipment_truth(fates: ParcelFates | None, src: Sourcing, node_ids: list[str]) -> dict[str, Any]:
-    """One row per shipment: where it went from, how, its late chance and whether it was late."""
-    if fates is None:
-        return {}
-    parcels, ci = fates.parcels, fates.carriers
-    return {
-        "shipment_id": fates.shipment_ids,
-        "order_id": [x.order_id for x in parcels],
-        "node_id": [node_ids[x.node] for x in parcels],
-        "carrier": [src.c_name[c] for c in ci],
-        "service_level": [src.c_service[c] for c in ci],
-        "p_late": fates.p_late,
-        "is_late": fates.late,
-        "ship_day_delay": fates.backlog_days,
-    }
