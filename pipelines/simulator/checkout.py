@@ -15,7 +15,7 @@ import numpy as np
 from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.demand import CHANNELS, SERVICES, DayOrders
-from pipelines.simulator.emit import DAY, EventSink
+from pipelines.simulator.emit import DAY, TIME_OF_DAY, EventSink
 from pipelines.simulator.network import METROS
 from pipelines.simulator.records import EventColumns, OrderTail
 
@@ -37,6 +37,16 @@ class OrderRequest(NamedTuple):
     payment: tuple[str, float, str]  # the order.payment_authorized row
     pay_delay: int
     alloc_wait: int
+
+
+class CheckoutDay(NamedTuple):
+    """The day's orders at checkout; ids, lines and channels flat, in the order of `requests`."""
+
+    requests: list[OrderRequest]
+    order_ids: list[str]
+    line_ids: list[str]  # like DayOrders.sku
+    channels: list[str]
+    charges: list[float]  # shipping charged
 
 
 class Checkout:
@@ -61,8 +71,8 @@ class Checkout:
         self.sink, self.ts = sink, sink.clock.ts
         self.order_seq = 0
 
-    def requests(self, day: int, orders: DayOrders) -> tuple[list[OrderRequest], list[float]]:
-        """The day's orders as requests, with their ids and payments; and their shipping charges.
+    def requests(self, day: int, orders: DayOrders) -> CheckoutDay:
+        """The day's orders as requests, with their ids, payments and shipping charges.
 
         What an order's events say that the stock cannot change is computed here for the whole
         day at once.
@@ -94,13 +104,14 @@ class Checkout:
             (oid, amount, "wallet" if w else "card")
             for oid, amount, w in zip(oids, amounts, orders.wallet.tolist(), strict=True)
         ]
+        channels = [CHANNELS[c] for c in orders.channel.tolist()]
         ls = starts.tolist()
         sku, qty = orders.sku.tolist(), orders.qty.tolist()
         columns = zip(
             (orders.placed_sec + day * DAY).tolist(),
             oids,
             orders.metro.tolist(),
-            [CHANNELS[c] for c in orders.channel.tolist()],
+            channels,
             orders.pickup.tolist(),
             [SERVICES[v] for v in orders.service.tolist()],
             [sku[a:b] for a, b in zip(ls[:-1], ls[1:], strict=True)],
@@ -114,57 +125,59 @@ class Checkout:
             strict=True,
         )
         # tuple.__new__ from C: no Python frame per order for the record.
-        return list(map(tuple.__new__, repeat(OrderRequest), columns)), charge
+        requests = list(map(tuple.__new__, repeat(OrderRequest), columns))
+        return CheckoutDay(requests, oids, line_ids, channels, charge)
 
     def emit(
         self,
         orders: DayOrders,
-        requests: list[OrderRequest],
-        charges: list[float],
+        day: CheckoutDay,
         tails: list[OrderTail],
         paid: EventColumns,
         allocated: EventColumns,
     ) -> None:
         """The day's placed, payment and allocation events, once the walk has promised each order
-        (`tails`, in the order of `requests`) and gathered payments and allocations as rows."""
-        price, sku_ids, ts = self.price, self.sku_ids, self.ts
+        (`tails`, in the order of the requests) and gathered payments and allocations as rows."""
+        price, sku_ids, prefixes = self.price, self.sku_ids, self.sink.prefixes
+        skus = orders.sku.tolist()
         items = payloads.order_placed_items(
-            (lid, sku_ids[s], q, price[s])
-            for r in requests
-            for lid, s, q in zip(r.line_ids, r.skus, r.qtys, strict=True)
-        )
-        metros = orders.metro
-        to_lat = np.round(self.metro_lat[metros] + orders.jitter[:, 0], 4).tolist()
-        to_lon = np.round(self.metro_lon[metros] + orders.jitter[:, 1], 4).tolist()
-        pickup_ids = [self.node_ids[s] if s >= 0 else None for s in self.pickup_store.tolist()]
-        zips, states, country, currency = (
-            self.metro_zip,
-            self.metro_state,
-            self.country,
-            self.currency,
+            zip(
+                day.line_ids,
+                [sku_ids[s] for s in skus],
+                orders.qty.tolist(),
+                [price[s] for s in skus],
+                strict=True,
+            )
         )
         starts = orders.line_start.tolist()
+        metros, pickup = orders.metro.tolist(), orders.pickup.tolist()
+        zips, states = self.metro_zip, self.metro_state
+        pickup_ids = [self.node_ids[s] if s >= 0 else None for s in self.pickup_store.tolist()]
+        promised = [t.promised_t for t in tails]
         datas = payloads.order_placed(
-            (
-                r.order_id, r.channel, f"C{customer:07d}",
-                "pickup" if r.is_pickup else "delivery",
-                f"{zips[r.metro]}{suffix:02d}", states[r.metro], country, lat, lon,
-                pickup_ids[r.metro] if r.is_pickup else None,
-                ts(tail.promised_t), currency, ",".join(items[a:b]), charge,
-            )
-            for r, tail, customer, suffix, lat, lon, a, b, charge in zip(
-                requests, tails, orders.customer.tolist(), orders.postal_suffix.tolist(),
-                to_lat, to_lon, starts[:-1], starts[1:], charges, strict=True,
+            zip(
+                day.order_ids,
+                day.channels,
+                [f"C{c:07d}" for c in orders.customer.tolist()],
+                ["pickup" if p else "delivery" for p in pickup],
+                [f"{zips[m]}{sfx:02d}" for m, sfx in zip(metros, orders.postal_suffix.tolist(), strict=True)],
+                [states[m] for m in metros],
+                repeat(self.country),
+                np.round(self.metro_lat[orders.metro] + orders.jitter[:, 0], 4).tolist(),
+                np.round(self.metro_lon[orders.metro] + orders.jitter[:, 1], 4).tolist(),
+                [pickup_ids[m] if p else None for m, p in zip(metros, pickup, strict=True)],
+                [prefixes[t // DAY] + TIME_OF_DAY[t % DAY] for t in promised],
+                repeat(self.currency),
+                [",".join(items[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)],
+                day.charges,
             )
         )  # fmt: skip
+        placed_t = [r.placed_t for r in day.requests]
         emit_many = self.sink.emit_many
         for channel in CHANNELS:  # by channel: the source is the channel
-            mine = [i for i, r in enumerate(requests) if r.channel == channel]
+            mine = [i for i, c in enumerate(day.channels) if c == channel]
             emit_many(
-                "order.placed",
-                channel,
-                [requests[i].placed_t for i in mine],
-                [datas[i] for i in mine],
+                "order.placed", channel, [placed_t[i] for i in mine], [datas[i] for i in mine]
             )
         emit_many(
             "order.payment_authorized",

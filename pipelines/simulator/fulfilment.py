@@ -26,6 +26,7 @@ from pipelines.simulator.demand import DayOrders
 from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
+from pipelines.simulator.late_model import LateModel, draw_node_effects
 from pipelines.simulator.network import Carriers, Network
 from pipelines.simulator.records import (
     EventColumns,
@@ -35,7 +36,7 @@ from pipelines.simulator.records import (
     ParcelLine,
     StockOp,
 )
-from pipelines.simulator.shipping import LateModel, Shipping, draw_node_effects
+from pipelines.simulator.shipping import Shipping
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing, promised_at
 from pipelines.simulator.truth import order_truth, shipment_truth
 
@@ -99,6 +100,10 @@ class _LineSourcing:
     candidates: list[int]
     groups: dict[tuple[int, int], list[ParcelLine]] = field(default_factory=dict)
     group_t: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+# Records built per order, parcel and line: tuple.__new__ skips the NamedTuple constructor's frame.
+_new = tuple.__new__
 
 
 class Fulfilment:
@@ -212,11 +217,11 @@ class Fulfilment:
             day_noise=[prng.gauss(0.0, noise_sd) for _ in src.cap],
             used=[0.0] * len(src.cap),
         )
-        requests, charges = self.checkout.requests(day, orders)
+        checkout = self.checkout.requests(day, orders)
         order = self._order
-        for request in requests:
+        for request in checkout.requests:
             order(state, request)
-        self.checkout.emit(orders, requests, charges, state.tails, state.paid, state.allocated)
+        self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
         ships, fates, held = self.shipping.ship_day(state.parcels, prng, state.day_noise)
         after = self.aftercare.after_order
         for tail in state.tails:
@@ -248,13 +253,14 @@ class Fulfilment:
         drivers = OrderDrivers()
         pre = o.pre_cancel
         if pre != 1:
-            state.paid.times.append(placed_t + o.pay_delay)
-            state.paid.datas.append(o.payment)
+            paid_times, paid_rows = state.paid
+            paid_times.append(placed_t + o.pay_delay)
+            paid_rows.append(o.payment)
             self.costs.add(oid, "payment", 1, o.payment[1])
         if pre:
             self._cancel_before_sourcing(state, o, drivers)
             state.tails.append(
-                OrderTail(oid, placed_t, promised_t, metro, is_pickup, o.channel, 0, 0)
+                _new(OrderTail, (oid, placed_t, promised_t, metro, is_pickup, o.channel, 0, 0))
             )
             state.drivers.append(drivers)
             return
@@ -280,11 +286,12 @@ class Fulfilment:
                 else min(int((backlog[n] + used[n]) / true_cap[n]), MAX_BACKLOG_DAYS)
             )
             parcels.append(
-                Parcel(oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay)
+                _new(
+                    Parcel, (oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay)
+                )
             )
-        state.tails.append(
-            OrderTail(oid, placed_t, promised_t, metro, is_pickup, o.channel, start, len(parcels))
-        )
+        tail = (oid, placed_t, promised_t, metro, is_pickup, o.channel, start, len(parcels))
+        state.tails.append(_new(OrderTail, tail))
         state.drivers.append(drivers)
 
     def _cancel_before_sourcing(
@@ -362,7 +369,7 @@ class Fulfilment:
                 if not short and not busy:
                     tru[n][s] -= q
                     key = (n, 0 if attempt == 1 else k + 1)
-                    groups.setdefault(key, []).append(ParcelLine(lid, s, q))
+                    groups.setdefault(key, []).append(_new(ParcelLine, (lid, s, q)))
                     group_t.setdefault(key, t)
                     break
                 t = self._reject(state, oid, lid, s, q, n, t, plan_day, short, sourcing)

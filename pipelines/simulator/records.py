@@ -61,9 +61,12 @@ class StockOp(NamedTuple):
     t: int  # when the event is dated
 
 
-@dataclass(slots=True)
 class OrderDrivers:
-    """The hidden truth of what happened to an order while it was sourced."""
+    """The hidden truth of what happened to an order while it was sourced.
+
+    Class attributes are the defaults and an instance stores only what changed: one is made per
+    order, and a class without `__init__` is made without a Python frame.
+    """
 
     rejected: bool = False
     reallocated: bool = False

@@ -1,15 +1,15 @@
-"""Picking and shipping: the late-delivery model, the day's parcels' fates and their events.
+"""Picking and shipping: the day's parcels, their fates and their events.
 
-The late-delivery chance of a shipment is an explicit logistic model whose inputs are partly
-hidden (node and carrier effects, daily staffing noise, backlog, disruptions), and the outcome
-is one Bernoulli draw on top: a carrier's random miss that no feature can see. That probability
-is written to the truth folder. The model and every draw run as numpy arrays over the day's
-parcels; only writing the events is per parcel.
+The late-delivery chance of a parcel comes from an explicit logistic model whose inputs are
+partly hidden (`late_model.py`: node and carrier effects, daily staffing noise, backlog,
+disruptions), and the outcome is one Bernoulli draw on top: a carrier's random miss that no
+feature can see. That probability is written to the truth folder. The model and every draw run
+as numpy arrays over the day's parcels; only writing the events is per parcel.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import DAY, EventSink
-from pipelines.simulator.network import METROS, Carriers, Network
+from pipelines.simulator.late_model import LateModel
 from pipelines.simulator.records import EventColumns, Parcel, ParcelFates, Shipment
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing
 
@@ -47,77 +47,6 @@ STORE_PICK_S, LATE_READY_WINDOW, COLLECT_WINDOW = 900, (HOUR, 20 * HOUR), (HOUR,
 PACK_AFTER_ALLOC_S, SHELF_PACK_AFTER_ALLOC_S, SHELF_PACK_BEFORE_READY_S = 1200, 300, 600
 SALE_AFTER_PACK_S, RECOVERED_NOTICE_S, DAMAGE_NOTICE_S = 60, 6 * HOUR, 900
 _DRAW_ROWS = 11  # rows of uniform draws per parcel, one per random step below
-
-
-def draw_node_effects(cfg: dict[str, Any], net: Network, rng: np.random.Generator) -> np.ndarray:
-    """Each node's hidden reliability (logit): normal around its node type's offset."""
-    dcfg = cfg["delivery"]
-    effect = rng.normal(0.0, float(dcfg["node_effect_sd"]), net.n)
-    types = np.array(net.node_types)
-    effect[types == "store"] += float(dcfg["store_node_logit"])
-    effect[types == "dropship"] += float(dcfg["dropship_node_logit"])
-    return effect
-
-
-def disruption_days(
-    groups: int, days: int, rate: float, lo: int, hi: int, rng: np.random.Generator
-) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """Disrupted days per group: a cumulative count per day, and the spans (group, first, last).
-
-    The count is of disrupted days before each day, so a span of days is hit when it grows.
-    """
-    flags = np.zeros((groups, days + 1), dtype=np.int64)
-    starts = rng.random((groups, days)) < rate
-    spans = []
-    for g, d in np.argwhere(starts).tolist():
-        length = int(rng.integers(lo, hi + 1))
-        flags[g, d : d + length] = 1
-        spans.append((g, d, d + length - 1))
-    cum = np.concatenate([np.zeros((groups, 1), dtype=np.int64), np.cumsum(flags, 1)], 1)
-    return cum, spans
-
-
-class LateModel:
-    """The hidden causes of late deliveries: node and carrier effects, distance, disruptions."""
-
-    def __init__(
-        self,
-        cfg: dict[str, Any],
-        net: Network,
-        carriers: Carriers,
-        node_effect: np.ndarray,
-        horizon_days: int,
-        peak_flag: np.ndarray,
-        rng: np.random.Generator,
-    ) -> None:
-        dcfg = cfg["delivery"]
-        # Numbers as floats once, so the per-parcel code reads them without converting.
-        self.cfg = {k: float(v) if isinstance(v, int | float) else v for k, v in dcfg.items()}
-        self.node_effect = node_effect
-        t1, t2 = dcfg["distance_extra_days_km"]
-        self.extra_days = ((net.dist >= t1).astype(int) + (net.dist >= t2)).tolist()
-        regions = sorted(set(net.regions))
-        self.metro_region = [regions.index(m[4]) for m in METROS]
-        self.c_transit = carriers.transit.tolist()
-        self.c_effect = carriers.effect
-        carrier_names = sorted(set(carriers.carrier))
-        self.c_group = [carrier_names.index(n) for n in carriers.carrier]
-        # Weather-like days per region and bad days per carrier, in this order (rng draws).
-        lo, hi = dcfg["disruption_days"]
-        self.weather_cum, spans = disruption_days(
-            len(regions), horizon_days, float(dcfg["weather_daily_rate"]), lo, hi, rng
-        )
-        self.weather_spans = [(regions[g], a, b) for g, a, b in spans]
-        self.carrier_cum, spans = disruption_days(
-            len(carrier_names),
-            horizon_days,
-            float(dcfg["carrier_disruption_daily_rate"]),
-            lo,
-            hi,
-            rng,
-        )
-        self.carrier_spans = [(carrier_names[g], a, b) for g, a, b in spans]
-        self.peak = np.concatenate([peak_flag, np.zeros(horizon_days, dtype=bool)])
 
 
 class Held(NamedTuple):
@@ -222,7 +151,7 @@ class Shipping:
     def _route(self, parcels: list[Parcel]) -> _Routes:
         src, model, weights = self.src, self.model, self.weight
         route, extra_days = src.route_carrier, model.extra_days
-        no_heavy = src.c_heavy < 0
+        no_heavy, proc, cutoff_s = src.c_heavy < 0, src.proc, src.cutoff_s
         routes = _Routes(*([] for _ in _Routes._fields))
         ci_l, mode_l, weight_l, transit_l, plan_l, node_l, region_l, group_l = routes
         for _, n, glines, t_alloc, metro, service, _, store_node, _ in parcels:
@@ -245,7 +174,8 @@ class Shipping:
             transit_l.append(
                 model.c_transit[ci] + (0 if mode == TRANSFER else extra_days[metro][n])
             )
-            plan_l.append(src.plan_day(t_alloc, n))  # as for the allocation event
+            pr = proc[n]  # the planned ship day, as Sourcing.plan_day (inline: once per parcel)
+            plan_l.append(t_alloc // DAY + pr + (pr == 0 and t_alloc % DAY >= cutoff_s))
             node_l.append(n)
             region_l.append(model.metro_region[metro])
             group_l.append(model.c_group[ci])
@@ -372,13 +302,16 @@ class Shipping:
     def _write(self, parcels, routes: _Routes, sids, late, weather, times: _Times, trouble):
         """Each parcel's events and costs; returns the shipments and what stays reserved."""
         src, add_cost = self.src, self.costs.add
-        node_ids, sku_ids, n_skus = self.node_ids, self.sku_ids, len(self.sku_ids)
+        node_ids = self.node_ids
         c_name, c_service, c_base, c_kg = src.c_name, src.c_service, src.c_base, src.c_kg
         dist, pick_rate = src.dist, src.pick_rate
-        # Each shipped line is reserved at its node until the day after it is packed.
-        held_cell, held_qty, held_until = [], [], []
         # The events, gathered by type as (times, rows) and emitted together after the loop.
         ev = _DayEvents(*(EventColumns([], []) for _ in _DayEvents._fields))
+        packed_t, packed_rows = ev.packed
+        shipped_t, shipped_rows = ev.shipped
+        ready_t, ready_rows = ev.ready
+        collected_t, collected_rows = ev.collected
+        delivered_t, delivered_rows = ev.delivered
         ships = []
         first_seq = self.ship_seq - len(parcels) + 1
         for i, (
@@ -413,43 +346,56 @@ class Shipping:
         ):
             node_id = node_ids[n]
             items = payloads.shipment_items(glines)
-            ev.packed.times.append(packed)
-            ev.packed.datas.append((sid, oid, node_id, items))
+            packed_t.append(packed)
+            packed_rows.append((sid, oid, node_id, items))
             units = sum(q for _, _, q in glines)
             add_cost(oid, "pick_pack", units, units * pick_rate[n])
             add_cost(oid, "packaging", 1)
-            for _, s, q in glines:
-                ev.sold.times.append(packed + SALE_AFTER_PACK_S)
-                ev.sold.datas.append((node_id, sku_ids[s], -q, "sale"))
-                held_cell.append(n * n_skus + s)
-                held_qty.append(q)
-                held_until.append(packed // DAY + 1)
             if md != IN_STORE:
                 cost = round(
                     c_base[c] * (1 + dist[metro][n] / KM_PER_BASE_RATE) + c_kg[c] * weight, 2
                 )
                 add_cost(oid, "outbound_shipping", 1, cost)
                 tracking = f"1Z{first_seq + i:010d}"
-                ev.shipped.times.append(shipped)
-                ev.shipped.datas.append(
+                shipped_t.append(shipped)
+                shipped_rows.append(
                     (sid, oid, node_id, c_name[c], c_service[c], tracking, items, cost,
                      round(weight, 2))
                 )  # fmt: skip
             if md != DELIVERY:
                 at_store = (oid, node_ids[store_node])
-                ev.ready.times.append(done)
-                ev.ready.datas.append(at_store)
+                ready_t.append(done)
+                ready_rows.append(at_store)
                 if collected >= 0:
-                    ev.collected.times.append(collected)
-                    ev.collected.datas.append(at_store)
+                    collected_t.append(collected)
+                    collected_rows.append(at_store)
             else:
-                _exceptions(ev.exception, sid, oid, prom_t, times, i, trouble_i, weather_i)
+                if True in trouble_i:
+                    _exceptions(ev.exception, sid, oid, prom_t, times, i, trouble_i, weather_i)
                 if not trouble_i[0]:  # not lost
-                    ev.delivered.times.append(done)
-                    ev.delivered.datas.append((sid, oid))
+                    delivered_t.append(done)
+                    delivered_rows.append((sid, oid))
             ships.append(_new_tuple(Shipment, (late_i, done, glines, trouble_i[0], trouble_i[3])))
+        held = self._sold(parcels, times.packed, ev.sold)
         self._emit(ev)
-        return ships, Held(np.array(held_cell), np.array(held_qty), np.array(held_until))
+        return ships, held
+
+    def _sold(self, parcels: list[Parcel], packed_t: list[int], sold: EventColumns) -> Held:
+        """Each packed line is a sale of its node's stock (gathered into `sold`), and stays
+        reserved there until the day after it is packed."""
+        node_ids, sku_ids, n_skus = self.node_ids, self.sku_ids, len(self.sku_ids)
+        lines = [
+            (x.node, s, q, packed)
+            for x, packed in zip(parcels, packed_t, strict=True)
+            for _, s, q in x.lines
+        ]
+        sold.times.extend(packed + SALE_AFTER_PACK_S for _, _, _, packed in lines)
+        sold.datas.extend((node_ids[n], sku_ids[s], -q, "sale") for n, s, q, _ in lines)
+        return Held(
+            np.array([n * n_skus + s for n, s, _, _ in lines]),
+            np.array([q for _, _, q, _ in lines]),
+            np.array([packed // DAY + 1 for _, _, _, packed in lines]),
+        )
 
     def _emit(self, ev: _DayEvents) -> None:
         """The gathered events, exceptions first, in the order event ids were given before."""
