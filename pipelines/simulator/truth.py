@@ -97,7 +97,7 @@ a later day's file), `out_of_order` (a good event moved to the top of its file),
 Every fault is made in addition to the clean world: no good event is removed, so the events that
 land are exactly the clean world's. `--bad-rate 0` writes a header-only `injected_faults.csv`.
 
-IRA tolerance (as in `stock.counted` and KPIS.md): a count is accurate when
+IRA tolerance (as in docs/kpis.md of the omsi repository): a count is accurate when
 |counted - system| <= floor(tolerance x system quantity), tolerance A 1%, B 3%, C 5%. The floor
 makes small quantities exact (below 100 units for A, 34 for B, 20 for C).
 """
