@@ -93,7 +93,6 @@ def test_asset_graph_is_wired_as_designed():
 def test_dbt_build_args():
     assert build_args() == ["build"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
-    assert build_args(select="staging") == ["build", "--select", "staging"]
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:

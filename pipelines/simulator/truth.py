@@ -13,14 +13,16 @@ import pyarrow.parquet as pq
 
 from pipelines.simulator.records import OrderDrivers, OrderTail, ParcelFates
 
+# Rows held before a row group is written: big enough for Parquet, small enough for memory.
+FLUSH_ROWS = 50_000
+
 
 class TruthTable:
     """A Parquet file appended to in chunks of columns (dict of equal-length numpy arrays, Arrow
     arrays or lists; a column keeps its kind from chunk to chunk)."""
 
-    def __init__(self, path: Path, flush_rows: int = 50_000) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.flush_rows = flush_rows
         self.chunks: list[dict[str, Any]] = []
         self.rows = 0
         self.total_rows = 0
@@ -32,7 +34,7 @@ class TruthTable:
             return
         self.chunks.append(columns)
         self.rows += n
-        if self.rows >= self.flush_rows:
+        if self.rows >= FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:

@@ -53,14 +53,9 @@ def dbt_env(home: OmsiHome) -> dict[str, str]:
     return {"OMSI_WAREHOUSE": str(home.warehouse)}
 
 
-def build_args(*, full_refresh: bool = False, select: str | None = None) -> list[str]:
+def build_args(*, full_refresh: bool = False) -> list[str]:
     """Arguments of one `dbt build`; a pure function so that the choice is easy to test."""
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", select]
-    return args
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
 def _sources() -> list[Path]:
