@@ -83,12 +83,7 @@ class Aftercare:
         else:
             late = any(s.late for s in ships)
             done = max(s.done_t for s in ships)
-        self._wismo(prng, tail, late, done)
-        returned = self._returned_lines(prng, tail, ships, late)
-        if returned:
-            self._return(prng, tail, returned, done)
-
-    def _wismo(self, prng: DayRandom, tail: OrderTail, late: bool, done: int) -> None:
+        # Where is my order: about a late order after its promise, else on its way.
         scfg = self.scfg
         if late:
             if prng.random() < scfg["wismo_late"]:
@@ -98,6 +93,9 @@ class Aftercare:
             placed_t = tail.placed_t
             t = placed_t + int((done - placed_t) * prng.uniform(*WISMO_ON_TIME_SHARE))
             self.contact(prng, t, tail.order_id, "where_is_my_order")
+        returned = self._returned_lines(prng, tail, ships, late)
+        if returned:
+            self._return(prng, tail, returned, done)
 
     def _returned_lines(
         self, prng: DayRandom, tail: OrderTail, ships: list[Shipment], late: bool

@@ -153,25 +153,21 @@ class Checkout:
         metros, pickup = orders.metro.tolist(), orders.pickup.tolist()
         zips, states = self.metro_zip, self.metro_state
         pickup_ids = [self.node_ids[s] if s >= 0 else None for s in self.pickup_store.tolist()]
-        promised = [t.promised_t for t in tails]
-        datas = payloads.order_placed(
-            zip(
-                day.order_ids,
-                day.channels,
-                [f"C{c:07d}" for c in orders.customer.tolist()],
-                ["pickup" if p else "delivery" for p in pickup],
-                [f"{zips[m]}{sfx:02d}" for m, sfx in zip(metros, orders.postal_suffix.tolist(), strict=True)],
-                [states[m] for m in metros],
-                repeat(self.country),
+        country, currency = self.country, self.currency
+        # One pass builds each order's row (a pass per column cost a tenth more).
+        datas = payloads.order_placed([
+            (oid, channel, f"C{c:07d}", "pickup" if p else "delivery", f"{zips[m]}{sfx:02d}",
+             states[m], country, lat, lon, pickup_ids[m] if p else None,
+             prefixes[tail.promised_t // DAY] + TIME_OF_DAY[tail.promised_t % DAY], currency,
+             ",".join(items[a:b]), charge)
+            for oid, channel, c, p, m, sfx, lat, lon, tail, a, b, charge in zip(
+                day.order_ids, day.channels, orders.customer.tolist(), pickup, metros,
+                orders.postal_suffix.tolist(),
                 np.round(self.metro_lat[orders.metro] + orders.jitter[:, 0], 4).tolist(),
                 np.round(self.metro_lon[orders.metro] + orders.jitter[:, 1], 4).tolist(),
-                [pickup_ids[m] if p else None for m, p in zip(metros, pickup, strict=True)],
-                [prefixes[t // DAY] + TIME_OF_DAY[t % DAY] for t in promised],
-                repeat(self.currency),
-                [",".join(items[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)],
-                day.charges,
+                tails, starts[:-1], starts[1:], day.charges, strict=True,
             )
-        )  # fmt: skip
+        ])  # fmt: skip
         placed_t = [r.placed_t for r in day.requests]
         emit_many = self.sink.emit_many
         for channel in CHANNELS:  # by channel: the source is the channel

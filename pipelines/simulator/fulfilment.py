@@ -98,8 +98,8 @@ class _LineSourcing:
 
     mode: str  # in_store, transfer or delivery
     candidates: list[int]
-    groups: dict[tuple[int, int], list[ParcelLine]] = field(default_factory=dict)
-    group_t: dict[tuple[int, int], int] = field(default_factory=dict)
+    groups: dict[tuple[int, int], list[ParcelLine]]  # lines by (node, parcel key)
+    group_t: dict[tuple[int, int], int]  # when each group was allocated
 
 
 # Records built per order, parcel and line: tuple.__new__ skips the NamedTuple constructor's frame.
@@ -265,11 +265,11 @@ class Fulfilment:
             state.drivers.append(drivers)
             return
         if is_pickup and in_store:
-            sourcing = _LineSourcing("in_store", [store_node])
+            sourcing = _LineSourcing("in_store", [store_node], {}, {})
         elif is_pickup:
-            sourcing = _LineSourcing("transfer", src.transfer_ranked[store_node])
+            sourcing = _LineSourcing("transfer", src.transfer_ranked[store_node], {}, {})
         else:
-            sourcing = _LineSourcing("delivery", src.ranked[metro])
+            sourcing = _LineSourcing("delivery", src.ranked[metro], {}, {})
         first = src.first_nodes(rec, state.used, sourcing.candidates, o.skus, o.qtys)
         self._allocate(state, o, sourcing, first, store_node, drivers)
         # Each group is a parcel; its fate is drawn for the whole day at once (shipping.py). The

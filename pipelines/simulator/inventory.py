@@ -8,6 +8,7 @@ mis-scans move only `truth`; cycle counts expose the gap and correct `rec`.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -127,8 +128,12 @@ class Inventory:
                 "wms",
                 (t0 + secs).tolist(),
                 payloads.stock_adjusted(
-                    (node_ids[n], sku_ids[s], q, "receipt")
-                    for (n, s), q in zip(arriving.tolist(), qty.tolist(), strict=True)
+                    zip(
+                        map(node_ids.__getitem__, arriving[:, 0].tolist()),
+                        map(sku_ids.__getitem__, arriving[:, 1].tolist()),
+                        qty.tolist(),
+                        repeat("receipt"),
+                    )
                 ),
             )
         self._drift(rng, 1)
@@ -155,10 +160,14 @@ class Inventory:
             self.truth[cells[:, 0], cells[:, 1]] -= q
             recorded = np.minimum(q, self.rec[cells[:, 0], cells[:, 1]])
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
+            some = recorded > 0
             sales = payloads.stock_adjusted(
-                (node_ids[n], sku_ids[s], -r, "sale")
-                for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True)
-                if r > 0
+                zip(
+                    map(node_ids.__getitem__, cells[some, 0].tolist()),
+                    map(sku_ids.__getitem__, cells[some, 1].tolist()),
+                    (-recorded[some]).tolist(),
+                    repeat("sale"),
+                )
             )
             sink.emit_many("stock.adjusted", "pos", [t0 + 21 * 3600] * len(sales), sales)
 
@@ -175,10 +184,9 @@ class Inventory:
             "stock.snapshot",
             "oms",
             payloads.stock_snapshot(
-                (node_ids[a], sku_ids[b], oh, rs, tr)
-                for a, b, oh, rs, tr in zip(
-                    n.tolist(),
-                    s.tolist(),
+                zip(
+                    map(node_ids.__getitem__, n.tolist()),
+                    map(sku_ids.__getitem__, s.tolist()),
                     on_hand.tolist(),
                     reserved.tolist(),
                     transit.tolist(),
@@ -211,41 +219,34 @@ class Inventory:
         tol = tolerance_units(system, self.cat.abc[s], self.tol)
         secs = rng.integers(5 * 3600, 11 * 3600, len(n))
         node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
-        ids = []
-        for a, b, sq, cq, e, sec in zip(
-            n.tolist(),
-            s.tolist(),
-            system.tolist(),
-            counted.tolist(),
-            error.tolist(),
-            secs.tolist(),
-            strict=True,
+        first = self.count_serial + 1
+        self.count_serial += len(n)
+        ids = [f"CC-{k:08d}" for k in range(first, first + len(n))]
+        a_ids = [node_ids[a] for a in n.tolist()]
+        b_ids = [sku_ids[b] for b in s.tolist()]
+        datas = payloads.stock_counted(
+            zip(a_ids, b_ids, ids, system.tolist(), counted.tolist(), strict=True)
+        )
+        for a, b, data, e, sec in zip(
+            a_ids, b_ids, datas, error.tolist(), secs.tolist(), strict=True
         ):
-            self.count_serial += 1
-            count_id = f"CC-{self.count_serial:08d}"
-            ids.append(count_id)
             t = day * DAY + sec
-            sink.emit_json(
-                t,
-                "stock.counted",
-                "wms",
-                payloads.stock_counted([(node_ids[a], sku_ids[b], count_id, sq, cq)])[0],
-            )
+            sink.emit_json(t, "stock.counted", "wms", data)
             if e:
                 sink.emit_json(
                     t + 600,
                     "stock.adjusted",
                     "wms",
-                    payloads.stock_adjusted([(node_ids[a], sku_ids[b], e, "correction")])[0],
+                    payloads.stock_adjusted([(a, b, e, "correction")])[0],
                 )
         types = np.array(self.net.node_types)
         truth.add(
             {
                 "count_id": ids,
                 "date": [date_str] * len(n),
-                "node_id": [node_ids[i] for i in n.tolist()],
+                "node_id": a_ids,
                 "node_type": types[n].tolist(),
-                "sku": [sku_ids[i] for i in s.tolist()],
+                "sku": b_ids,
                 "abc_class": [ABC[i] for i in self.cat.abc[s].tolist()],
                 "system_quantity": system,
                 "counted_quantity": counted,

@@ -389,8 +389,8 @@ class Shipping:
             for x, packed in zip(parcels, packed_t, strict=True)
             for _, s, q in x.lines
         ]
-        sold.times.extend(packed + SALE_AFTER_PACK_S for _, _, _, packed in lines)
-        sold.datas.extend((node_ids[n], sku_ids[s], -q, "sale") for n, s, q, _ in lines)
+        sold.times.extend([packed + SALE_AFTER_PACK_S for _, _, _, packed in lines])
+        sold.datas.extend([(node_ids[n], sku_ids[s], -q, "sale") for n, s, q, _ in lines])
         return Held(
             np.array([n * n_skus + s for n, s, _, _ in lines]),
             np.array([q for _, _, q, _ in lines]),
