@@ -143,9 +143,9 @@ class Checkout:
         items = payloads.order_placed_items(
             zip(
                 day.line_ids,
-                [sku_ids[s] for s in skus],
+                map(sku_ids.__getitem__, skus),
                 orders.qty.tolist(),
-                [price[s] for s in skus],
+                map(price.__getitem__, skus),
                 strict=True,
             )
         )

@@ -158,6 +158,18 @@ class Fulfilment:
         # Day prefixes of every day an event can fall on, so hot paths index them directly.
         sink.clock.day_prefix(horizon_days + 1)
         self.prefixes = sink.clock.prefixes
+        # What allocating a line reads, unpacked once per order rather than looked up.
+        self._line_tables = (
+            src.proc,
+            src.cutoff_s,
+            self.weight,
+            self.node_ids,
+            self.prefixes,
+            src.c_name,
+            src.c_service,
+            src.c_base,
+            src.c_kg,
+        )
         self.ts = sink.clock.ts
 
     # What the engine writes into the reference and truth files.
@@ -328,9 +340,9 @@ class Fulfilment:
         oid, metro, service = o.order_id, o.metro, o.service
         alloc_t = o.placed_t + self.remorse_s + o.alloc_wait
         rec, tru, used = state.rec, state.tru, state.used
-        proc, cutoff_s, weights, node_ids = src.proc, src.cutoff_s, self.weight, self.node_ids
-        prefixes, c_name, c_service = self.prefixes, src.c_name, src.c_service
-        c_base, c_kg = src.c_base, src.c_kg
+        proc, cutoff_s, weights, node_ids, prefixes, c_name, c_service, c_base, c_kg = (
+            self._line_tables
+        )
         alloc_times, alloc_rows = state.allocated
         routes = src.route_carrier[service][metro]
         is_store, no_heavy = src.is_store, src.c_heavy < 0

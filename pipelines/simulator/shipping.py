@@ -384,18 +384,17 @@ class Shipping:
         """Each packed line is a sale of its node's stock (gathered into `sold`), and stays
         reserved there until the day after it is packed."""
         node_ids, sku_ids, n_skus = self.node_ids, self.sku_ids, len(self.sku_ids)
-        lines = [
-            (x.node, s, q, packed)
-            for x, packed in zip(parcels, packed_t, strict=True)
-            for _, s, q in x.lines
-        ]
-        sold.times.extend([packed + SALE_AFTER_PACK_S for _, _, _, packed in lines])
-        sold.datas.extend([(node_ids[n], sku_ids[s], -q, "sale") for n, s, q, _ in lines])
-        return Held(
-            np.array([n * n_skus + s for n, s, _, _ in lines]),
-            np.array([q for _, _, q, _ in lines]),
-            np.array([packed // DAY + 1 for _, _, _, packed in lines]),
-        )
+        cells, qtys, until = [], [], []
+        sold_t, sold_rows = sold
+        for x, packed in zip(parcels, packed_t, strict=True):
+            n, node_id, release = x.node, node_ids[x.node], packed // DAY + 1
+            for _, s, q in x.lines:
+                sold_t.append(packed + SALE_AFTER_PACK_S)
+                sold_rows.append((node_id, sku_ids[s], -q, "sale"))
+                cells.append(n * n_skus + s)
+                qtys.append(q)
+                until.append(release)
+        return Held(np.array(cells), np.array(qtys), np.array(until))
 
     def _emit(self, ev: _DayEvents) -> None:
         """The gathered events, exceptions first, in the order event ids were given before."""
