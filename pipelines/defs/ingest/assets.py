@@ -4,7 +4,7 @@
 import dagster as dg
 
 from pipelines.defs.ingest.checks import CHECK_SPECS, ingest_reconciles, landed_events_suite
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ingest import ingest_folder
 
 # The raw tables ingest writes (pipelines/ingest/raw_tables.sql creates them), as assets. Keys

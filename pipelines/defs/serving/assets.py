@@ -5,7 +5,7 @@ import dagster as dg
 
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.assets import raw_tables
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.serving import publish_snapshot
 
 
