@@ -22,8 +22,8 @@ class DayRandom(random.Random):
 def weighted_choice(r: float, names: Sequence[str], weights: Sequence[float]) -> str:
     """The name whose share of [0, 1) holds the uniform draw `r`, shares in the order given.
 
-    Weights that sum to less than 1 leave the rest to the last name; its weight is never read.
-    The running sum is taken in order on every call, so the same draw always gives the same name.
+    Weights that sum to less than 1 leave the rest to the last name. The running sum is taken in
+    the order given on every call, so the same draw always gives the same name.
     """
     acc = 0.0
     for name, weight in zip(names, weights, strict=True):

@@ -40,7 +40,7 @@ from pipelines.simulator.shipping import Shipping
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing, promised_at
 from pipelines.simulator.truth import order_truth, shipment_truth
 
-__all__ = ["DayRandom", "Fulfilment"]
+__all__ = ["Fulfilment"]
 
 # Cancellations before sourcing, by DayOrders.pre_cancel: a failed payment five minutes after
 # placing, fraud screening one to four hours after, the customer within the remorse window (not
