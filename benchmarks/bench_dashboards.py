@@ -57,7 +57,7 @@ def _build(root: Path, orders: int, days: int) -> Path:
     import shutil
 
     from pipelines import warehouse as wh
-    from pipelines.defs.dbt.project import dbt_beside_python, dbt_command
+    from pipelines.dbt.commands import dbt_beside_python, dbt_command
     from pipelines.ingest import ingest_folder
     from pipelines.serving import publish_snapshot
     from pipelines.simulator import generate

@@ -19,7 +19,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.defs.dbt.project import dbt_beside_python, dbt_command
+from pipelines.dbt.commands import dbt_beside_python, dbt_command
 from pipelines.ingest import ingest_folder
 from pipelines.simulator import generate
 from pipelines.warehouse import connect

@@ -24,7 +24,7 @@ from models.features import DELIVERY
 from models.registry import Registry, load_artifact
 from models.scoring import score_orders
 from models.training import TrainedModel
-from pipelines.defs.dbt.project import dbt_beside_python, dbt_command
+from pipelines.dbt.commands import dbt_beside_python, dbt_command
 from pipelines.ingest import ingest_folder
 from pipelines.ml.training_run import feature_frame, train_models
 from pipelines.simulator import generate

@@ -10,7 +10,7 @@ from pipelines.defs.ingest.definitions import defs as ingest_defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
 from pipelines.defs.ml.definitions import defs as ml_defs
 from pipelines.defs.serving.definitions import defs as serving_defs
-from pipelines.defs.warehouse import WarehouseResource
+from pipelines.defs.warehouse_resource import WarehouseResource
 
 # Ingest, dbt build and serving snapshot, in dependency order: what `omsi run` executes and what
 # the landing sensor and the daily schedule start.

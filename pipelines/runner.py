@@ -91,7 +91,7 @@ def run_refresh(
     import dagster as dg
 
     from pipelines.definitions import REFRESH_JOB, defs
-    from pipelines.defs.warehouse import WarehouseResource
+    from pipelines.defs.warehouse_resource import WarehouseResource
 
     instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
     job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt.project import DBT_PROJECT_DIR, dbt_beside_python, dbt_command
+from pipelines.dbt.commands import dbt_beside_python, dbt_command
+from pipelines.dbt.project_files import DBT_PROJECT_DIR
 
 DBT_DIR = DBT_PROJECT_DIR
 

@@ -6,8 +6,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines.defs.dbt import project
-from pipelines.defs.dbt.builds import record_build, up_to_date
+from pipelines.dbt import project_files as project
+from pipelines.dbt.builds import record_build, up_to_date
 from pipelines.warehouse import connect
 
 # The serving snapshot's time, after and before any build these tests record.

@@ -15,7 +15,7 @@ import pytest
 from pipelines.definitions import REFRESH_JOB, defs
 from pipelines.defs.feed.assets import FEED_KEY, MART_KEYS, SCORE_KEYS
 from pipelines.defs.feed.schedules import FEED_JOB, build_feed_schedule
-from pipelines.defs.warehouse import WarehouseResource
+from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.feed.sinks.files import snapshot_folders
 from pipelines.settings import OmsiHome
 from tests.feed_fixtures import build_synthetic_warehouse

@@ -19,9 +19,10 @@ from pipelines.adapters.olist import OlistImportReport, convert_olist
 from pipelines.contract import event_validator
 
 FIXTURE = Path(__file__).parent / "fixtures" / "olist"
-FULL_SAMPLE = Path(os.environ.get("OMSI_OLIST_SAMPLE", "/work/shared/data/olist"))
+# The full 10,000-order sample the fixture was cut from, when a contributor has it (not in git).
+FULL_SAMPLE = Path(os.environ.get("OMSI_OLIST_SAMPLE", "data/olist-sample"))
 
-# Column lists copied from EVENT_CONTRACT.md ("Reference data"), not from the adapter.
+# Column lists copied from docs/event-contract.md ("Reference data"), not from the adapter.
 CONTRACT_COLUMNS = {
     "nodes.csv": [
         "node_id",

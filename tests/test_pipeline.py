@@ -17,10 +17,10 @@ import duckdb
 import pytest
 
 from pipelines.adapters.olist import convert_olist
+from pipelines.dbt.commands import build_args
 from pipelines.definitions import REFRESH_JOB, defs
-from pipelines.defs.dbt.project import build_args
 from pipelines.defs.ingest.sensors import build_landing_sensor
-from pipelines.defs.warehouse import WarehouseResource
+from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.runner import prepare_dagster_home, run_refresh
 from pipelines.settings import OmsiHome
 
@@ -115,7 +115,6 @@ def test_asset_graph_is_wired_as_designed():
 def test_dbt_build_args():
     assert build_args() == ["build"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
-    assert build_args(select="staging") == ["build", "--select", "staging"]
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:

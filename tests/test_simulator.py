@@ -6,6 +6,8 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -49,6 +51,31 @@ def _digest(out: Path) -> dict[str, str]:
         for p in sorted(out.rglob("*"))
         if p.is_file() and p.name != "world.json"
     }
+
+
+# The bytes a small world must have: a refactoring of the simulator must not change them.
+STORED_DIGEST = Path(__file__).parent / "fixtures" / "simulator_digest.json"
+
+
+def _content_digest(out: Path) -> dict[str, str]:
+    """SHA-256 per file of a world.
+
+    A Parquet file counts by its rows, so a pyarrow upgrade that writes other metadata bytes is
+    not a change of the world.
+    """
+    digests = {}
+    for p in sorted(out.rglob("*")):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            content = orjson.dumps(pq.read_table(p).to_pydict())
+        elif p.name == "world.json":
+            # It names the config file by its path, which is a temporary folder here.
+            content = orjson.dumps({**json.loads(p.read_text()), "config": None})
+        else:
+            content = p.read_bytes()
+        digests[str(p.relative_to(out))] = hashlib.sha256(content).hexdigest()
+    return digests
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +128,37 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     common = events_a.keys() & events_c.keys()
     assert "events/2024-09-01.jsonl.gz" in common
     assert all(events_a[k] != events_c[k] for k in common)
+
+
+def test_a_small_world_has_the_stored_bytes(tmp_path):
+    """A fixed seed gives the same events, reference CSVs and truth as when the digest was stored.
+
+    When a change of the world's behaviour is intended, store the new digest with
+    `OMSI_UPDATE_DIGEST=1 uv run pytest tests/test_simulator.py -k stored_bytes` and say why in
+    the commit message.
+    """
+    # Short stock and fast drift, so that rejections, re-allocations and backorders, rare in a
+    # short default world, are among the bytes too.
+    stressed = tmp_path / "stressed.toml"
+    stressed.write_text(
+        "[catalogue]\nskus = 120\n[network]\nstores = 6\n[inventory]\n"
+        "dc_cover_days = 4\nstore_cover_days = 4\ntpl_cover_days = 3\n"
+        'drift_rate = { dc = 0.01, store = 0.05, "3pl" = 0.02, dropship = 0.01 }\n'
+    )
+    digests = {}
+    for name, bad_rate, config in (
+        ("clean", 0.0, None),
+        ("faulty", 0.02, None),
+        ("stressed", 0.0, stressed),
+    ):
+        out = tmp_path / name
+        generate(out, orders=1500, days=12, seed=29, bad_rate=bad_rate, config=config)
+        digests.update({f"{name}/{k}": v for k, v in _content_digest(out).items()})
+    if os.environ.get("OMSI_UPDATE_DIGEST") == "1":
+        STORED_DIGEST.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    stored = json.loads(STORED_DIGEST.read_text())
+    changed = sorted(k for k in stored.keys() | digests.keys() if stored.get(k) != digests.get(k))
+    assert not changed, f"these files of the seeded world changed: {changed}"
 
 
 def test_clean_world_injects_no_faults_and_writes_truth(clean_world):

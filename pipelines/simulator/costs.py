@@ -32,24 +32,21 @@ class CostLedger:
     """Cost rows gathered during a day, handed to the truth writer as columns."""
 
     def __init__(self) -> None:
-        self._order_ids: list[str] = []
-        self._components: list[str] = []
-        self._quantities: list[int] = []
-        self._amounts: list[float] = []
+        # One tuple per row: a single append on the path every order takes several times.
+        self._rows: list[tuple[str, str, int, float]] = []
 
     def add(self, order_id: str, component: str, quantity: int, amount: float = 0.0) -> None:
-        self._order_ids.append(order_id)
-        self._components.append(component)
-        self._quantities.append(quantity)
-        self._amounts.append(amount)
+        self._rows.append((order_id, component, quantity, amount))
 
     def take(self) -> dict[str, Any]:
         """The rows so far as columns; the ledger starts empty again."""
-        columns = {
-            "order_id": self._order_ids,
-            "component": self._components,
-            "quantity": self._quantities,
-            "amount": self._amounts,
+        rows, self._rows = self._rows, []
+        order_ids, components, quantities, amounts = (
+            (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [])
+        )
+        return {
+            "order_id": order_ids,
+            "component": components,
+            "quantity": quantities,
+            "amount": amounts,
         }
-        self.__init__()
-        return columns

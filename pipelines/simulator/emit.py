@@ -45,11 +45,6 @@ class Clock:
         return self.start + timedelta(days=day)
 
 
-def adjusted_data(node_id: str, sku: str, delta: int, reason: str) -> str:
-    """The `data` of a stock.adjusted event as compact JSON, as orjson writes it (ids are ASCII)."""
-    return f'{{"node_id":"{node_id}","sku":"{sku}","delta":{delta},"reason":"{reason}"}}'
-
-
 class _Written(list):
     """The bucket of a day whose file is written: adding to it is a bug in the simulation."""
 

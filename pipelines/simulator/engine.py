@@ -20,15 +20,20 @@ from pipelines.settings import IGNORE_MARKER
 from pipelines.simulator.catalogue import ABC, build_assortment, build_catalogue
 from pipelines.simulator.config import load_config
 from pipelines.simulator.demand import SERVICES, day_weights, make_orders, split_orders
+from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import Clock, EventSink
 from pipelines.simulator.faults import FaultInjector
-from pipelines.simulator.fulfilment import DayRandom, Fulfilment
+from pipelines.simulator.fulfilment import Fulfilment
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import build_carriers, build_network
 from pipelines.simulator.truth import TRUTH_README, TruthTable, write_csv
 
 # Days after the last order day that late events (deliveries, returns, refunds) may fall on.
 TAIL_DAYS = 75
+# A metro is remote when its nearest DC is this share of the first extra-transit distance away.
+REMOTE_SHARE_OF_FAR_KM = 0.6
+# The promised transit of a service level no carrier offers.
+DEFAULT_TRANSIT_DAYS = 4
 
 
 @dataclass
@@ -141,6 +146,64 @@ def generate(
     start = start or date.fromisoformat(cfg["world"]["start"])
     out = Path(out)
     events_dir, ref_dir, truth_dir = _prepare(out)
+    world = _build_world(cfg, orders, days, seed, start, bad_rate, gzip, events_dir, truth_dir)
+    _run_days(world, cfg, orders, days, seed, truth_dir, began, progress)
+    sink = world.sink
+    _write_reference(ref_dir, world.net, world.cat, world.carriers, world.flow, start)
+    _write_truth(
+        truth_dir, cfg, world.net, world.carriers, world.inv, world.flow, sink, world.clock
+    )
+    meta = {
+        "seed": seed,
+        "orders": orders,
+        "days": days,
+        "start": start.isoformat(),
+        "bad_rate": bad_rate,
+        "gzip": gzip,
+        "config": str(config) if config else "default_world.toml",
+        "events": sink.seq,
+        "lines_written": sink.lines_written,
+        "faults": sink.fault_count,
+        "events_by_type": dict(sorted(sink.counts.items())),
+    }
+    (truth_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return GenerationReport(
+        out=out,
+        orders=orders,
+        days=days,
+        seed=seed,
+        start=start,
+        bad_rate=bad_rate,
+        events=sink.seq,
+        lines_written=sink.lines_written,
+        faults=sink.fault_count,
+        files=len(sink.files),
+        seconds=time.perf_counter() - began,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        events_by_type=dict(sink.counts),
+    )
+
+
+@dataclass
+class _World:
+    """The parts of a world, built in the order of their draws from the world's generator."""
+
+    net: Any
+    cat: Any
+    carriers: Any
+    inv: Inventory
+    clock: Clock
+    sink: EventSink
+    flow: Fulfilment
+    per_day: np.ndarray
+    customers_metro: np.ndarray
+    remote: np.ndarray
+    first_carrier: dict[str, int]
+
+
+def _build_world(
+    cfg, orders, days, seed, start, bad_rate, gzip, events_dir: Path, truth_dir: Path
+) -> _World:
     rng = np.random.default_rng([seed, 1])
     net = build_network(cfg, rng)
     cat = build_catalogue(cfg, net, rng)
@@ -152,33 +215,48 @@ def generate(
     daily_units = orders / days * mean_lines * mean_units
     inv = Inventory(cfg, net, cat, carried, daily_units, rng)
     weights, peak = day_weights(cfg, start, days, rng)
-    per_day = split_orders(orders, weights)
     clock = Clock(start)
-    injector = FaultInjector(bad_rate, cfg["faults"], seed)
     sink = EventSink(
         events_dir,
         clock,
         seed=seed,
         gzip=gzip,
-        injector=injector,
+        injector=FaultInjector(bad_rate, cfg["faults"], seed),
         faults_path=truth_dir / "injected_faults.csv",
     )
     flow = Fulfilment(cfg, net, cat, carriers, inv, sink, daily_units, days + TAIL_DAYS, peak, rng)
     n_customers = max(100, int(orders / float(d["orders_per_customer"])))
     customers_metro = rng.choice(len(net.metro_weight), size=n_customers, p=net.metro_weight)
-    has_pickup = flow.pickup_store >= 0
     dcs = np.array(net.node_types) == "dc"
     t1 = cfg["delivery"]["distance_extra_days_km"][0]
-    remote = (net.dist[:, dcs].min(axis=1) >= t1 * 0.6).astype(np.int64)
+    # A metro far from every DC gets a day more in its promise.
+    remote = (net.dist[:, dcs].min(axis=1) >= t1 * REMOTE_SHARE_OF_FAR_KM).astype(np.int64)
     first_carrier = {}
     for s in SERVICES:
         rows = [i for i, sv in enumerate(carriers.service) if sv == s]
-        first_carrier[s] = int(carriers.transit[rows[0]]) if rows else 4
-    order_truth = TruthTable(truth_dir / "order_drivers.parquet")
-    ship_truth = TruthTable(truth_dir / "shipment_truth.parquet")
-    stock_truth = TruthTable(truth_dir / "stock_truth.parquet")
-    count_truth = TruthTable(truth_dir / "count_truth.parquet")
-    cost_truth = TruthTable(truth_dir / "order_costs.parquet")
+        first_carrier[s] = int(carriers.transit[rows[0]]) if rows else DEFAULT_TRANSIT_DAYS
+    return _World(
+        net,
+        cat,
+        carriers,
+        inv,
+        clock,
+        sink,
+        flow,
+        split_orders(orders, weights),
+        customers_metro,
+        remote,
+        first_carrier,
+    )
+
+
+def _run_days(world: _World, cfg, orders, days, seed, truth_dir: Path, began, progress) -> None:
+    flow, inv, sink, clock = world.flow, world.inv, world.sink, world.clock
+    has_pickup = flow.pickup_store >= 0
+    tables = {
+        name: TruthTable(truth_dir / f"{name}.parquet")
+        for name in ("order_drivers", "shipment_truth", "stock_truth", "count_truth", "order_costs")
+    }
     snap_every = int(cfg["inventory"]["snapshot_every_days"])
     with _no_cycle_collection():
         for day in range(days):
@@ -187,25 +265,25 @@ def generate(
             date_str = clock.date_of(day).isoformat()
             flow.start_of_day(day)
             if day % snap_every == 0:
-                inv.snapshot(day, sink, stock_truth, date_str)
+                inv.snapshot(day, sink, tables["stock_truth"], date_str)
             inv.start_of_day(day, sink, day_rng)
-            inv.cycle_counts(day, sink, count_truth, date_str, day_rng)
+            inv.cycle_counts(day, sink, tables["count_truth"], date_str, day_rng)
             batch = make_orders(
-                int(per_day[day]),
+                int(world.per_day[day]),
                 cfg,
-                cat,
-                customers_metro,
+                world.cat,
+                world.customers_metro,
                 has_pickup,
-                remote,
-                first_carrier,
+                world.remote,
+                world.first_carrier,
                 day_rng,
             )
             order_columns, ship_columns = flow.run_day(day, batch, prng)
             if order_columns:
-                order_truth.add(order_columns)
+                tables["order_drivers"].add(order_columns)
             if ship_columns:
-                ship_truth.add(ship_columns)
-            cost_truth.add(flow.costs.take())
+                tables["shipment_truth"].add(ship_columns)
+            tables["order_costs"].add(flow.costs.take())
             inv.replenish(day)
             sink.flush_through(day)
             if progress and (day % 10 == 9 or day == days - 1):
@@ -214,47 +292,12 @@ def generate(
                     f" {time.perf_counter() - began:.1f} s"
                 )
         sink.flush_all()
-    for table in (order_truth, ship_truth, stock_truth, count_truth, cost_truth):
+    for table in tables.values():
         table.close()
-    _write_reference(ref_dir, net, cat, carriers, flow, start)
-    _write_truth(truth_dir, cfg, net, carriers, inv, flow, sink, clock)
-    events = sink.seq
-    meta = {
-        "seed": seed,
-        "orders": orders,
-        "days": days,
-        "start": start.isoformat(),
-        "bad_rate": bad_rate,
-        "gzip": gzip,
-        "config": str(config) if config else "default_world.toml",
-        "events": events,
-        "lines_written": sink.lines_written,
-        "faults": sink.fault_count,
-        "events_by_type": dict(sorted(sink.counts.items())),
-    }
-    (truth_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
-    seconds = time.perf_counter() - began
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return GenerationReport(
-        out=out,
-        orders=orders,
-        days=days,
-        seed=seed,
-        start=start,
-        bad_rate=bad_rate,
-        events=events,
-        lines_written=sink.lines_written,
-        faults=sink.fault_count,
-        files=len(sink.files),
-        seconds=seconds,
-        peak_rss_mb=rss_mb,
-        events_by_type=dict(sink.counts),
-    )
 
 
 def _write_reference(ref_dir: Path, net, cat, carriers, flow: Fulfilment, start: date) -> None:
-    pick = {"dc": 1.1, "store": 2.6, "dropship": 0.0, "3pl": 1.5}
-    pick.update(flow.cfg["network"]["pick_pack_cost"])
+    pick = flow.cfg["network"]["pick_pack_cost"]
     write_csv(
         ref_dir / "nodes.csv",
         [

@@ -8,12 +8,14 @@ mis-scans move only `truth`; cycle counts expose the gap and correct `rec`.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
+from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import ABC, Catalogue
-from pipelines.simulator.emit import DAY, EventSink, adjusted_data
+from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.network import Network
 from pipelines.simulator.truth import TruthTable
 
@@ -125,10 +127,14 @@ class Inventory:
                 "stock.adjusted",
                 "wms",
                 (t0 + secs).tolist(),
-                [
-                    adjusted_data(node_ids[n], sku_ids[s], q, "receipt")
-                    for (n, s), q in zip(arriving.tolist(), qty.tolist(), strict=True)
-                ],
+                payloads.stock_adjusted(
+                    zip(
+                        map(node_ids.__getitem__, arriving[:, 0].tolist()),
+                        map(sku_ids.__getitem__, arriving[:, 1].tolist()),
+                        qty.tolist(),
+                        repeat("receipt"),
+                    )
+                ),
             )
         self._drift(rng, 1)
         for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
@@ -144,7 +150,7 @@ class Inventory:
                         t0 + sec,
                         "stock.adjusted",
                         "wms",
-                        adjusted_data(node_ids[n], sku_ids[s], -1, reason),
+                        payloads.stock_adjusted([(node_ids[n], sku_ids[s], -1, reason)])[0],
                     )
         sold = rng.poisson(self.walk_in_rate)
         sold = np.minimum(sold, self.truth)
@@ -154,11 +160,15 @@ class Inventory:
             self.truth[cells[:, 0], cells[:, 1]] -= q
             recorded = np.minimum(q, self.rec[cells[:, 0], cells[:, 1]])
             self.rec[cells[:, 0], cells[:, 1]] -= recorded
-            sales = [
-                adjusted_data(node_ids[n], sku_ids[s], -r, "sale")
-                for (n, s), r in zip(cells.tolist(), recorded.tolist(), strict=True)
-                if r > 0
-            ]
+            some = recorded > 0
+            sales = payloads.stock_adjusted(
+                zip(
+                    map(node_ids.__getitem__, cells[some, 0].tolist()),
+                    map(sku_ids.__getitem__, cells[some, 1].tolist()),
+                    (-recorded[some]).tolist(),
+                    repeat("sale"),
+                )
+            )
             sink.emit_many("stock.adjusted", "pos", [t0 + 21 * 3600] * len(sales), sales)
 
     def snapshot(self, day: int, sink: EventSink, truth: TruthTable, date_str: str) -> None:
@@ -173,18 +183,16 @@ class Inventory:
             t,
             "stock.snapshot",
             "oms",
-            [
-                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","on_hand":{oh},'
-                f'"reserved":{rs},"in_transit":{tr}}}'
-                for a, b, oh, rs, tr in zip(
-                    n.tolist(),
-                    s.tolist(),
+            payloads.stock_snapshot(
+                zip(
+                    map(node_ids.__getitem__, n.tolist()),
+                    map(sku_ids.__getitem__, s.tolist()),
                     on_hand.tolist(),
                     reserved.tolist(),
                     transit.tolist(),
                     strict=True,
                 )
-            ],
+            ),
         )
         truth.add(
             {
@@ -211,42 +219,34 @@ class Inventory:
         tol = tolerance_units(system, self.cat.abc[s], self.tol)
         secs = rng.integers(5 * 3600, 11 * 3600, len(n))
         node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
-        ids = []
-        for a, b, sq, cq, e, sec in zip(
-            n.tolist(),
-            s.tolist(),
-            system.tolist(),
-            counted.tolist(),
-            error.tolist(),
-            secs.tolist(),
-            strict=True,
+        first = self.count_serial + 1
+        self.count_serial += len(n)
+        ids = [f"CC-{k:08d}" for k in range(first, first + len(n))]
+        a_ids = [node_ids[a] for a in n.tolist()]
+        b_ids = [sku_ids[b] for b in s.tolist()]
+        datas = payloads.stock_counted(
+            zip(a_ids, b_ids, ids, system.tolist(), counted.tolist(), strict=True)
+        )
+        for a, b, data, e, sec in zip(
+            a_ids, b_ids, datas, error.tolist(), secs.tolist(), strict=True
         ):
-            self.count_serial += 1
-            count_id = f"CC-{self.count_serial:08d}"
-            ids.append(count_id)
             t = day * DAY + sec
-            sink.emit_json(
-                t,
-                "stock.counted",
-                "wms",
-                f'{{"node_id":"{node_ids[a]}","sku":"{sku_ids[b]}","count_id":"{count_id}",'
-                f'"system_quantity":{sq},"counted_quantity":{cq}}}',
-            )
+            sink.emit_json(t, "stock.counted", "wms", data)
             if e:
                 sink.emit_json(
                     t + 600,
                     "stock.adjusted",
                     "wms",
-                    adjusted_data(node_ids[a], sku_ids[b], e, "correction"),
+                    payloads.stock_adjusted([(a, b, e, "correction")])[0],
                 )
         types = np.array(self.net.node_types)
         truth.add(
             {
                 "count_id": ids,
                 "date": [date_str] * len(n),
-                "node_id": [node_ids[i] for i in n.tolist()],
+                "node_id": a_ids,
                 "node_type": types[n].tolist(),
-                "sku": [sku_ids[i] for i in s.tolist()],
+                "sku": b_ids,
                 "abc_class": [ABC[i] for i in self.cat.abc[s].tolist()],
                 "system_quantity": system,
                 "counted_quantity": counted,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.simulator.records import OrderDrivers, OrderTail, ParcelFates
+
+# Rows held before a row group is written: big enough for Parquet, small enough for memory.
+FLUSH_ROWS = 50_000
+
 
 class TruthTable:
     """A Parquet file appended to in chunks of columns (dict of equal-length numpy arrays, Arrow
     arrays or lists; a column keeps its kind from chunk to chunk)."""
 
-    def __init__(self, path: Path, flush_rows: int = 50_000) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.flush_rows = flush_rows
         self.chunks: list[dict[str, Any]] = []
         self.rows = 0
         self.total_rows = 0
@@ -29,7 +34,7 @@ class TruthTable:
             return
         self.chunks.append(columns)
         self.rows += n
-        if self.rows >= self.flush_rows:
+        if self.rows >= FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
@@ -94,7 +99,80 @@ a later day's file), `out_of_order` (a good event moved to the top of its file),
 Every fault is made in addition to the clean world: no good event is removed, so the events that
 land are exactly the clean world's. `--bad-rate 0` writes a header-only `injected_faults.csv`.
 
-IRA tolerance (as in `stock.counted` and KPIS.md): a count is accurate when
+IRA tolerance (as in docs/kpis.md of the omsi repository): a count is accurate when
 |counted - system| <= floor(tolerance x system quantity), tolerance A 1%, B 3%, C 5%. The floor
 makes small quantities exact (below 100 units for A, 34 for B, 20 for C).
 """
+
+
+def order_truth(
+    tails: list[OrderTail],
+    drivers: list[OrderDrivers],
+    fates: ParcelFates | None,
+    ts: Callable[[int], str],
+    peak: bool,
+) -> dict[str, Any]:
+    """One row per order; the shipment drivers are aggregated over its parcels.
+
+    `peak` says whether the day is in the peak week.
+    """
+    if not tails:
+        return {}
+    first = np.array([x.first_parcel for x in tails], dtype=np.int64)
+    count = np.array([x.end_parcel for x in tails], dtype=np.int64) - first
+    shipped = count > 0
+    cols: dict[str, Any] = {
+        "order_id": [x.order_id for x in tails],
+        "placed_at": [ts(x.placed_t) for x in tails],
+        "fulfillment_method": ["pickup" if x.is_pickup else "delivery" for x in tails],
+        "channel": [x.channel for x in tails],
+        "is_allocated": shipped,
+        "shipments": count,
+    }
+    # Aggregated over an order's parcels; an order without parcels has none: null.
+    starts, missing, n = first[shipped], ~shipped, len(tails)
+
+    def per_order(values: np.ndarray | None, ufunc: np.ufunc, dtype: type) -> pa.Array:
+        out = np.zeros(n, dtype=dtype)
+        if len(starts):
+            out[shipped] = ufunc.reduceat(values, starts)
+        return pa.array(out, mask=missing)
+
+    f = fates
+    # 1 - prod(1 - p): the chance that at least one parcel is late.
+    on_time = np.ones(n)
+    if len(starts):
+        on_time[shipped] = np.multiply.reduceat(1.0 - f.p_late, starts)
+    cols["p_late"] = pa.array(1.0 - on_time, mask=missing)
+    cols["is_late"] = per_order(f and f.late, np.logical_or, bool)
+    cols["slack_days"] = per_order(f and f.slack, np.minimum, float)
+    cols["backlog_days"] = per_order(f and f.backlog_days, np.maximum, np.int64)
+    cols["weather"] = per_order(f and f.weather, np.logical_or, bool)
+    cols["carrier_disruption"] = per_order(f and f.carrier_disruption, np.logical_or, bool)
+    cols["node_effect"] = per_order(f and f.node_effect, np.maximum, float)
+    cols["carrier_effect"] = per_order(f and f.carrier_effect, np.maximum, float)
+    cols["peak"] = np.full(n, peak)
+    cols["rejected"] = [d.rejected for d in drivers]
+    cols["reallocated"] = [d.reallocated for d in drivers]
+    cols["backordered"] = [d.backordered for d in drivers]
+    cols["cancel_reason"] = [d.cancel_reason or None for d in drivers]
+    return cols
+
+
+def shipment_truth(
+    fates: ParcelFates | None, carrier: list[str], service: list[str], node_ids: list[str]
+) -> dict[str, Any]:
+    """One row per shipment: where it went from, how, its late chance and whether it was late."""
+    if fates is None:
+        return {}
+    parcels, ci = fates.parcels, fates.carriers
+    return {
+        "shipment_id": fates.shipment_ids,
+        "order_id": [x.order_id for x in parcels],
+        "node_id": [node_ids[x.node] for x in parcels],
+        "carrier": [carrier[c] for c in ci],
+        "service_level": [service[c] for c in ci],
+        "p_late": fates.p_late,
+        "is_late": fates.late,
+        "ship_day_delay": fates.backlog_days,
+    }

@@ -8,15 +8,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.defs.dbt.builds import record_build, up_to_date
-from pipelines.defs.dbt.project import (
-    OmsiDbtTranslator,
-    build_args,
-    dbt_env,
-    load_project,
-    project_fingerprint,
-)
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.dbt.builds import record_build, up_to_date
+from pipelines.dbt.commands import build_args, dbt_env
+from pipelines.dbt.project_files import project_fingerprint
+from pipelines.defs.dbt.project import OmsiDbtTranslator, load_project
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 
 DBT_PROJECT = load_project()
 

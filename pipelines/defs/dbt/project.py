@@ -1,13 +1,10 @@
-"""Where the dbt project lives, how dbt is called, and how its nodes become Dagster assets."""
+"""The dbt project as Dagster sees it: its manifest, the dbt CLI resource and the translator
+that maps dbt nodes to assets. Plain code about the project is in `pipelines/dbt/`."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster_dbt import (
@@ -17,68 +14,13 @@ from dagster_dbt import (
     DbtProject,
 )
 
+from pipelines.dbt.commands import dbt_beside_python
+from pipelines.dbt.project_files import DBT_PROJECT_DIR, project_files
 from pipelines.settings import OmsiHome
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
-
-
-def dbt_beside_python() -> str | None:
-    """dbt as installed beside this Python, so that `omsi` works without an activated venv."""
-    return shutil.which("dbt", path=str(Path(sys.executable).parent))
 
 
 def dbt_cli(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
-
-
-def dbt_command(dbt: str, args: list[str], work: Path) -> list[str]:
-    """A dbt command line on this project whose target and logs go under `work`, so that tests
-    and benchmarks keep their runs apart from each other and from `omsi run`'s."""
-    return [
-        dbt,
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-
-
-def dbt_env(home: OmsiHome) -> dict[str, str]:
-    """The environment dbt needs: profiles.yml reads the warehouse path from OMSI_WAREHOUSE."""
-    return {"OMSI_WAREHOUSE": str(home.warehouse)}
-
-
-def build_args(*, full_refresh: bool = False, select: str | None = None) -> list[str]:
-    """Arguments of one `dbt build`; a pure function so that the choice is easy to test."""
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", select]
-    return args
-
-
-def _sources() -> list[Path]:
-    """The files a dbt build depends on, in a stable order."""
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests", "seeds"):
-        if (DBT_PROJECT_DIR / folder).exists():
-            sources += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
-    return sources
-
-
-def project_fingerprint() -> str:
-    """SHA-256 over the dbt project's files: a changed model, macro, test or seed changes it."""
-    digest = hashlib.sha256()
-    for path in _sources():
-        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -86,7 +28,7 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in _sources())
+    return any(p.stat().st_mtime > built for p in project_files())
 
 
 def load_project() -> DbtProject:

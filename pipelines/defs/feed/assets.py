@@ -5,7 +5,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.feed.checks import blocking_checks_upstream, failed_checks
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.feed.config import load_config
 from pipelines.feed.publish import publish
 

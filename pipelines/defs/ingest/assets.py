@@ -4,36 +4,28 @@
 import dagster as dg
 
 from pipelines.defs.ingest.checks import CHECK_SPECS, ingest_reconciles, landed_events_suite
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ingest import ingest_folder
 
-# Asset keys match the dbt sources (source `raw`, table name), so staging models hang below them.
-RAW_TABLES = (
-    "events",
-    "quarantine",
-    "nodes",
-    "skus",
-    "carriers",
-    "ingest_files",
-    "ingest_batches",
-    "schema_drift",
-)
-RAW_EVENTS = dg.AssetKey(["raw", "events"])
+# The raw tables ingest writes (pipelines/ingest/raw_tables.sql creates them), as assets. Keys
+# match the dbt sources (source `raw`, table name), so staging models hang below them;
+# tests/test_raw_tables.py holds the three lists together.
+RAW_TABLES = {
+    "events": "Accepted contract events, one row per event_id.",
+    "quarantine": "Every line that did not land, with its machine-readable reason.",
+    "nodes": "Reference: fulfilment nodes (latest row per node_id).",
+    "skus": "Reference: the catalogue (latest row per sku).",
+    "carriers": "Reference: carrier service levels and promised transit days.",
+    "ingest_files": "Per file and batch: lines read = landed + duplicates + quarantined.",
+    "ingest_batches": "One row per ingest run with its totals.",
+    "schema_drift": "Per batch: fields inside data the contract does not know.",
+}
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", table], group_name="ingest", description=description)
-        for table, description in (
-            ("events", "Accepted contract events, one row per event_id."),
-            ("quarantine", "Every line that did not land, with its machine-readable reason."),
-            ("nodes", "Reference: fulfilment nodes (latest row per node_id)."),
-            ("skus", "Reference: the catalogue (latest row per sku)."),
-            ("carriers", "Reference: carrier service levels and promised transit days."),
-            ("ingest_files", "Per file and batch: lines read = landed + duplicates + quarantined."),
-            ("ingest_batches", "One row per ingest run with its totals."),
-            ("schema_drift", "Per batch: fields inside data the contract does not know."),
-        )
+        for table, description in RAW_TABLES.items()
     ],
     check_specs=CHECK_SPECS,
     pool=WAREHOUSE_POOL,

@@ -5,7 +5,7 @@ import hashlib
 
 import dagster as dg
 
-from pipelines.defs.warehouse import WarehouseResource
+from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.ingest.discover import discover
 
 

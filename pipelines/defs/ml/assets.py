@@ -16,7 +16,7 @@ from models.features import SPECS
 from models.promotion import gate_failures
 from models.registry import Registry
 from models.training import features_of
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ml.scoring_run import NoPromotedModel, score_delivery, score_inventory
 from pipelines.ml.training_run import FeaturesMissing, train_model
 

@@ -6,7 +6,7 @@ import dagster as dg
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.assets import raw_tables
 from pipelines.defs.ml.assets import score_assets
-from pipelines.defs.warehouse import WAREHOUSE_POOL, WarehouseResource
+from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.serving import publish_snapshot
 
 

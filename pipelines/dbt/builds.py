@@ -18,7 +18,7 @@ create schema if not exists ops;
 create table if not exists ops.dbt_builds (
     finished_at timestamp not null,
     through_batch_id bigint not null,  -- the newest ingest batch the build read
-    project_fingerprint varchar not null,  -- pipelines.defs.dbt.project.project_fingerprint()
+    project_fingerprint varchar not null,  -- pipelines.dbt.project_files.project_fingerprint()
     full_refresh boolean not null
 );
 """
