@@ -44,7 +44,7 @@ DELIVERY_RISK_TABLES = ("delivery_risk_scores", "model_metrics", "delivery_risk_
 INVENTORY_RISK_TABLES = ("inventory_risk_scores", "cycle_count_list")
 DRIFT_TABLES = ("feature_drift",)
 
-# Benchmarks from the KPI definitions (KPIS.md): the average retailer and the best.
+# Benchmarks from the KPI definitions (docs/kpis.md): the average retailer and the best.
 IRA_AVERAGE = 0.83
 IRA_BEST_IN_CLASS = 0.95
 

@@ -1,4 +1,4 @@
-"""The contract's reference tables (EVENT_CONTRACT.md, "Reference data"): columns and rules.
+"""The contract's reference tables (docs/event-contract.md, reference data): columns and rules.
 
 Adapters and the simulator write these columns in this order; ingest validates against them.
 """
@@ -25,7 +25,7 @@ class ReferenceSpec:
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
 
-# The contract's reference tables (EVENT_CONTRACT.md, "Reference data"); optional columns may be
+# The contract's reference tables (docs/event-contract.md, reference data); optional columns may be
 # absent from the file or empty, and then load as NULL, never as zero.
 SPECS: dict[str, ReferenceSpec] = {
     "nodes": ReferenceSpec(

@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 -- One row per cycle count (stock.counted): the record error it exposed and whether the record
--- was accurate within its ABC tolerance (KPIS.md): |counted - system| <= floor(tolerance x
+-- was accurate within its ABC tolerance (docs/kpis.md): |counted - system| <= floor(tolerance x
 -- system), A 1%, B 3%, C 5%. The floor makes small quantities exact. Overs and unders are kept
 -- apart so that they never net.
 with

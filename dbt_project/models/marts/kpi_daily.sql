@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- Every KPI of KPIS.md per day x channel x fulfillment method x node type, in long form with its
+-- Every KPI of docs/kpis.md per day x channel x fulfillment method x node type, in long form with its
 -- numerator and denominator, so that any filter or period rolls up as sum(numerator) /
 -- sum(denominator) and never as a mean of daily ratios. Definitions: seeds/kpi_definitions.csv.
 -- Durations are summed as decimals: a sum of floats depends on row order, and the same events

@@ -1,5 +1,5 @@
 -- One row per order: its milestones, the promise and whether it was kept, what was cancelled,
--- how it was sourced and shipped, and its revenue. The flags follow KPIS.md; the decision log
+-- how it was sourced and shipped, and its revenue. The flags follow docs/kpis.md; the decision log
 -- (docs/decisions.md) says why where the field disagrees.
 with
 
