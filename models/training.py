@@ -156,7 +156,26 @@ def split_by_time(labelled: pd.DataFrame, config: TrainConfig) -> Windows:
     )
 
 
+def observed_features(spec: FeatureSpec, frame: pd.DataFrame) -> FeatureSpec:
+    """The spec without the features that never hold a value in `frame`.
+
+    A source that lacks a field (Olist has no carrier transit, no stock counts) leaves whole
+    columns empty; they carry nothing to learn, and scikit-learn's binning rejects them.
+    """
+    present = {c for c in spec.features if frame[c].notna().any()}
+    factors = {
+        name: tuple(f for f in group if f in present) for name, group in spec.factors.items()
+    }
+    return replace(
+        spec,
+        categorical=tuple(c for c in spec.categorical if c in present),
+        numeric=tuple(c for c in spec.numeric if c in present),
+        factors={name: group for name, group in factors.items() if group},
+    )
+
+
 def fit_model(spec: FeatureSpec, windows: Windows, config: TrainConfig) -> TrainedModel:
+    spec = observed_features(spec, windows.fit)
     vocabulary = learn_vocabulary(windows.fit, spec)
     x_fit = encode(windows.fit, spec, vocabulary)
     y_fit = windows.fit[spec.label].astype(bool).to_numpy()

@@ -83,7 +83,10 @@ def train_model(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "feature_table": spec.table,
         "label": spec.label,
-        "features": features_of(spec),
+        # What the model reads, and the release's full list it was chosen from (features a
+        # source never fills are left out of the model).
+        "features": features_of(trained.spec),
+        "spec_features": features_of(spec),
         "windows": windows.describe(spec),
         "rows": {
             "table": len(frame),

@@ -46,7 +46,9 @@ def _training_asset(model: str) -> dg.AssetsDefinition:
         asked = context.run.tags.get(TRAIN_TAG) == "true"
         promoted = registry.promoted(model)
         # A release that changed the model's features retrains it on the first run after.
-        outdated = promoted is not None and promoted.card["features"] != features_of(SPECS[model])
+        outdated = promoted is not None and promoted.card.get("spec_features") != features_of(
+            SPECS[model]
+        )
         if promoted is None or asked or outdated:
             try:
                 with warehouse.connect() as con:
