@@ -38,7 +38,8 @@ final as (
         sum(case when orders.is_fully_cancelled then 1 else 0 end) as cancelled_orders,
         sum(case when orders.is_on_time then 1 else 0 end) as on_time_orders,
         sum(case when orders.is_on_time = false then 1 else 0 end) as late_orders,
-        sum(orders.promise_slack_hours) as promise_slack_hours_sum,
+        -- Over decimals: a float sum depends on row order, and builds must agree to the bit.
+        cast(sum(cast(orders.promise_slack_hours as decimal(18, 6))) as double) as promise_slack_hours_sum,
         count(orders.promise_slack_hours) as promise_slack_orders,
         sum(case when orders.is_split then 1 else 0 end) as split_orders,
         sum(case when orders.is_reallocated then 1 else 0 end) as reallocated_orders,

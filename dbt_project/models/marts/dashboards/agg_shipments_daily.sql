@@ -33,7 +33,8 @@ final as (
             as on_time_shipments,
         sum(case when shipments.delivered_at is not null and shipments.is_late then 1 else 0 end)
             as late_shipments,
-        sum(shipments.distance_km) as distance_km_sum,
+        -- Over decimals: a float sum depends on row order, and builds must agree to the bit.
+        cast(sum(cast(shipments.distance_km as decimal(18, 6))) as double) as distance_km_sum,
         count(shipments.distance_km) as distance_shipments
     from shipments
     inner join filters on shipments.order_id = filters.order_id
