@@ -79,7 +79,8 @@ def test_orders_without_postal_codes_and_nodes_without_regions_land_and_count(
 
     code, output, statuses = run_dbt(["build"], wh, tmp_path / "dbt")
     assert code == 0, output[-6000:]
-    failed = {uid: s for uid, s in statuses.items() if s not in ("success", "pass")}
+    # Warnings (a stage sent out of order, say) are data findings, not failures of the build.
+    failed = {uid: s for uid, s in statuses.items() if s not in ("success", "pass", "warn")}
     assert not failed, failed
 
     with duckdb.connect(str(wh), read_only=True) as con:
