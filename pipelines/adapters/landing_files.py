@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,3 +80,24 @@ def write_reference_csv(
         count += 1
     _write_atomically(path, buffer.getvalue())
     return count
+
+
+def write_landing_folder(out: Path, converter: Any, report: Any) -> None:
+    """Write a converted export as a landing folder: reference CSVs, events by month, counts.
+
+    `converter` offers node_rows(), sku_rows(), carrier_rows() and events; the counts go on
+    `report` (reference_rows, event_files, events_written), as every adapter reports them.
+    """
+    reference = out / "reference"
+    report.reference_rows = {
+        "nodes.csv": write_reference_csv(
+            reference / "nodes.csv", NODE_COLUMNS, converter.node_rows()
+        ),
+        "skus.csv": write_reference_csv(reference / "skus.csv", SKU_COLUMNS, converter.sku_rows()),
+        "carriers.csv": write_reference_csv(
+            reference / "carriers.csv", CARRIER_COLUMNS, converter.carrier_rows()
+        ),
+    }
+    report.event_files = write_events_by_month(out / "events", converter.events)
+    counts = Counter(item.event["event_type"] for item in converter.events)
+    report.events_written = dict(sorted(counts.items()))

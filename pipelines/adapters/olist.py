@@ -77,12 +77,8 @@ from typing import Any
 from pipelines.adapters import olist_source as source
 from pipelines.adapters.brazil_states import state_centroid
 from pipelines.adapters.landing_files import (
-    CARRIER_COLUMNS,
-    NODE_COLUMNS,
-    SKU_COLUMNS,
     LandingEvent,
-    write_events_by_month,
-    write_reference_csv,
+    write_landing_folder,
 )
 from pipelines.adapters.olist_source import InvalidValue, local_time, money
 
@@ -592,17 +588,5 @@ def convert_olist(src: Path, out: Path) -> OlistImportReport:
     converter = _Converter(src)
     converter.convert_orders()
     report = converter.report
-    reference = out / "reference"
-    report.reference_rows = {
-        "nodes.csv": write_reference_csv(
-            reference / "nodes.csv", NODE_COLUMNS, converter.node_rows()
-        ),
-        "skus.csv": write_reference_csv(reference / "skus.csv", SKU_COLUMNS, converter.sku_rows()),
-        "carriers.csv": write_reference_csv(
-            reference / "carriers.csv", CARRIER_COLUMNS, converter.carrier_rows()
-        ),
-    }
-    report.event_files = write_events_by_month(out / "events", converter.events)
-    counts = Counter(item.event["event_type"] for item in converter.events)
-    report.events_written = dict(sorted(counts.items()))
+    write_landing_folder(out, converter, report)
     return report
