@@ -31,22 +31,26 @@ DEFAULT_THRESHOLDS = ActionThresholds()
 
 def suggest_actions(
     p_late: np.ndarray,
-    leading_factor: np.ndarray,
+    factors: list[str],
+    leading: np.ndarray,
     leading_contribution: np.ndarray,
     thresholds: ActionThresholds = DEFAULT_THRESHOLDS,
 ) -> np.ndarray:
-    """Per order, one of ACTIONS from its P(late) and the factor raising it most."""
+    """Per order, one of ACTIONS from its P(late) and the factor raising it most.
+
+    `leading` holds each order's position in `factors` of its largest contribution.
+    """
     raises = np.asarray(leading_contribution) > 0
-    factor = np.asarray(leading_factor, dtype=object)
-    by_node = np.isin(factor, list(NODE_FACTORS))
-    operational = np.isin(factor, list(OPERATIONAL_FACTORS))
+    by_node = np.isin(factors, list(NODE_FACTORS))[leading]
+    operational = np.isin(factors, list(OPERATIONAL_FACTORS))[leading]
     # The first condition that holds decides, in the order of the module's docstring.
-    return np.select(
+    codes = np.select(
         [
             p_late < thresholds.notify_customer,
             (p_late >= thresholds.reroute) & raises & by_node,
             (p_late >= thresholds.expedite) & raises & operational,
         ],
-        ["none", "reroute", "expedite"],
-        default="notify_customer",
-    ).astype(object)
+        [ACTIONS.index("none"), ACTIONS.index("reroute"), ACTIONS.index("expedite")],
+        default=ACTIONS.index("notify_customer"),
+    )
+    return np.asarray(ACTIONS, dtype=object)[codes]

@@ -30,9 +30,7 @@ def score_orders(
     top_names, top_values = top_factors(names, contributions)
     leading = np.argmax(contributions, axis=1)
     rows = np.arange(len(frame))
-    actions = suggest_actions(
-        p, np.asarray(names, dtype=object)[leading], contributions[rows, leading], thresholds
-    )
+    actions = suggest_actions(p, names, leading, contributions[rows, leading], thresholds)
     scores = pd.DataFrame({"order_id": frame[spec.key].to_numpy(), "p_late": p})
     for i in range(top_names.shape[1]):
         scores[f"factor_{i + 1}"] = top_names[:, i]

@@ -54,6 +54,16 @@ class TrainConfig:
     random_state: int = 0
 
 
+# Delivery scores every open order on every run, so its tree count is its scoring time: half the
+# trees at twice the rate ranked the default world's newest window the same (ROC-AUC 0.7839
+# against 0.7841) and score in half the time. Inventory scores a few thousand records, and its
+# PR-AUC lost a little (0.365 against 0.367), so it keeps the slower schedule.
+DEFAULT_CONFIGS = {
+    "delivery": TrainConfig(max_iter=150, learning_rate=0.1),
+    "inventory": TrainConfig(),
+}
+
+
 @dataclass
 class Windows:
     """Which labelled rows fit, calibrate and test the model (positions in time order)."""
@@ -250,7 +260,7 @@ def evaluate(spec: FeatureSpec, model: TrainedModel, windows: Windows) -> Evalua
 
 def train(spec: FeatureSpec, frame: pd.DataFrame, config: TrainConfig | None = None):
     """Split, fit, calibrate and evaluate; returns the model, its windows and its evaluation."""
-    config = config or TrainConfig()
+    config = config or DEFAULT_CONFIGS[spec.model]
     labelled = labelled_rows(frame, spec)
     if len(labelled) < MIN_LABELLED_ROWS:
         raise ValueError(
