@@ -1,7 +1,7 @@
 """Train a risk model on the past, judge it on the newest window, next to its baselines.
 
 The split is by time, never random: rows sorted by their cutoff, the newest `test_share` held
-out. Of the older rows, the newest `calibration_share` calibrates the fitted model (isotonic,
+out. Of the older rows, the newest `calibration_share` calibrates the fitted model (Platt scaling,
 through a frozen estimator), and the rest fit it. Every step is seeded and has no early-stopping
 holdout, so the same rows and configuration give the same model.
 """

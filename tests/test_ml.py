@@ -21,8 +21,10 @@ from typing import Any
 import duckdb
 import numpy as np
 import orjson
+import pandas as pd
 import pytest
 
+from models.exposure import CountIntervals, at_exposure
 from models.features import DELIVERY, INVENTORY
 from models.registry import ArtifactRefused, Registry, load_artifact
 from models.training import ARTIFACT_FORMAT, TrainConfig, TrainedModel, features_of
@@ -345,3 +347,23 @@ def test_a_model_made_for_an_older_release_is_outdated() -> None:
     fewer = features_of(DELIVERY) | {"numeric": list(DELIVERY.numeric[:-1])}
     assert is_outdated(current | {"spec_features": fewer}, "delivery")
     assert is_outdated(current, "inventory")
+
+
+def test_a_record_is_scored_at_its_own_time_since_the_last_count() -> None:
+    counts = pd.DataFrame(
+        {
+            "has_previous_count": [True] * 40 + [False] * 5,
+            "days_since_count": [30.0] * 20 + [90.0] * 20 + [12.0] * 5,
+            "abc_class": ["A"] * 20 + ["C"] * 20 + ["A"] * 5,
+            "node_type": ["dc"] * 40 + ["store"] * 5,
+        }
+    )
+    intervals = CountIntervals.learn(counts)
+    assert intervals is not None
+    # A group with too few repeat counts takes the interval over all of them.
+    records = pd.DataFrame({"abc_class": ["A", "C", "A"], "node_type": ["dc", "dc", "store"]})
+    assert intervals.of(records).tolist() == [30.0, 90.0, 60.0]
+    p = at_exposure(np.array([0.3, 0.3, 0.3, 0.3]), np.full(4, 30.0), np.array([0, 15, 30, 60]))
+    # Nothing drifts in no time, a whole interval gives the model's P, and more time more risk.
+    assert p[0] == 0.0 and p[2] == pytest.approx(0.3) and p[0] < p[1] < p[2] < p[3] < 1.0
+    assert p[3] == pytest.approx(1 - 0.7**2)
