@@ -16,7 +16,7 @@ RAW_TABLES = {
     "nodes": "Reference: fulfilment nodes (latest row per node_id).",
     "skus": "Reference: the catalogue (latest row per sku).",
     "carriers": "Reference: carrier service levels and promised transit days.",
-    "ingest_files": "Per file and batch: lines read = landed + duplicates + quarantined.",
+    "ingest_files": "Per file and batch: lines read = landed + duplicates + resumed + quarantined.",
     "ingest_batches": "One row per ingest run with its totals.",
     "schema_drift": "Per batch: fields inside data the contract does not know.",
 }
@@ -51,6 +51,7 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                 "lines_read": summary["lines_read"],
                 "landed": summary["landed"],
                 "duplicates": summary["duplicates"],
+                "resumed": summary["resumed"],
                 "quarantined": summary["quarantined"],
                 "files_read": summary["files_read"],
                 "files_skipped": summary["files_skipped"],
