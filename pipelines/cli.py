@@ -201,12 +201,16 @@ def run(
     The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
     """
     from pipelines.ingest.findings import batches_after, findings_since
+    from pipelines.run_steps import describe, recorded_steps
     from pipelines.runner import run_refresh
+    from pipelines.warehouse import connect
 
     home = OmsiHome.from_env().ensure()
     last_batch = batches_after(home.warehouse)
     result = run_refresh(home, full_refresh=full_refresh, progress=_say)
     _echo_findings(*findings_since(home.warehouse, last_batch))
+    with connect(home.warehouse, read_only=True) as con:
+        typer.echo(describe(result.run_id, recorded_steps(con, result.run_id)))
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
