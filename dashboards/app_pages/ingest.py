@@ -49,8 +49,7 @@ def _totals(version: SnapshotVersion) -> None:
     else:
         st.success(
             "Reconciled: lines read = landed + duplicates + resumed + quarantined for every "
-            "file, and "
-            "every batch's totals equal the sum of its files.",
+            "file, and every batch's totals equal the sum of its files.",
             icon=":material/check_circle:",
         )
 
