@@ -52,7 +52,7 @@ format: install  ## Apply ruff's formatting and fixes
 	$(UV) run ruff format pipelines models dashboards tests benchmarks
 	$(UV) run ruff check --fix pipelines models dashboards tests benchmarks
 
-bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental), models, dashboard queries
+bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental, the order path against its floor), models, dashboard queries
 	$(UV) run python benchmarks/bench_ingest.py
 	$(UV) run python benchmarks/bench_generate.py
 	$(UV) run python benchmarks/bench_marts.py

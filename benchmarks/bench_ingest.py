@@ -102,7 +102,7 @@ def _ingest(con: duckdb.DuckDBPyConnection, world: Path, label: str, *, force: b
     print(
         f"{label:>16}: {result['lines_read']:>10,} lines in {result['seconds']:6.1f} s "
         f"= {rate:>9,} lines/s, CPU {cpu:6.1f} s  (landed {result['landed']:,}, "
-        f"duplicates {result['duplicates']:,}, quarantined {result['quarantined']:,}, files "
+        f"duplicates {result['duplicates']:,}, resumed {result['resumed']:,}, quarantined {result['quarantined']:,}, files "
         f"skipped {result['files_skipped']})"
     )
     return rate

@@ -5,6 +5,11 @@
 Generates the world, ingests every day file but the last simulated day's, times a full
 `dbt build` (models and tests), then ingests that day and times the incremental `dbt build`
 that follows, as `omsi run` would run it.
+
+Beside the full build, its floor: the dbt order path (fct_orders and every model it reads, as
+the build timed them) against one hand-written DuckDB statement computing the core of
+fct_orders from raw.events (benchmarks/order_floor.sql) on the same warehouse, with the ratio.
+The floor's columns are checked against fct_orders order by order, so it does the same work.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -41,11 +47,84 @@ def _split(work: Path) -> str:
     return f"models {models:.1f} s, tests {tests:.1f} s; slowest: {names}"
 
 
+ORDER_FLOOR = Path(__file__).with_name("order_floor.sql")
+# The core columns the floor computes, compared with fct_orders order by order.
+FLOOR_COLUMNS = (
+    "placed_at",
+    "promised_by",
+    "first_allocated_at",
+    "first_shipped_at",
+    "delivered_at",
+    "ready_for_pickup_at",
+    "is_on_time",
+    "is_cancelled",
+    "shipment_count",
+    "is_split",
+    "revenue",
+)
+
+
+def _order_path(work: Path) -> dict[str, float]:
+    """Seconds the build spent on fct_orders and every model it reads, by folder."""
+    target = work / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    path, todo = set(), ["model.omsi.fct_orders"]
+    while todo:
+        node = todo.pop()
+        if node.startswith("model.") and node not in path:
+            path.add(node)
+            todo += manifest["parent_map"].get(node, [])
+    seconds: dict[str, float] = {}
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        node = result["unique_id"]
+        if node in path:
+            part = (
+                "fct_orders" if node.endswith(".fct_orders") else manifest["nodes"][node]["fqn"][1]
+            )
+            seconds[part] = seconds.get(part, 0.0) + result["execution_time"]
+    return seconds
+
+
+def _order_floor(warehouse: Path, repeat: int = 3) -> list[float]:
+    """Wall times of the hand-written statement; fails unless it agrees with fct_orders."""
+    times = []
+    with connect(warehouse, read_only=True) as con:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            con.execute(ORDER_FLOOR.read_text())
+            times.append(time.perf_counter() - started)
+        differing = {
+            column: con.execute(
+                f"select count(*) from marts.fct_orders as m full join order_floor as f "
+                f"using (order_id) where m.{column} is distinct from f.{column}"
+            ).fetchall()[0][0]
+            for column in FLOOR_COLUMNS
+        }
+    if any(differing.values()):
+        raise SystemExit(f"the floor disagrees with fct_orders (orders per column): {differing}")
+    return times
+
+
 def _dbt_build(warehouse: Path, work: Path, *extra: str) -> float:
+    """Seconds of a `dbt build`. A build whose data tests fail is still timed (its models were
+    built), and the failures are printed loudly beside the figures; any other error stops."""
     command = dbt_command(dbt_beside_python() or "dbt", ["build", *extra, "--quiet"], work)
     started = time.perf_counter()
-    subprocess.run(command, env={**os.environ, "OMSI_WAREHOUSE": str(warehouse)}, check=True)
-    return time.perf_counter() - started
+    done = subprocess.run(command, env={**os.environ, "OMSI_WAREHOUSE": str(warehouse)})
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        results = work / "target" / "run_results.json"
+        if not results.exists():
+            raise SystemExit(f"dbt build failed before it ran (exit {done.returncode})")
+        failed = [
+            r["unique_id"]
+            for r in json.loads(results.read_text())["results"]
+            if r["status"] in ("error", "fail")
+        ]
+        if any(not node.startswith("test.") for node in failed):
+            raise SystemExit(f"dbt build failed: {', '.join(failed)}")
+        print(f"    WARNING: the build's data tests failed, figures are of that build: {failed}")
+    return seconds
 
 
 def _ingest(warehouse: Path, landing: Path) -> int:
@@ -75,6 +154,17 @@ def main() -> None:
         full = _dbt_build(warehouse, root / "full")
         print(f"full build: {args.orders:,} orders, {lines:,} events: {full:6.1f} s")
         print(f"    {_split(root / 'full')}")
+        path = _order_path(root / "full")
+        floor = _order_floor(warehouse)
+        parts = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in sorted(path.items()))
+        print(
+            f"dbt order path (fct_orders and what it reads): {sum(path.values()):6.1f} s ({parts})"
+        )
+        print(
+            f"    hand-written floor (order_floor.sql, agrees with fct_orders on every order): "
+            f"best {min(floor):.2f} s, median {statistics.median(floor):.2f} s; "
+            f"ratio {sum(path.values()) / min(floor):.1f}x the best"
+        )
 
         for path in held_back:
             shutil.copy2(path, landing / "events" / path.name)

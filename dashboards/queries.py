@@ -138,6 +138,7 @@ def ingest_totals(version: SnapshotVersion) -> pd.Series:
                 coalesce(sum(lines_read), 0)::bigint as lines_read,
                 coalesce(sum(landed), 0)::bigint as landed,
                 coalesce(sum(duplicates), 0)::bigint as duplicates,
+                coalesce(sum(resumed), 0)::bigint as resumed,
                 coalesce(sum(quarantined), 0)::bigint as quarantined,
             from ingest_files
         )
@@ -160,8 +161,9 @@ def ingest_files(version: SnapshotVersion) -> pd.DataFrame:
             lines_read,
             landed,
             duplicates,
+            resumed,
             quarantined,
-            lines_read - (landed + duplicates + quarantined) as unaccounted,
+            lines_read - (landed + duplicates + resumed + quarantined) as unaccounted,
             size_bytes,
             seconds,
             ingested_at,
@@ -183,6 +185,7 @@ def batch_mismatches(version: SnapshotVersion) -> pd.DataFrame:
                 sum(lines_read)::bigint as lines_read,
                 sum(landed)::bigint as landed,
                 sum(duplicates)::bigint as duplicates,
+                sum(resumed)::bigint as resumed,
                 sum(quarantined)::bigint as quarantined,
             from ingest_files
             group by batch_id
@@ -196,6 +199,8 @@ def batch_mismatches(version: SnapshotVersion) -> pd.DataFrame:
             coalesce(f.landed, 0) as files_landed,
             b.duplicates as batch_duplicates,
             coalesce(f.duplicates, 0) as files_duplicates,
+            b.resumed as batch_resumed,
+            coalesce(f.resumed, 0) as files_resumed,
             b.quarantined as batch_quarantined,
             coalesce(f.quarantined, 0) as files_quarantined,
         from ingest_batches as b
@@ -206,6 +211,7 @@ def batch_mismatches(version: SnapshotVersion) -> pd.DataFrame:
                 b.lines_read is distinct from coalesce(f.lines_read, 0)
                 or b.landed is distinct from coalesce(f.landed, 0)
                 or b.duplicates is distinct from coalesce(f.duplicates, 0)
+                or b.resumed is distinct from coalesce(f.resumed, 0)
                 or b.quarantined is distinct from coalesce(f.quarantined, 0)
             )
         order by b.batch_id

@@ -1,14 +1,14 @@
 """Turn the ingest counts into the sentences a person needs when they do not reconcile.
 
-The invariant is ingest's promise: every line read either landed, was a duplicate, or was
-quarantined. It must hold for every file, and each batch's totals must equal its files' sum.
+The invariant is ingest's promise: every line read either landed, was a duplicate, was resumed
+(landed by an earlier batch cut short mid-file) or was quarantined. It must hold for every file, and each batch's totals must equal its files' sum.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-OUTCOMES = ("landed", "duplicates", "quarantined")
+OUTCOMES = ("landed", "duplicates", "resumed", "quarantined")
 # Enough to point someone at the problem without burying the page in one bad run.
 MAX_LISTED = 10
 
@@ -20,15 +20,16 @@ def _gap(unaccounted: int) -> str:
 
 
 def file_problems(files: pd.DataFrame) -> list[str]:
-    """One sentence per file row whose lines read differ from landed + duplicates + quarantined."""
+    """One sentence per file row whose lines read differ from the sum of its outcomes."""
     bad = files[files["lines_read"] != files[list(OUTCOMES)].sum(axis=1)]
     problems = []
     for row in bad.itertuples(index=False):
-        outcomes = row.landed + row.duplicates + row.quarantined
+        outcomes = row.landed + row.duplicates + row.resumed + row.quarantined
         problems.append(
             f"File `{row.file}` (batch {row.batch_id}): lines read {row.lines_read:,} but "
-            f"landed {row.landed:,} + duplicates {row.duplicates:,} + quarantined "
-            f"{row.quarantined:,} = {outcomes:,} ({_gap(row.lines_read - outcomes)})."
+            f"landed {row.landed:,} + duplicates {row.duplicates:,} + resumed "
+            f"{row.resumed:,} + quarantined {row.quarantined:,} = {outcomes:,} "
+            f"({_gap(row.lines_read - outcomes)})."
         )
     return problems
 

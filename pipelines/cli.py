@@ -60,8 +60,9 @@ def ingest(
 ) -> None:
     """Land a folder of events into the warehouse and print the reconciliation.
 
-    Every line read ends in exactly one place: landed, duplicate or quarantined (with a reason).
-    Files already ingested with the same content are skipped.
+    Every line read ends in exactly one place: landed, duplicate, resumed (landed by an earlier
+    run cut short mid-file) or quarantined (with a reason). Files already ingested with the same
+    content are skipped.
     """
     from pipelines.ingest import ingest_folder
     from pipelines.warehouse import connect
@@ -93,23 +94,26 @@ def _echo_findings(drift: list, alerts: list) -> None:
 
 
 def _reconciliation_table(summary: dict) -> str:
-    header = f"{'file':<48} {'read':>10} {'landed':>10} {'dups':>8} {'quarantined':>12}"
+    header = (
+        f"{'file':<48} {'read':>10} {'landed':>10} {'dups':>8} {'resumed':>10} {'quarantined':>12}"
+    )
     rows = [header, "-" * len(header)]
     for f in summary["files"]:
         name = f["file"] + (" (skipped: already ingested)" if f["skipped"] else "")
         rows.append(
             f"{name:<48} {f['lines_read']:>10,} {f['landed']:>10,} {f['duplicates']:>8,} "
-            f"{f['quarantined']:>12,}"
+            f"{f['resumed']:>10,} {f['quarantined']:>12,}"
         )
     rows.append("-" * len(header))
     rows.append(
         f"{'total':<48} {summary['lines_read']:>10,} {summary['landed']:>10,} "
-        f"{summary['duplicates']:>8,} {summary['quarantined']:>12,}"
+        f"{summary['duplicates']:>8,} {summary['resumed']:>10,} {summary['quarantined']:>12,}"
     )
     verdict = "reconciles" if summary["reconciles"] else "DOES NOT RECONCILE"
     rate = f", {summary['lines_per_second']:,} lines/s" if summary["lines_per_second"] else ""
     rows.append(
-        f"batch {summary['batch_id']}: {verdict} (read = landed + duplicates + quarantined)"
+        f"batch {summary['batch_id']}: {verdict} "
+        "(read = landed + duplicates + resumed + quarantined)"
         f" in {summary['seconds']} s{rate}"
     )
     return "\n".join(rows)
@@ -197,12 +201,16 @@ def run(
     The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
     """
     from pipelines.ingest.findings import batches_after, findings_since
+    from pipelines.run_steps import describe, recorded_steps
     from pipelines.runner import run_refresh
+    from pipelines.warehouse import connect
 
     home = OmsiHome.from_env().ensure()
     last_batch = batches_after(home.warehouse)
     result = run_refresh(home, full_refresh=full_refresh, progress=_say)
     _echo_findings(*findings_since(home.warehouse, last_batch))
+    with connect(home.warehouse, read_only=True) as con:
+        typer.echo(describe(result.run_id, recorded_steps(con, result.run_id)))
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")

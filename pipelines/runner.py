@@ -7,6 +7,7 @@ points the UI at, so a run started from the terminal shows up there with its mat
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from pipelines.settings import OmsiHome
 
 if TYPE_CHECKING:
-    from dagster import ExecuteInProcessResult
+    from dagster import DagsterInstance, ExecuteInProcessResult
 
 # One slot for the warehouse pool: DuckDB allows one writing process at a time.
 DAGSTER_YAML = """\
@@ -87,7 +88,12 @@ def _progress_logger(progress: Callable[[str], None]):
 def run_refresh(
     home: OmsiHome, *, full_refresh: bool = False, progress: Callable[[str], None] = print
 ) -> ExecuteInProcessResult:
-    """Materialize every asset and check; the result says which steps succeeded."""
+    """Materialize every asset and check; the result says which steps succeeded.
+
+    Where the run's time went is recorded with it (ops.run_steps and the run's tags), whether
+    it succeeded or not.
+    """
+    started = time.perf_counter()  # before Dagster and the definitions load: part of the run
     import dagster as dg
 
     from pipelines.definitions import REFRESH_JOB, defs
@@ -107,7 +113,7 @@ def run_refresh(
     try:
         # The home is bound here, not when the definitions were imported, so one process can run
         # against several homes (tests do).
-        return job.execute_in_process(
+        result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
             resources={"warehouse": WarehouseResource(home=str(home.root))},
@@ -115,3 +121,32 @@ def run_refresh(
         )
     finally:
         gating.setLevel(level)
+    _record_steps(home, instance, result, time.perf_counter() - started)
+    return result
+
+
+def _record_steps(
+    home: OmsiHome, instance: DagsterInstance, result: ExecuteInProcessResult, total: float
+) -> None:
+    """Split the run's `total` wall time by step; keep it in the warehouse and on the run."""
+    from pipelines.dbt.builds import build_times_of_run
+    from pipelines.run_steps import record_steps, split_run
+    from pipelines.warehouse import connect
+
+    walls = {
+        s.step_key: s.end_time - s.start_time
+        for s in instance.get_run_step_stats(result.run_id)
+        if s.start_time is not None and s.end_time is not None
+    }
+    checks = sum(
+        e.step_materialization_data.materialization.metadata["checks_seconds"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == ["raw", "events"]
+    )
+    with connect(home.warehouse) as con:
+        steps = split_run(total, walls, checks=checks, dbt=build_times_of_run(con, result.run_id))
+        record_steps(con, result.run_id, steps)
+    instance.add_run_tags(
+        result.run_id,
+        {f"omsi/seconds.{s.step.replace(' ', '_')}": f"{s.seconds:.1f}" for s in steps},
+    )

@@ -29,11 +29,16 @@ def describe(home: OmsiHome) -> str:
             lines.append("warehouse busy: a run is writing it; try again when it finishes")
             return "\n".join(lines)
         with con:
-            batches, read, landed, dups, quarantined, last = con.execute(
+            # Summed over the file rows, not the batch totals: a batch cut short (killed) has
+            # no totals, yet the files it finished before it stopped count.
+            batches, cut_short, last, read, landed, dups, resumed, quarantined = con.execute(
                 """
-                select count(*), sum(lines_read), sum(landed), sum(duplicates), sum(quarantined),
-                    max(finished_at)
-                from raw.ingest_batches
+                select
+                    (select count(*) from raw.ingest_batches),
+                    (select count(*) from raw.ingest_batches where finished_at is null),
+                    (select max(finished_at) from raw.ingest_batches),
+                    sum(lines_read), sum(landed), sum(duplicates), sum(resumed), sum(quarantined),
+                from raw.ingest_files
                 """
             ).fetchall()[0]
             events = con.execute("select count(*) from raw.events").fetchall()[0][0]
@@ -42,10 +47,11 @@ def describe(home: OmsiHome) -> str:
             ).fetchall()
             quarantine_line = _quarantine_line(con) if reasons else ""
             drift_lines = _drift_lines(con)
-        lines.append(f"warehouse {events:,} events from {batches} batch(es), last at {last}")
+        cut = f" ({cut_short} cut short)" if cut_short else ""
+        lines.append(f"warehouse {events:,} events from {batches} batch(es){cut}, last at {last}")
         lines.append(
             f"          lines read {read or 0:,} = landed {landed or 0:,} + duplicates "
-            f"{dups or 0:,} + quarantined {quarantined or 0:,}"
+            f"{dups or 0:,} + resumed {resumed or 0:,} + quarantined {quarantined or 0:,}"
         )
         if reasons:
             lines.append(

@@ -17,12 +17,12 @@ create table serving_manifest (built_at timestamp, warehouse_batch_id bigint, ta
 create table ingest_batches (
     batch_id bigint, landing_dir varchar, started_at timestamp, finished_at timestamp,
     files integer, files_skipped integer, lines_read bigint, landed bigint, duplicates bigint,
-    quarantined bigint
+    resumed bigint, quarantined bigint
 );
 create table ingest_files (
     batch_id bigint, file varchar, kind varchar, sha256 varchar, size_bytes bigint,
-    lines_read bigint, landed bigint, duplicates bigint, quarantined bigint, seconds double,
-    ingested_at timestamp
+    lines_read bigint, landed bigint, duplicates bigint, resumed bigint, quarantined bigint,
+    seconds double, ingested_at timestamp
 );
 create table quarantine_reasons (reason varchar, file varchar, lines bigint);
 create table quarantine_sample (
@@ -94,18 +94,20 @@ KPI_DEFINITIONS = [
 
 BUILT_AT = datetime(2024, 5, 3, 6, 0, 0)
 
-# (batch_id, file, kind, landed, duplicates, {reason: quarantined lines})
+# (batch_id, file, kind, landed, duplicates, resumed, {reason: quarantined lines})
 _FILES = [
-    (1, "events/2024-05-01.jsonl", "events", 48_213, 0, {"invalid_json": 17}),
-    (1, "reference/nodes.csv", "nodes", 42, 0, {"missing_field:node_type": 2}),
-    (1, "reference/skus.csv", "skus", 1_250, 3, {}),
-    (2, "events/2024-05-02.jsonl", "events", 51_877, 12, {"missing_field:order_id": 9}),
+    (1, "events/2024-05-01.jsonl", "events", 48_213, 0, 0, {"invalid_json": 17}),
+    (1, "reference/nodes.csv", "nodes", 42, 0, 0, {"missing_field:node_type": 2}),
+    (1, "reference/skus.csv", "skus", 1_250, 3, 0, {}),
+    # Read again after a batch cut short mid-file: 20,000 of its lines had landed then.
+    (2, "events/2024-05-02.jsonl", "events", 31_877, 12, 20_000, {"missing_field:order_id": 9}),
     (
         2,
         "events/2024-05-02-resend.jsonl",
         "events",
         0,
         4_006,
+        0,
         # A reason with a quote: pasting it into SQL would break the sample query.
         {"conflicting_duplicate": 5, "unknown_event_type:o'brien": 3},
     ),
@@ -144,9 +146,9 @@ def write_serving_snapshot(
     marts, as a snapshot published before the marts were built.
     """
     fixture = ServingFixture(path=path)
-    for batch_id, file, kind, landed, duplicates, quarantined_by_reason in _FILES:
+    for batch_id, file, kind, landed, duplicates, resumed, quarantined_by_reason in _FILES:
         quarantined = sum(quarantined_by_reason.values())
-        lines_read = landed + duplicates + quarantined + (7 if file == break_file else 0)
+        lines_read = landed + duplicates + resumed + quarantined + (7 if file == break_file else 0)
         fixture.files.append(
             {
                 "batch_id": batch_id,
@@ -157,6 +159,7 @@ def write_serving_snapshot(
                 "lines_read": lines_read,
                 "landed": landed,
                 "duplicates": duplicates,
+                "resumed": resumed,
                 "quarantined": quarantined,
                 "seconds": lines_read / 250_000,
                 "ingested_at": built_at - timedelta(hours=3 - batch_id),
@@ -190,7 +193,7 @@ def write_serving_snapshot(
         for batch_id in sorted({row["batch_id"] for row in fixture.files}):
             rows = [row for row in fixture.files if row["batch_id"] == batch_id]
             con.execute(
-                "insert into ingest_batches values (?, 'data/landing', ?, ?, ?, 0, ?, ?, ?, ?)",
+                "insert into ingest_batches values (?, 'data/landing', ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                 [
                     batch_id,
                     rows[0]["ingested_at"] - timedelta(minutes=5),
@@ -198,19 +201,19 @@ def write_serving_snapshot(
                     len(rows),
                     *(
                         sum(int(r[c]) for r in rows)
-                        for c in ("lines_read", "landed", "duplicates", "quarantined")
+                        for c in ("lines_read", "landed", "duplicates", "resumed", "quarantined")
                     ),
                 ],
             )
         con.executemany(
-            "insert into ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [list(row.values()) for row in fixture.files],
         )
         con.executemany(
             "insert into quarantine_reasons values (?, ?, ?)",
             [
                 [reason, file, lines]
-                for _, file, _, _, _, by_reason in _FILES
+                for _, file, _, _, _, _, by_reason in _FILES
                 for reason, lines in by_reason.items()
             ],
         )

@@ -18,6 +18,7 @@ METRIC_COLUMNS = {
     "Lines read": "lines_read",
     "Landed": "landed",
     "Duplicates": "duplicates",
+    "Resumed": "resumed",
     "Quarantined": "quarantined",
 }
 

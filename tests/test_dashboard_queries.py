@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards import queries
+from dashboards import health, queries
 from dashboards.kpis import HEADLINE_KPIS, default_period, format_value, metric_delta
 from dashboards.queries import KpiSelection
 from dashboards.reconciliation import MAX_LISTED, reconciliation_problems
@@ -58,10 +58,41 @@ def test_totals_are_the_sums_of_the_file_rows(snapshot) -> None:
     fixture, version = snapshot
     totals = queries.ingest_totals(version)
 
-    for column in ("lines_read", "landed", "duplicates", "quarantined"):
+    for column in ("lines_read", "landed", "duplicates", "resumed", "quarantined"):
         assert totals[column] == fixture.total(column)
+    assert totals["resumed"] > 0
     assert totals["batches"] == len({row["batch_id"] for row in fixture.files})
     assert queries.batch_mismatches(version).empty
+
+
+def _batch_check(path: Path, unfinished: list[tuple[int, str]]) -> pd.Series:
+    """The 'every ingest batch finished' check once `unfinished` (batch_id, landing_dir) are in."""
+    with duckdb.connect(str(path)) as con:
+        con.executemany(
+            "insert into ingest_batches (batch_id, landing_dir, started_at) values (?, ?, now())",
+            unfinished,
+        )
+    version = current_version(path)
+    checks = health.check_results(
+        version, queries.ingest_files(version), queries.batch_mismatches(version)
+    )
+    return checks.set_index("check").loc["every ingest batch finished"]
+
+
+def test_a_batch_cut_short_and_finished_by_a_later_one_passes(tmp_path: Path) -> None:
+    fixture = write_serving_snapshot(tmp_path / "serving.duckdb")
+    # Batch 0 was killed; batch 1, over the same folder, finished what it had left.
+    check = _batch_check(fixture.path, [(0, "data/landing")])
+    assert check["status"] == "pass"
+    assert "1 cut short and finished by a later batch" in check["detail"]
+
+
+def test_a_batch_cut_short_with_no_later_batch_fails(tmp_path: Path) -> None:
+    fixture = write_serving_snapshot(tmp_path / "serving.duckdb")
+    # Batch 0 read another folder, batch 9 came last: nothing finished either.
+    check = _batch_check(fixture.path, [(0, "elsewhere"), (9, "data/landing")])
+    assert check["status"] == "fail"
+    assert check["detail"].startswith("2 unfinished")
 
 
 def test_sample_query_binds_the_reason(snapshot) -> None:
@@ -134,8 +165,9 @@ def _files(unaccounted: list[int]) -> pd.DataFrame:
             "batch_id": 1,
             "file": [f"f{i}.jsonl" for i in range(len(unaccounted))],
             "lines_read": [10 + gap for gap in unaccounted],
-            "landed": 6,
+            "landed": 4,
             "duplicates": 3,
+            "resumed": 2,
             "quarantined": 1,
         }
     )

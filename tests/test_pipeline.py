@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from pipelines.adapters.olist import convert_olist
+from pipelines.cli import app
 from pipelines.dbt.commands import build_args
 from pipelines.definitions import REFRESH_JOB, defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
@@ -129,16 +133,19 @@ def _materialized(home: OmsiHome, key: list[str]) -> dg.EventLogEntry | None:
 
 
 @pytest.fixture(scope="module")
-def built_home(tmp_path_factory) -> tuple[OmsiHome, dg.ExecuteInProcessResult]:
+def built_home(tmp_path_factory) -> tuple[OmsiHome, dg.ExecuteInProcessResult, float]:
+    """The first run on the Olist excerpt, and its wall time measured around it."""
     home = _home_with_olist(tmp_path_factory.mktemp("run"))
     messages: list[str] = []
+    started = time.perf_counter()
     result = run_refresh(home, progress=messages.append)
+    wall = time.perf_counter() - started
     assert result.success, "\n".join(messages[-40:])
-    return home, result
+    return home, result, wall
 
 
 def test_a_run_lands_builds_and_publishes(built_home):
-    home, result = built_home
+    home, result, _ = built_home
     lines = sum(1 for p in (home.landing / "olist" / "events").glob("*.jsonl") for _ in p.open())
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         events = con.execute("select count(*) from raw.events").fetchall()[0][0]
@@ -173,8 +180,60 @@ def test_a_run_lands_builds_and_publishes(built_home):
     assert checks["landed_events_suite"] and checks["ingest_reconciles"]
 
 
+def _run_steps(home: OmsiHome, run_id: str) -> dict[str, float]:
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select step, seconds from ops.run_steps where run_id = ? order by position", [run_id]
+        ).fetchall()
+    return dict(rows)
+
+
+def test_the_run_records_where_its_time_went(built_home):
+    home, result, wall = built_home
+    steps = _run_steps(home, result.run_id)
+    assert list(steps) == [
+        "ingest",
+        "batch checks",
+        "dbt models",
+        "dbt tests",
+        "dbt other",
+        "training",
+        "scoring",
+        "serving",
+        "dagster and other",
+    ]
+    assert all(seconds >= 0 for seconds in steps.values()), steps
+    # They add up to the wall time measured around the run, less recording them.
+    assert wall - 2 < sum(steps.values()) <= wall
+    assert steps["ingest"] > 0 and steps["batch checks"] > 0 and steps["serving"] > 0
+
+    # dbt's models and tests are dbt's own figures, and with the rest of its step make it up.
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+    walls = {
+        s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)
+    }
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        elapsed, models, tests = con.execute(
+            "select elapsed_seconds, models_seconds, tests_seconds from ops.dbt_builds "
+            "where run_id = ?",
+            [result.run_id],
+        ).fetchall()[0]
+    assert (steps["dbt models"], steps["dbt tests"]) == (models, tests)
+    assert models > 0 and tests > 0 and models + tests <= elapsed <= walls["dbt_models"]
+    dbt_step = steps["dbt models"] + steps["dbt tests"] + steps["dbt other"]
+    assert dbt_step == pytest.approx(walls["dbt_models"])
+    assert steps["ingest"] + steps["batch checks"] == pytest.approx(walls["raw_tables"])
+    assert steps["serving"] == pytest.approx(walls["serving__snapshot"])
+    # The Dagster run carries the same figures, for the UI (`make dev`).
+    tags = instance.get_run_by_id(result.run_id).tags
+    assert tags["omsi/seconds.dbt_tests"] == f"{tests:.1f}"
+    assert float(tags["omsi/seconds.dagster_and_other"]) == pytest.approx(
+        steps["dagster and other"], abs=0.05
+    )
+
+
 def test_a_second_run_without_new_files_adds_nothing_and_skips_the_build(built_home):
-    home, _ = built_home
+    home, _, _ = built_home
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         before = con.execute("select count(*) from raw.events").fetchall()[0][0]
     published = home.serving.stat().st_mtime_ns
@@ -196,6 +255,25 @@ def test_a_second_run_without_new_files_adds_nothing_and_skips_the_build(built_h
         ).fetchall()[0]
     assert after == before
     assert last[0] == 0 and last[1] == 0 and last[2] > 0
+    # Nothing built: no dbt model or test time, and the run's time still all accounted for.
+    steps = _run_steps(home, result.run_id)
+    assert (steps["dbt models"], steps["dbt tests"]) == (0, 0)
+    assert steps["ingest"] > 0 and all(seconds >= 0 for seconds in steps.values()), steps
+
+
+def test_omsi_run_ends_with_where_the_time_went(built_home, monkeypatch):
+    home, _, _ = built_home
+    monkeypatch.setenv("OMSI_HOME", str(home.root))
+    outcome = CliRunner().invoke(app, ["run"])
+    assert outcome.exit_code == 0, outcome.output
+    printed = outcome.stdout[outcome.stdout.index("where the time went") :].splitlines()
+    run = re.search(r"Dagster run (\w+)", printed[0]).group(1)
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+    (run_id,) = [r.run_id for r in instance.get_runs() if r.run_id.startswith(run)]
+    steps = _run_steps(home, run_id)
+    shown = {line[:20].strip(): float(line[20:].split()[0]) for line in printed[1:-2]}
+    assert shown == {step: pytest.approx(seconds, abs=0.05) for step, seconds in steps.items()}
+    assert printed[-2].split()[0] == "total"
 
 
 def test_a_failing_blocking_check_stops_everything_downstream(tmp_path):
@@ -245,7 +323,7 @@ def test_landing_sensor_requests_a_run_only_when_files_change(tmp_path):
 def test_the_dashboard_reads_what_the_run_published(built_home, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    home, _ = built_home
+    home, _, _ = built_home
     monkeypatch.setenv("OMSI_SERVING", str(home.serving))
     app = AppTest.from_file(
         str(Path(__file__).parents[1] / "dashboards" / "app.py"), default_timeout=60

@@ -16,6 +16,8 @@ LINE_DEFINITIONS = {
     "Landed": "Lines accepted into the raw tables: the first copy of each event, or a new "
     "reference-data row.",
     "Duplicates": "Exact re-sends of something already landed: counted, not stored twice.",
+    "Resumed": "Lines landed by an earlier batch that was cut short mid-file (killed, crashed) "
+    "and read again by the batch that finished the file: not sent twice, not stored twice.",
     "Quarantined": "Lines rejected with a machine-readable reason and kept in raw.quarantine.",
 }
 
@@ -28,7 +30,8 @@ def _totals(version: SnapshotVersion) -> None:
         column.metric(label, f"{value:,}", help=definition, border=True)
     st.caption(
         "**Lines read** = lines in the files read; **landed** = accepted into raw tables; "
-        "**duplicates** = re-sends already landed; **quarantined** = rejected with a reason. "
+        "**duplicates** = re-sends already landed; **resumed** = landed by a batch cut short "
+        "mid-file, read again to finish it; **quarantined** = rejected with a reason. "
         f"Over {totals['batches']:,} ingest batches "
         f"({totals['unfinished_batches']:,} unfinished), {totals['file_reads']:,} file reads of "
         f"{totals['files']:,} distinct files; {totals['files_skipped']:,} files skipped because "
@@ -40,13 +43,13 @@ def _totals(version: SnapshotVersion) -> None:
     if problems:
         st.error(
             "**Counts do not reconcile** (lines read must equal landed + duplicates + "
-            "quarantined):\n\n" + "\n".join(f"- {problem}" for problem in problems),
+            "resumed + quarantined):\n\n" + "\n".join(f"- {problem}" for problem in problems),
             icon=":material/error:",
         )
     else:
         st.success(
-            "Reconciled: lines read = landed + duplicates + quarantined for every file, and "
-            "every batch's totals equal the sum of its files.",
+            "Reconciled: lines read = landed + duplicates + resumed + quarantined for every "
+            "file, and every batch's totals equal the sum of its files.",
             icon=":material/check_circle:",
         )
 
@@ -55,7 +58,8 @@ def _files(version: SnapshotVersion) -> None:
     st.subheader("Files")
     st.caption(
         "One row per file per batch that read it; files whose counts do not add up come first. "
-        "**Unaccounted** = lines read − (landed + duplicates + quarantined), 0 when it reconciles."
+        "**Unaccounted** = lines read − (landed + duplicates + resumed + quarantined), 0 when "
+        "it reconciles."
     )
     st.dataframe(
         queries.ingest_files(version),
@@ -67,6 +71,7 @@ def _files(version: SnapshotVersion) -> None:
             "lines_read": st.column_config.NumberColumn("Lines read", format="localized"),
             "landed": st.column_config.NumberColumn("Landed", format="localized"),
             "duplicates": st.column_config.NumberColumn("Duplicates", format="localized"),
+            "resumed": st.column_config.NumberColumn("Resumed", format="localized"),
             "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
             "unaccounted": st.column_config.NumberColumn("Unaccounted", format="localized"),
             "size_bytes": st.column_config.NumberColumn("Size", format="bytes"),

@@ -9,7 +9,10 @@ full build. Times are UTC without a zone, as everywhere in the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -19,9 +22,45 @@ create table if not exists ops.dbt_builds (
     finished_at timestamp not null,
     through_batch_id bigint not null,  -- the newest ingest batch the build read
     project_fingerprint varchar not null,  -- pipelines.dbt.project_files.project_fingerprint()
-    full_refresh boolean not null
+    full_refresh boolean not null,
+    run_id varchar,                   -- the Dagster run that built
+    elapsed_seconds double,           -- dbt's own elapsed time (run_results.json)
+    models_seconds double,            -- of which building models, seeds and snapshots
+    tests_seconds double              -- and running data and unit tests
 );
+-- Warehouses made before the build times were kept get them (nullable: older builds have none).
+alter table ops.dbt_builds add column if not exists run_id varchar;
+alter table ops.dbt_builds add column if not exists elapsed_seconds double;
+alter table ops.dbt_builds add column if not exists models_seconds double;
+alter table ops.dbt_builds add column if not exists tests_seconds double;
 """
+
+# run_results.json names each node by a unique_id that starts with its resource type.
+_BUILDS = ("model.", "seed.", "snapshot.")
+_TESTS = ("test.", "unit_test.")
+
+
+@dataclass(frozen=True)
+class BuildTimes:
+    """Where a dbt build's time went, from dbt's own record of it (target/run_results.json).
+
+    dbt runs one node at a time here (threads: 1), so models + tests never exceed `elapsed`;
+    the difference is dbt's own work between nodes.
+    """
+
+    elapsed: float
+    models: float
+    tests: float
+
+
+def build_times(run_results: Mapping[str, Any]) -> BuildTimes:
+    """Sum the nodes' execution times of a run_results.json by what they are."""
+    results = run_results["results"]
+    return BuildTimes(
+        elapsed=run_results["elapsed_time"],
+        models=sum(r["execution_time"] for r in results if r["unique_id"].startswith(_BUILDS)),
+        tests=sum(r["execution_time"] for r in results if r["unique_id"].startswith(_TESTS)),
+    )
 
 
 def _newest_batch(con: duckdb.DuckDBPyConnection) -> int:
@@ -61,10 +100,45 @@ def up_to_date(
     )
 
 
-def record_build(con: duckdb.DuckDBPyConnection, fingerprint: str, *, full_refresh: bool) -> None:
-    """Note a successful build over every batch ingested so far."""
+def record_build(
+    con: duckdb.DuckDBPyConnection,
+    fingerprint: str,
+    *,
+    full_refresh: bool,
+    run_id: str | None = None,
+    times: BuildTimes | None = None,
+) -> None:
+    """Note a successful build over every batch ingested so far, with its run and times."""
     con.execute(_TABLE)
+    elapsed, models, tests = (times.elapsed, times.models, times.tests) if times else (None,) * 3
     con.execute(
-        "insert into ops.dbt_builds values (now()::timestamp, $batch, $fingerprint, $full)",
-        {"batch": _newest_batch(con), "fingerprint": fingerprint, "full": full_refresh},
+        """
+        insert into ops.dbt_builds (
+            finished_at, through_batch_id, project_fingerprint, full_refresh, run_id,
+            elapsed_seconds, models_seconds, tests_seconds
+        )
+        values (now()::timestamp, $batch, $fingerprint, $full, $run, $elapsed, $models, $tests)
+        """,
+        {
+            "batch": _newest_batch(con),
+            "fingerprint": fingerprint,
+            "full": full_refresh,
+            "run": run_id,
+            "elapsed": elapsed,
+            "models": models,
+            "tests": tests,
+        },
     )
+
+
+def build_times_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> BuildTimes | None:
+    """The times of the build the Dagster run `run_id` recorded; None when it built nothing."""
+    con.execute(_TABLE)
+    found = con.execute(
+        """
+        select elapsed_seconds, models_seconds, tests_seconds from ops.dbt_builds
+        where run_id = $run and elapsed_seconds is not null
+        """,
+        {"run": run_id},
+    ).fetchall()
+    return BuildTimes(*found[0]) if found else None

@@ -1,8 +1,10 @@
 """Land one chunk of event lines: classify every line in SQL, then write each to exactly one place.
 
 A line ends as `landed` (raw.events), `duplicate` (same event_id and same content as an event
-already landed; counted, not stored twice) or `quarantined` (raw.quarantine with its reason).
-The first copy of an event_id wins: earlier files (in path order) and earlier lines first.
+already landed; counted, not stored twice), `resumed` (this very line, same file, line and
+content, landed by an earlier batch cut short before it finished the file) or `quarantined`
+(raw.quarantine with its reason). The first copy of an event_id wins: earlier files (in path
+order) and earlier lines first.
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ class Outcome:
     lines_read: int = 0
     landed: int = 0
     duplicates: int = 0
+    resumed: int = 0
     quarantined: int = 0
 
     def add(self, other: Outcome) -> None:
         self.lines_read += other.lines_read
         self.landed += other.landed
         self.duplicates += other.duplicates
+        self.resumed += other.resumed
         self.quarantined += other.quarantined
+
+    @property
+    def reconciles(self) -> bool:
+        """Every line read has exactly one outcome."""
+        return self.lines_read == self.landed + self.duplicates + self.resumed + self.quarantined
 
 
 def _lit(text: str) -> str:
@@ -307,7 +316,14 @@ def land_chunk(
         contested as (
             select v.*, e.content_hash as landed_hash, e.file as landed_file,
                 e.line_no as landed_line,
+                -- This very line, landed by a batch that never finished its file (it was cut
+                -- short after a chunk committed): the rerun resumes it, nobody re-sent it.
+                e.file = f.file and e.line_no = v.line_no and not exists (
+                    select 1 from raw.ingest_files as done
+                    where done.batch_id = e.batch_id and done.file = e.file
+                ) as landed_by_cut_batch,
             from valid as v
+            join chunk_files as f using (file_no)
             left join raw.events as e using (event_id)
             where e.event_id is not null or v.event_id in (select event_id from repeated)
         ),
@@ -324,6 +340,7 @@ def land_chunk(
         select
             o.row_id,
             case
+                when o.landed_hash = o.content_hash and o.landed_by_cut_batch then 'resumed'
                 when o.landed_hash = o.content_hash then 'duplicate'
                 when o.landed_hash is not null then 'conflict'
                 when o.copy_no = 1 then 'landed'
@@ -414,6 +431,8 @@ def land_chunk(
             found.landed += count
         elif outcome == "duplicate":
             found.duplicates += count
+        elif outcome == "resumed":
+            found.resumed += count
         else:
             found.quarantined += count
     return outcomes

@@ -45,10 +45,12 @@ create table if not exists raw.ingest_batches (
     lines_read bigint,
     landed bigint,
     duplicates bigint,
+    resumed bigint,
     quarantined bigint
 );
 
--- One row per file per batch that read it; the reconciliation users see.
+-- One row per file per batch that read it; the reconciliation users see:
+-- lines_read = landed + duplicates + resumed + quarantined.
 create table if not exists raw.ingest_files (
     batch_id bigint not null,
     file varchar not null,
@@ -57,11 +59,17 @@ create table if not exists raw.ingest_files (
     size_bytes bigint not null,
     lines_read bigint not null,
     landed bigint not null,
-    duplicates bigint not null,
+    duplicates bigint not null,   -- the same event already landed from another line: sent twice
+    resumed bigint not null default 0, -- this line landed by an earlier batch of the file that was
+                                  -- cut short (killed mid-file): read again, not sent again
     quarantined bigint not null,
     seconds double not null,
     ingested_at timestamp not null
 );
+
+-- Warehouses made before `resumed` was counted get it (last; every insert names its columns).
+alter table raw.ingest_batches add column if not exists resumed bigint default 0;
+alter table raw.ingest_files add column if not exists resumed bigint default 0;
 
 -- Reference data: the latest accepted row per key.
 create table if not exists raw.nodes (

@@ -2,7 +2,9 @@
 
 A file already ingested with the same content (path and SHA-256) is skipped, so re-running over
 the same folder changes nothing; `force` re-reads it, and then its lines come back as duplicates
-and already-quarantined lines, still adding nothing.
+and already-quarantined lines, still adding nothing. A file whose batch was cut short (killed
+after some of its chunks committed) is read again whole; the lines that had landed come back
+as `resumed`, so `duplicates` counts only what the source sent twice.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class IngestResult:
 
     @property
     def reconciles(self) -> bool:
-        return all(f.lines_read == f.landed + f.duplicates + f.quarantined for f in self.files)
+        return all(f.reconciles for f in self.files)
 
     def to_dict(self) -> dict:
         totals = self.totals
@@ -73,6 +75,7 @@ class IngestResult:
             "lines_read": totals.lines_read,
             "landed": totals.landed,
             "duplicates": totals.duplicates,
+            "resumed": totals.resumed,
             "quarantined": totals.quarantined,
             "files_read": sum(not f.skipped for f in self.files),
             "files_skipped": sum(f.skipped for f in self.files),
@@ -185,12 +188,19 @@ def _event_chunks(
 
 def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pending) -> FileResult:
     outcome = pending.outcome
-    if outcome.lines_read != outcome.landed + outcome.duplicates + outcome.quarantined:
+    if not outcome.reconciles:
         raise RuntimeError(f"{pending.landed.relative}: counts do not reconcile: {outcome}")
+    # Columns named: a warehouse made before `resumed` existed has it last (raw_tables.sql).
     con.execute(
         """
-        insert into raw.ingest_files values
-        ($batch, $file, $kind, $sha, $size, $read, $landed, $dups, $quar, $secs, now()::timestamp)
+        insert into raw.ingest_files (
+            batch_id, file, kind, sha256, size_bytes, lines_read, landed, duplicates, resumed,
+            quarantined, seconds, ingested_at
+        )
+        values (
+            $batch, $file, $kind, $sha, $size, $read, $landed, $dups, $resumed, $quar, $secs,
+            now()::timestamp
+        )
         """,
         {
             "batch": batch_id,
@@ -201,6 +211,7 @@ def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pendin
             "read": outcome.lines_read,
             "landed": outcome.landed,
             "dups": outcome.duplicates,
+            "resumed": outcome.resumed,
             "quar": outcome.quarantined,
             "secs": pending.seconds,
         },
@@ -310,7 +321,8 @@ def ingest_folder(
         """
         update raw.ingest_batches
         set finished_at = now()::timestamp, files = $files, files_skipped = $skipped,
-            lines_read = $read, landed = $landed, duplicates = $dups, quarantined = $quar
+            lines_read = $read, landed = $landed, duplicates = $dups, resumed = $resumed,
+            quarantined = $quar
         where batch_id = $b
         """,
         {
@@ -320,6 +332,7 @@ def ingest_folder(
             "read": totals.lines_read,
             "landed": totals.landed,
             "dups": totals.duplicates,
+            "resumed": totals.resumed,
             "quar": totals.quarantined,
         },
     )
@@ -327,7 +340,8 @@ def ingest_folder(
     result.quarantine_alerts = batch_alerts(con, [batch_id], renames=renames(result.schema_drift))
     say(
         f"batch {batch_id}: read {totals.lines_read:,}, landed {totals.landed:,}, duplicates "
-        f"{totals.duplicates:,}, quarantined {totals.quarantined:,} in {result.seconds:.1f} s"
+        f"{totals.duplicates:,}, resumed {totals.resumed:,}, quarantined "
+        f"{totals.quarantined:,} in {result.seconds:.1f} s"
     )
     return result
 
@@ -335,5 +349,5 @@ def ingest_folder(
 def _describe(f: FileResult) -> str:
     return (
         f"{f.file}: read {f.lines_read:,}, landed {f.landed:,}, duplicates {f.duplicates:,}, "
-        f"quarantined {f.quarantined:,}"
+        f"resumed {f.resumed:,}, quarantined {f.quarantined:,}"
     )

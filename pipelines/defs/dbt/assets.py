@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.dbt.builds import record_build, up_to_date
+from pipelines.dbt.builds import build_times, record_build, up_to_date
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.project_files import project_fingerprint
 from pipelines.defs.dbt.project import OmsiDbtTranslator, load_project
@@ -42,10 +42,17 @@ def dbt_models(
             context.log.info(reason)
             return
     os.environ.update(dbt_env(warehouse.paths))
+    build = dbt.cli(build_args(full_refresh=config.full_refresh), context=context)
     # stream() raises when dbt fails, so only a build that passed is recorded.
-    yield from dbt.cli(build_args(full_refresh=config.full_refresh), context=context).stream()
+    yield from build.stream()
+    times = build_times(build.get_artifact("run_results.json"))
+    context.log.info(
+        f"dbt took {times.elapsed:.1f} s: models {times.models:.1f} s, tests {times.tests:.1f} s"
+    )
     with warehouse.connect() as con:
-        record_build(con, fingerprint, full_refresh=config.full_refresh)
+        record_build(
+            con, fingerprint, full_refresh=config.full_refresh, run_id=context.run_id, times=times
+        )
 
 
 def _published_at(serving: Path) -> datetime | None:

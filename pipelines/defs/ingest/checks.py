@@ -21,7 +21,7 @@ CHECK_SPECS = [
         "ingest_reconciles",
         asset=["raw", "ingest_files"],
         blocking=True,
-        description="Every file read: lines read = landed + duplicates + quarantined.",
+        description="Every file read: lines read = landed + duplicates + resumed + quarantined.",
     ),
 ]
 
@@ -48,9 +48,10 @@ def landed_events_suite(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
 def ingest_reconciles(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
     broken = con.execute(
         """
-        select file, batch_id, lines_read - landed - duplicates - quarantined as unaccounted
+        select file, batch_id,
+            lines_read - landed - duplicates - resumed - quarantined as unaccounted,
         from raw.ingest_files
-        where lines_read <> landed + duplicates + quarantined
+        where lines_read <> landed + duplicates + resumed + quarantined
         """
     ).fetchall()
     files = con.execute("select count(*) from raw.ingest_files").fetchall()[0][0]
