@@ -55,9 +55,9 @@ class TrainConfig:
 
 
 # Delivery scores every open order on every run, so its tree count is its scoring time: half the
-# trees at twice the rate ranked the default world's newest window the same (ROC-AUC 0.7839
-# against 0.7841) and score in half the time. Inventory scores a few thousand records, and its
-# PR-AUC lost a little (0.365 against 0.367), so it keeps the slower schedule.
+# trees at twice the rate score in half the time and ranked the newest window about the same
+# (docs/decisions.md, "Small trees"). Inventory scores a few thousand records, and its PR-AUC
+# lost a little (0.365 against 0.367), so it keeps the slower schedule.
 DEFAULT_CONFIGS = {
     "delivery": TrainConfig(max_iter=150, learning_rate=0.1),
     "inventory": TrainConfig(),
