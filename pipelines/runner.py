@@ -6,6 +6,7 @@ points the UI at, so a run started from the terminal shows up there with its mat
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -84,12 +85,22 @@ def _progress_logger(progress: Callable[[str], None]):
     return terminal
 
 
+@functools.cache
+def _prepare_dbt_project() -> None:
+    """Parse the dbt project before the definitions load, so they see every model as it is now.
+    Once per process: loaded definitions do not reload, so a second parse would change nothing."""
+    from pipelines.defs.dbt.project import prepare_project
+
+    prepare_project()
+
+
 def run_refresh(
     home: OmsiHome, *, full_refresh: bool = False, progress: Callable[[str], None] = print
 ) -> ExecuteInProcessResult:
     """Materialize every asset and check; the result says which steps succeeded."""
     import dagster as dg
 
+    _prepare_dbt_project()
     from pipelines.definitions import REFRESH_JOB, defs
     from pipelines.defs.warehouse_resource import WarehouseResource
 
