@@ -86,12 +86,12 @@ def _progress_logger(progress: Callable[[str], None]):
 
 
 @functools.cache
-def _prepare_dbt_project() -> None:
+def _prepare_dbt_project(warehouse: Path) -> None:
     """Parse the dbt project before the definitions load, so they see every model as it is now.
     Once per process: loaded definitions do not reload, so a second parse would change nothing."""
     from pipelines.defs.dbt.project import prepare_project
 
-    prepare_project()
+    prepare_project(warehouse)
 
 
 def run_refresh(
@@ -100,7 +100,7 @@ def run_refresh(
     """Materialize every asset and check; the result says which steps succeeded."""
     import dagster as dg
 
-    _prepare_dbt_project()
+    _prepare_dbt_project(home.warehouse)
     from pipelines.definitions import REFRESH_JOB, defs
     from pipelines.defs.warehouse_resource import WarehouseResource
 

@@ -26,22 +26,22 @@ from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
 from pipelines.dbt.commands import dbt_beside_python
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.settings import OmsiHome
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# Parsing renders profiles.yml, which reads OMSI_WAREHOUSE, but never opens the warehouse. One
-# fixed path, whichever home runs, keeps dbt's partial parsing valid from one preparation to
-# the next (a changed profile variable makes dbt parse everything again); its file name is the
-# real warehouse's, because dbt-duckdb names the database after it in the manifest.
-_PARSE_WAREHOUSE = DBT_PROJECT_DIR / "target" / "warehouse.duckdb"
-
 
 @contextmanager
-def _parse_environment() -> Iterator[None]:
+def _parse_environment(warehouse: Path | None = None) -> Iterator[None]:
     """What dagster-dbt's `dbt parse` needs: OMSI_WAREHOUSE set, and this install's `dbt` first
-    on PATH (dagster-dbt calls `dbt` by name; `omsi` may run without an activated venv)."""
+    on PATH (dagster-dbt calls `dbt` by name; `omsi` may run without an activated venv).
+
+    Parsing never opens the warehouse, but profiles.yml names it, and dbt parses every file
+    again when a profile variable changed: the path is the one the next `dbt build` uses, so
+    the build's own parse is partial too.
+    """
     saved = {name: os.environ.get(name) for name in ("OMSI_WAREHOUSE", "PATH")}
-    os.environ["OMSI_WAREHOUSE"] = str(_PARSE_WAREHOUSE)
+    os.environ["OMSI_WAREHOUSE"] = str(warehouse or OmsiHome.from_env().warehouse)
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved["PATH"] or ""])
     try:
         yield
@@ -53,10 +53,11 @@ def _parse_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def prepare_project(project: DbtProject = DBT_PROJECT) -> DbtProject:
+def prepare_project(warehouse: Path | None = None, project: DbtProject = DBT_PROJECT) -> DbtProject:
     """Write the manifest the dbt assets load from, with dagster-dbt's preparation: `dbt parse`,
-    which dbt's partial parsing keeps to the files changed since the last one."""
-    with _parse_environment():
+    which dbt's partial parsing keeps to the files changed since the last one. `warehouse` is
+    the one builds will use (default: $OMSI_HOME's)."""
+    with _parse_environment(warehouse):
         project.preparer.prepare(project)
     return project
 
