@@ -23,7 +23,7 @@ ranked as (
         quarantine.*,
         row_number() over (
             partition by quarantine.reason
-            order by quarantine.batch_id desc, quarantine.file, quarantine.line_no
+            order by quarantine.batch_id desc, quarantine.file asc, quarantine.line_no asc
         ) as rank_in_reason
     from quarantine
 
