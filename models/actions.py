@@ -34,17 +34,19 @@ def suggest_actions(
     leading_factor: np.ndarray,
     leading_contribution: np.ndarray,
     thresholds: ActionThresholds = DEFAULT_THRESHOLDS,
-) -> list[str]:
+) -> np.ndarray:
     """Per order, one of ACTIONS from its P(late) and the factor raising it most."""
-    actions = []
-    for p, factor, contribution in zip(p_late, leading_factor, leading_contribution, strict=True):
-        raises = contribution > 0
-        if p < thresholds.notify_customer:
-            actions.append("none")
-        elif p >= thresholds.reroute and raises and factor in NODE_FACTORS:
-            actions.append("reroute")
-        elif p >= thresholds.expedite and raises and factor in OPERATIONAL_FACTORS:
-            actions.append("expedite")
-        else:
-            actions.append("notify_customer")
-    return actions
+    raises = np.asarray(leading_contribution) > 0
+    factor = np.asarray(leading_factor, dtype=object)
+    by_node = np.isin(factor, list(NODE_FACTORS))
+    operational = np.isin(factor, list(OPERATIONAL_FACTORS))
+    # The first condition that holds decides, in the order of the module's docstring.
+    return np.select(
+        [
+            p_late < thresholds.notify_customer,
+            (p_late >= thresholds.reroute) & raises & by_node,
+            (p_late >= thresholds.expedite) & raises & operational,
+        ],
+        ["none", "reroute", "expedite"],
+        default="notify_customer",
+    ).astype(object)

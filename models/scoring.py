@@ -7,7 +7,8 @@ import pandas as pd
 
 from models.actions import DEFAULT_THRESHOLDS, ActionThresholds, suggest_actions
 from models.buffers import BUFFER_CONFIDENCE
-from models.explain import factor_contributions, top_factors
+from models.explain import top_factors
+from models.exposure import at_exposure
 from models.training import TrainedModel
 
 # Records per node on tomorrow's cycle-count list.
@@ -23,9 +24,9 @@ def score_orders(
     columns += [f"{kind}_{i}" for i in (1, 2, 3) for kind in ("factor", "contribution")]
     if frame.empty:
         return pd.DataFrame(columns=[*columns, "suggested_action"])
-    x = model.encode(frame)
-    p = model.estimator.predict_proba(x)[:, 1]
-    names, contributions = factor_contributions(model.booster, x, spec, model.reference)
+    raw, contributions = model.explainer.explain(model.encode(frame))
+    p = model.calibrate(raw)
+    names = model.explainer.names
     top_names, top_values = top_factors(names, contributions)
     leading = np.argmax(contributions, axis=1)
     rows = np.arange(len(frame))
@@ -44,7 +45,7 @@ def score_records(
     model: TrainedModel, frame: pd.DataFrame, confidence: float = BUFFER_CONFIDENCE
 ) -> pd.DataFrame:
     """Per current stock record: P(wrong), its rank, and the buffer that keeps promises."""
-    p = model.predict(frame) if len(frame) else np.empty(0)
+    p = _p_wrong_now(model, frame) if len(frame) else np.empty(0)
     scores = pd.DataFrame(
         {"node_id": frame["node_id"].to_numpy(), "sku": frame["sku"].to_numpy(), "p_inaccurate": p}
     )
@@ -66,6 +67,19 @@ def score_records(
     scores["buffer_confidence"] = confidence
     scores["adjusted_available_to_promise"] = np.maximum(atp - buffers, 0).astype(np.int64)
     return scores
+
+
+def _p_wrong_now(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """P(wrong) of each record now: at a count after its usual interval, carried to its drift time
+    (`models/exposure.py`); a model without intervals scores the record as it stands."""
+    if model.intervals is None:
+        return model.predict(frame)
+    interval = model.intervals.of(frame)
+    days = pd.to_numeric(frame["days_since_count"], errors="coerce").to_numpy(dtype=np.float64)
+    never_counted = ~frame["has_previous_count"].fillna(False).astype(bool).to_numpy()
+    days = np.where(never_counted | np.isnan(days), np.fmax(days, interval), days)
+    at_count = model.predict(frame.assign(days_since_count=interval))
+    return at_exposure(at_count, interval, days)
 
 
 def cycle_count_list(scores: pd.DataFrame, per_node: int = COUNTS_PER_NODE) -> pd.DataFrame:

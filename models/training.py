@@ -9,6 +9,7 @@ holdout, so the same rows and configuration give the same model.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from sklearn.frozen import FrozenEstimator
 from models.baselines import baselines_for
 from models.buffers import ShortfallCurve
 from models.drift import DriftReference
+from models.explain import PathExplainer
+from models.exposure import CountIntervals
 from models.features import (
     SPECS,
     FeatureSpec,
@@ -31,6 +34,10 @@ from models.metrics import score_metrics
 
 # Fewer labelled rows than this cannot give a test window worth reading.
 MIN_LABELLED_ROWS = 200
+# What an artifact holds and how it is scored. A release that changes either bumps it; the first
+# run after retrains the model, and the new version replaces a promoted one of an older format
+# once it passes its gates (2: path explanations and count intervals replaced occlusion values).
+ARTIFACT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,10 @@ class TrainedModel:
     spec: FeatureSpec
     estimator: CalibratedClassifierCV
     vocabulary: Vocabulary
-    # Per feature, the value an explanation compares the row with (median or commonest code).
-    reference: list[float]
     drift: DriftReference
     shortfall: ShortfallCurve | None
+    # Inventory only: the usual days between counts, to score records between counts.
+    intervals: CountIntervals | None
     config: dict
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
@@ -100,9 +107,9 @@ class TrainedModel:
             "features": features_of(self.spec),
             "estimator": self.estimator,
             "vocabulary": self.vocabulary,
-            "reference": self.reference,
             "drift": self.drift.to_dict(),
             "shortfall": self.shortfall.to_dict() if self.shortfall else None,
+            "intervals": self.intervals.to_dict() if self.intervals else None,
             "config": self.config,
         }
 
@@ -119,9 +126,9 @@ class TrainedModel:
             spec=spec,
             estimator=payload["estimator"],
             vocabulary=payload["vocabulary"],
-            reference=payload["reference"],
             drift=DriftReference.from_dict(payload["drift"]),
             shortfall=ShortfallCurve.from_dict(payload["shortfall"]),
+            intervals=CountIntervals.from_dict(payload.get("intervals")),
             config=payload["config"],
         )
 
@@ -129,6 +136,16 @@ class TrainedModel:
     def booster(self) -> HistGradientBoostingClassifier:
         """The fitted gradient-boosted model inside the calibration (raw scores, logit units)."""
         return self.estimator.calibrated_classifiers_[0].estimator.estimator
+
+    @cached_property
+    def explainer(self) -> PathExplainer:
+        return PathExplainer(self.booster, self.spec)
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """P(positive) from the booster's raw scores: `predict_proba` without a second pass."""
+        # One calibration slice, so one calibrator; `tests/test_ml.py` checks it equals
+        # predict_proba.
+        return self.estimator.calibrated_classifiers_[0].calibrators[0].predict(raw)
 
 
 def features_of(spec: FeatureSpec) -> dict:
@@ -197,25 +214,11 @@ def fit_model(spec: FeatureSpec, windows: Windows, config: TrainConfig) -> Train
         spec=spec,
         estimator=calibrated,
         vocabulary=vocabulary,
-        reference=_reference_values(x_fit, spec),
         drift=DriftReference.learn(x_fit, list(spec.features), categorical_mask(spec)),
         shortfall=ShortfallCurve.learn(windows.fit) if spec.model == "inventory" else None,
+        intervals=CountIntervals.learn(windows.fit) if spec.model == "inventory" else None,
         config=asdict(config),
     )
-
-
-def _reference_values(x: np.ndarray, spec: FeatureSpec) -> list[float]:
-    values = []
-    for i, is_category in enumerate(categorical_mask(spec)):
-        column = x[:, i][~np.isnan(x[:, i])]
-        if column.size == 0:
-            values.append(float("nan"))
-        elif is_category:
-            codes, counts = np.unique(column, return_counts=True)
-            values.append(float(codes[np.argmax(counts)]))
-        else:
-            values.append(float(np.median(column)))
-    return values
 
 
 @dataclass

@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import orjson
 import pytest
 
 from models.features import DELIVERY, INVENTORY
 from models.registry import ArtifactRefused, Registry, load_artifact
-from models.training import TrainConfig, TrainedModel
+from models.training import ARTIFACT_FORMAT, TrainConfig, TrainedModel, features_of
 from pipelines import warehouse
 from pipelines.ingest import ingest_folder
 from pipelines.ml.scoring_run import score_all
-from pipelines.ml.training_run import feature_frame, train_model, train_models
+from pipelines.ml.training_run import feature_frame, is_outdated, train_model, train_models
 from pipelines.simulator import generate
 from tests.dbt_runner import run_dbt
 
@@ -244,6 +245,18 @@ def test_training_promotes_only_past_the_gates_and_scoring_covers_every_open_row
             assert abs(c1) >= abs(c3)
             assert action in {"expedite", "reroute", "notify_customer", "none"}
             assert (action == "none") == (p < 0.30)
+        # The explanations are exact: the average raw score plus a row's factor contributions
+        # is the model's raw score, and the calibrated probability is predict_proba's.
+        for spec in (DELIVERY, INVENTORY):
+            model = TrainedModel.from_payload(load_artifact(registry.promoted(spec.model)))
+            x = model.encode(feature_frame(con, spec))
+            raw, contributions = model.explainer.explain(x)
+            assert contributions.shape == (len(x), len(model.explainer.names))
+            assert np.allclose(raw, model.booster.decision_function(x), rtol=0, atol=1e-9)
+            assert np.allclose(
+                model.calibrate(raw), model.estimator.predict_proba(x)[:, 1], rtol=0, atol=1e-12
+            )
+            assert (np.abs(contributions).sum(axis=0) > 0).sum() >= 2
         records = con.execute(
             "select count(*) from ml.ml_inventory_features where is_current_record"
         ).fetchall()[0][0]
@@ -322,3 +335,13 @@ def test_models_commands_report_the_registry(world: dict[str, Any]) -> None:
     # The oracle knew what the model could not (the day's weather and staffing).
     assert delivery["oracle"]["roc_auc"] > delivery["model"]["roc_auc"]
     assert report["inventory"]["current_records"]["records"] > 0
+
+
+def test_a_model_made_for_an_older_release_is_outdated() -> None:
+    current = {"spec_features": features_of(DELIVERY), "artifact_format": ARTIFACT_FORMAT}
+    assert not is_outdated(current, "delivery")
+    assert is_outdated(current | {"artifact_format": ARTIFACT_FORMAT - 1}, "delivery")
+    assert is_outdated({k: v for k, v in current.items() if k != "artifact_format"}, "delivery")
+    fewer = features_of(DELIVERY) | {"numeric": list(DELIVERY.numeric[:-1])}
+    assert is_outdated(current | {"spec_features": fewer}, "delivery")
+    assert is_outdated(current, "inventory")

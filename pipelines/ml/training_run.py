@@ -22,7 +22,7 @@ from models.features import SPECS, FeatureSpec
 from models.metrics import score_metrics
 from models.promotion import PRIMARY_METRIC, beats, gate_failures
 from models.registry import Registry, load_artifact
-from models.training import TrainConfig, TrainedModel, features_of, train
+from models.training import ARTIFACT_FORMAT, TrainConfig, TrainedModel, features_of, train
 from pipelines.ml.tables import read_frame, replace_rows, replace_table, table_exists
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "duckdb", "skops", "dbt-core")
@@ -68,6 +68,15 @@ def feature_frame(
     return read_frame(con, f"select * from {spec.table} where {where}")
 
 
+def is_outdated(card: dict, model: str) -> bool:
+    """The promoted model was made for an older release: other features, or another artifact
+    format. The first run after such a release retrains it."""
+    return (
+        card.get("spec_features") != features_of(SPECS[model])
+        or card.get("artifact_format") != ARTIFACT_FORMAT
+    )
+
+
 def train_model(
     con: duckdb.DuckDBPyConnection,
     registry: Registry,
@@ -87,6 +96,7 @@ def train_model(
         # source never fills are left out of the model).
         "features": features_of(trained.spec),
         "spec_features": features_of(spec),
+        "artifact_format": ARTIFACT_FORMAT,
         "windows": windows.describe(spec),
         "rows": {
             "table": len(frame),
@@ -105,6 +115,8 @@ def train_model(
         is_promoted, reason = False, "below its gates: " + "; ".join(failures)
     elif promoted is None:
         is_promoted, reason = True, "first version to pass its gates"
+    elif is_outdated(promoted.card, model):
+        is_promoted, reason = True, f"replaces {promoted.version}, made for an older release"
     else:
         # The promoted model, scored again on the candidate's (newest) test window.
         incumbent = TrainedModel.from_payload(load_artifact(promoted))

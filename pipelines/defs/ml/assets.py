@@ -1,9 +1,10 @@
 """Training and scoring of the risk models as assets of the `ml` group, with their checks.
 
 - `ml/<model>_model` trains, evaluates and promotes when no model is promoted yet, when the
-  promoted one was trained on other features than this release reads, or when the run asks for
-  it (tag `omsi/train`, set by the weekly schedule's job); otherwise it keeps the promoted version. Its blocking check fails (ERROR) when the promoted model is below
-  its gates, and warns when no model is promoted yet (so the marts still reach serving).
+  promoted one was made for an older release (other features or artifact format), or when the
+  run asks for it (tag `omsi/train`, set by the weekly schedule's job); otherwise it keeps the
+  promoted version. Its blocking check fails (ERROR) when the promoted model is below its
+  gates, and warns when no model is promoted yet (so the marts still reach serving).
 - `ml/<model>_risk_scores` scores what is open with the promoted model, every run. Its blocking
   check fails when the scores do not cover every row to score; a drift check warns above PSI 0.2.
 """
@@ -12,13 +13,11 @@
 import dagster as dg
 
 from models.drift import PSI_WARNING
-from models.features import SPECS
 from models.promotion import gate_failures
 from models.registry import Registry
-from models.training import features_of
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ml.scoring_run import NoPromotedModel, score_delivery, score_inventory
-from pipelines.ml.training_run import FeaturesMissing, train_model
+from pipelines.ml.training_run import FeaturesMissing, is_outdated, train_model
 
 TRAIN_TAG = "omsi/train"
 FEATURE_TABLES = {"delivery": "ml_delivery_features", "inventory": "ml_inventory_features"}
@@ -45,10 +44,8 @@ def _training_asset(model: str) -> dg.AssetsDefinition:
         metadata = {}
         asked = context.run.tags.get(TRAIN_TAG) == "true"
         promoted = registry.promoted(model)
-        # A release that changed the model's features retrains it on the first run after.
-        outdated = promoted is not None and promoted.card.get("spec_features") != features_of(
-            SPECS[model]
-        )
+        # A release that changed the model's features or format retrains it on the first run.
+        outdated = promoted is not None and is_outdated(promoted.card, model)
         if promoted is None or asked or outdated:
             try:
                 with warehouse.connect() as con:
