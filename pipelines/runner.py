@@ -6,7 +6,6 @@ points the UI at, so a run started from the terminal shows up there with its mat
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -85,13 +84,17 @@ def _progress_logger(progress: Callable[[str], None]):
     return terminal
 
 
-@functools.cache
+_dbt_prepared: list[Path] = []
+
+
 def _prepare_dbt_project(warehouse: Path) -> None:
     """Parse the dbt project before the definitions load, so they see every model as it is now.
     Once per process: loaded definitions do not reload, so a second parse would change nothing."""
     from pipelines.defs.dbt.project import prepare_project
 
-    prepare_project(warehouse)
+    if not _dbt_prepared:
+        prepare_project(warehouse)
+        _dbt_prepared.append(warehouse)
 
 
 def run_refresh(

@@ -90,5 +90,6 @@ class OmsiDbtTranslator(DagsterDbtTranslator):
 
 
 # Under `dagster dev` only (dagster-dbt's switch), parse as the code location loads.
-with _parse_environment():
-    DBT_PROJECT.prepare_if_dev()
+if DBT_PROJECT.preparer.using_dagster_dev():
+    with _parse_environment():
+        DBT_PROJECT.prepare_if_dev()
