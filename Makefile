@@ -20,8 +20,9 @@ uv:
 
 install: uv  ## Create .venv with every dependency from uv.lock
 	$(UV) sync --frozen --python 3.11
-	@# Parse the dbt project once so that parallel test workers find a ready manifest.
-	$(UV) run python -c "from pipelines.defs.dbt.project import load_project; load_project()"
+	@# Prepare the dbt project (dagster-dbt's dbt parse) so that the Dagster definitions, which
+	@# only read its manifest, load in tests, benchmarks and the UI.
+	$(UV) run python -c "from pipelines.defs.dbt.project import prepare_project; prepare_project()"
 
 browser:  ## Install Debian's Chromium and ChromeDriver for the dashboard browser tests
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \

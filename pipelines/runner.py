@@ -85,6 +85,19 @@ def _progress_logger(progress: Callable[[str], None]):
     return terminal
 
 
+_dbt_prepared: list[Path] = []
+
+
+def _prepare_dbt_project(warehouse: Path) -> None:
+    """Parse the dbt project before the definitions load, so they see every model as it is now.
+    Once per process: loaded definitions do not reload, so a second parse would change nothing."""
+    from pipelines.defs.dbt.project import prepare_project
+
+    if not _dbt_prepared:
+        prepare_project(warehouse)
+        _dbt_prepared.append(warehouse)
+
+
 def run_refresh(
     home: OmsiHome, *, full_refresh: bool = False, progress: Callable[[str], None] = print
 ) -> ExecuteInProcessResult:
@@ -96,6 +109,7 @@ def run_refresh(
     started = time.perf_counter()  # before Dagster and the definitions load: part of the run
     import dagster as dg
 
+    _prepare_dbt_project(home.warehouse)
     from pipelines.definitions import REFRESH_JOB, defs
     from pipelines.defs.warehouse_resource import WarehouseResource
 

@@ -24,14 +24,14 @@ from pipelines.ingest.schema_drift import chunk_drift_sql
 
 
 @dataclass
-class Outcome:
+class LineCounts:
     lines_read: int = 0
     landed: int = 0
     duplicates: int = 0
     resumed: int = 0
     quarantined: int = 0
 
-    def add(self, other: Outcome) -> None:
+    def add(self, other: LineCounts) -> None:
         self.lines_read += other.lines_read
         self.landed += other.landed
         self.duplicates += other.duplicates
@@ -73,9 +73,9 @@ def _contract() -> CompiledContract:
 
 
 def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Table:
-    """The chunk's lines numbered (`row_id`: file order, then line order) and grouped by `kind`.
+    """The chunk's lines numbered (`row_id`: file order, then line order) and grouped by type.
 
-    `kind` is the line's event_type as text ('' when it has none, NULL when the line is not
+    `line_type` is the line's event_type as text ('' when it has none, NULL when the line is not
     standard JSON), read before anything else so that the classification parses each line for
     its own type's fields alone. Grouping matters as much: DuckDB evaluates a `case` a vector
     (2,048 lines) at a time, with a pass through each event type's rules present in the vector,
@@ -87,13 +87,13 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
     cursor.register("lines", numbered.select(["row_id", "raw", "pre_reason"]))
     order = cursor.sql(
         """
-        select row_id, kind, kind is not null and nonstandard as suspect, from (
+        select row_id, line_type, line_type is not null and nonstandard as suspect, from (
             select
                 row_id,
                 -- json_valid first: the other JSON functions raise on text that is not JSON
                 case when pre_reason is null and json_valid(raw) then
                     coalesce(json_extract_string(raw, '$.event_type'), '')
-                end as kind,
+                end as line_type,
                 -- DuckDB's JSON functions accept NaN, Infinity and trailing commas, which
                 -- RFC 8259 (and every strict consumer downstream) rejects. Lines that might hold
                 -- them are few; a strict parser looks at just those.
@@ -101,14 +101,14 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
                     or regexp_matches(raw, ',\\s*[\\]}]') as nonstandard,
             from lines
         )
-        order by kind, row_id
+        order by line_type, row_id
         """
     ).to_arrow_table()
     cursor.unregister("lines")
     raw = numbered.schema.get_field_index("raw")
     numbered = numbered.set_column(raw, "raw", string_views.to_views(numbered.column("raw")))
     grouped = string_views.take(numbered, order.column("row_id").to_numpy())
-    grouped = grouped.append_column("kind", order.column("kind"))
+    grouped = grouped.append_column("line_type", order.column("line_type"))
     grouped = _strict_json(grouped, np.flatnonzero(order.column("suspect").to_numpy()))
     # DuckDB scans an Arrow table one record batch per thread: small batches keep both cores busy.
     return pa.Table.from_batches(grouped.to_batches(max_chunksize=16_384), grouped.schema)
@@ -126,14 +126,14 @@ def _strict_json(lines: pa.Table, suspects: np.ndarray) -> pa.Table:
     if not rejected.any():
         return lines
     mask = pa.array(rejected)
-    for name, value in (("pre_reason", "invalid_json"), ("kind", None)):
+    for name, value in (("pre_reason", "invalid_json"), ("line_type", None)):
         marked = pc.if_else(mask, pa.scalar(value, pa.string()), lines.column(name))
         lines = lines.set_column(lines.schema.get_field_index(name), name, marked)
     return lines
 
 
 def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
-    """Lines of `source(row_id, file_no, line_no, raw, pre_reason, kind)` with their lists.
+    """Lines of `source(row_id, file_no, line_no, raw, pre_reason, line_type)` with their lists.
 
     `lt`/`ls` hold the JSON types and texts of the envelope's fields, the carried ones and those
     of the line's own event type (of `event_types` only, when given). `envelope_reason` is the
@@ -141,12 +141,12 @@ def _lines_sql(source: str, event_types: tuple[str, ...] | None = None) -> str:
     there is one.
     """
     contract = _contract()
-    types, texts = contract.line_lists_sql("raw", "kind", event_types)
+    types, texts = contract.line_lists_sql("raw", "line_type", event_types)
     event_type = contract.position("$.event_type")
     # One list per subquery: an expression that names a sibling's alias gets a copy of it.
     return f"""
         parsed as (
-            select *, case when kind is not null then {types} end as lt,
+            select *, case when line_type is not null then {types} end as lt,
             from {source}
         ),
         extracted as (
@@ -242,12 +242,12 @@ def classify_sql() -> str:
 def explain_sql(event_types: tuple[str, ...]) -> str:
     """The table `explained`: a sentence for people for each of `failed_lines` that broke a rule.
 
-    Only the rules of `event_types`, the kinds of the failed lines, are spelled out: planning the
+    Only the rules of `event_types`, the types of the failed lines, are spelled out: planning the
     sentences of all nineteen types costs more than running them on a chunk's few failed lines.
     """
     contract = _contract()
     envelope = contract.envelope
-    event_types = tuple(t for t in event_types if t in contract.data)  # a kind may be unknown
+    event_types = tuple(t for t in event_types if t in contract.data)  # unknown types have none
     data = {t: scope for t, scope in contract.data.items() if t in event_types}
     data_detail = _by_type({t: scope.case_sql(_detail) for t, scope in data.items()})
     # The earliest rule any item breaks, and of the items breaking it the first.
@@ -287,12 +287,12 @@ def explain_sql(event_types: tuple[str, ...]) -> str:
 
 def land_chunk(
     con: duckdb.DuckDBPyConnection, incoming: pa.Table, files: list[str], *, batch_id: int
-) -> dict[int, Outcome]:
+) -> dict[int, LineCounts]:
     """Classify and land one chunk, which may span several files, inside the caller's transaction.
 
     `incoming` comes from `grouped_by_type`: `file_no` (an index into `files`), `line_no`, `raw`,
-    `pre_reason`, `row_id` and `kind`. `row_id` gives file order then line order, the order that
-    decides which copy of an event_id comes first.
+    `pre_reason`, `row_id` and `line_type`. `row_id` gives file order then line order, the order
+    that decides which copy of an event_id comes first.
     """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
     # next register replaces the names anyway.
@@ -376,15 +376,15 @@ def land_chunk(
         select row_id from judged where outcome = 'conflict'
         """
     ).fetchnumpy()["row_id"]
-    # `failed` holds row_ids; lines sit grouped by kind, so each row_id's place is looked up.
+    # `failed` holds row_ids; lines sit grouped by line_type, so each row_id's place is looked up.
     place = np.empty(incoming.num_rows, dtype=np.int64)
     place[incoming.column("row_id").to_numpy()] = np.arange(incoming.num_rows)
     failed_lines = string_views.take(incoming, place[failed])
     con.register("failed_lines", failed_lines)
     # Planning the explanations costs more than running them: only when a line broke a rule.
     if con.execute("select 1 from checked where reason is not null limit 1").fetchall():
-        kinds = pc.unique(failed_lines.column("kind").drop_null()).to_pylist()
-        con.execute(explain_sql(tuple(sorted(kinds))))
+        line_types = pc.unique(failed_lines.column("line_type").drop_null()).to_pylist()
+        con.execute(explain_sql(tuple(sorted(line_types))))
     else:
         con.execute("create or replace temp table explained (row_id bigint, detail varchar)")
     # A line quarantined by an earlier read of the same file is not stored again.
@@ -412,7 +412,7 @@ def land_chunk(
     # Lines read come from what the reader handed over, not from the verdicts, so that the
     # reconciliation checks the verdicts rather than restating them.
     read = pc.value_counts(incoming.column("file_no")).to_pylist()
-    outcomes = {i: Outcome() for i in range(len(files))}
+    outcomes = {i: LineCounts() for i in range(len(files))}
     for pair in read:
         outcomes[pair["values"]].lines_read = pair["counts"]
     for file_no, outcome, count in con.execute(

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.contract.reference_tables import SPECS, ReferenceSpec
-from pipelines.ingest.events import Outcome
+from pipelines.ingest.events import LineCounts
 
 _SQL_TYPES = {"text": "varchar", "integer": "integer", "double": "double", "date": "date"}
 
@@ -78,7 +78,7 @@ def _rules(spec: ReferenceSpec) -> list[tuple[str, str]]:
 
 def land_reference(
     con: duckdb.DuckDBPyConnection, kind: str, path: Path, *, file: str, batch_id: int
-) -> Outcome:
+) -> LineCounts:
     spec = SPECS[kind]
     rows = read_csv_rows(path, spec)
     con.register("incoming_reference", rows)
@@ -158,7 +158,7 @@ def land_reference(
     counts = dict(
         con.execute("select outcome, count(*) from reference_judged group by all").fetchall()
     )
-    return Outcome(
+    return LineCounts(
         lines_read=rows.num_rows,
         landed=counts.get("landed", 0),
         duplicates=counts.get("duplicate", 0),

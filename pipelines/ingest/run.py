@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
-from pipelines.ingest.events import Outcome, grouped_by_type, land_chunk
+from pipelines.ingest.events import LineCounts, grouped_by_type, land_chunk
 from pipelines.ingest.quarantine_alerts import QuarantineAlert, batch_alerts
 from pipelines.ingest.readers import (
     CHUNK_BYTES,
@@ -40,7 +40,7 @@ _EMPTY = pa.table(
 
 
 @dataclass
-class FileResult(Outcome):
+class FileResult(LineCounts):
     file: str = ""
     kind: str = ""
     skipped: bool = False
@@ -57,8 +57,8 @@ class IngestResult:
     quarantine_alerts: list[QuarantineAlert] = field(default_factory=list)
 
     @property
-    def totals(self) -> Outcome:
-        total = Outcome()
+    def totals(self) -> LineCounts:
+        total = LineCounts()
         for f in self.files:
             total.add(f)
         return total
@@ -109,7 +109,7 @@ class _Pending:
 
     landed: LandedFile
     sha256: str
-    outcome: Outcome = field(default_factory=Outcome)
+    outcome: LineCounts = field(default_factory=LineCounts)
     seconds: float = 0.0
 
 

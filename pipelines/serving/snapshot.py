@@ -12,30 +12,13 @@ from pathlib import Path
 
 import duckdb
 
-# Per reason, enough lines to see the pattern without copying a broken export wholesale.
-SAMPLE_PER_REASON = 200
-
+# Raw tables the Data intake page reads as they are; its aggregates (events per type,
+# quarantine per reason, a sample per reason) are dbt models in marts, copied with the rest.
 SERVING_TABLES: dict[str, str] = {
     "ingest_batches": "select * from wh.raw.ingest_batches",
     "ingest_files": "select * from wh.raw.ingest_files",
-    "quarantine_reasons": """
-        select reason, file, count(*) as lines
-        from wh.raw.quarantine group by all order by lines desc
-    """,
-    "quarantine_sample": f"""
-        select file, line_no, reason, detail, raw
-        from wh.raw.quarantine
-        qualify row_number() over (partition by reason order by batch_id desc, file, line_no)
-            <= {SAMPLE_PER_REASON}
-        order by reason, file, line_no
-    """,
     # Fields inside `data` the contract does not know, per batch (pipelines/ingest/schema_drift.py).
     "schema_drift": "select * from wh.raw.schema_drift",
-    "events_by_type": """
-        select event_type, count(*) as events, min(occurred_at) as first_at,
-            max(occurred_at) as last_at
-        from wh.raw.events group by all order by event_type
-    """,
 }
 
 

@@ -10,15 +10,45 @@
 -- medium for other open breaches or ones that took over 24 hours to resolve; low otherwise.
 with
 
-as_of as (
-
-    select {{ as_of_timestamp() }} as as_of_at
-
-),
-
 orders as (
 
     select * from {{ ref('fct_orders') }}
+
+),
+
+fct_allocations as (
+
+    select * from {{ ref('fct_allocations') }}
+
+),
+
+fct_order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+stg_oms__shipment_exceptions as (
+
+    select * from {{ ref('stg_oms__shipment_exceptions') }}
+
+),
+
+fct_shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+
+),
+
+stg_oms__line_backorders as (
+
+    select * from {{ ref('stg_oms__line_backorders') }}
+
+),
+
+as_of as (
+
+    select {{ as_of_timestamp() }} as as_of_at
 
 ),
 
@@ -58,8 +88,8 @@ not_shipped as (
             when allocations.outcome = 'rejected' then allocations.rejected_at
             when allocations.outcome = 'cancelled' then order_lines.cancelled_at
         end as resolved_at
-    from {{ ref('fct_allocations') }} as allocations
-    left join {{ ref('fct_order_lines') }} as order_lines
+    from fct_allocations as allocations
+    left join fct_order_lines as order_lines
         on allocations.order_id = order_lines.order_id and allocations.line_id = order_lines.line_id
     where
         allocations.is_latest_attempt
@@ -116,8 +146,8 @@ shipment_exceptions as (
             when exceptions.exception_code <> 'lost' and shipments.delivered_at is not null
                 then greatest(shipments.delivered_at, exceptions.reported_at)
         end as resolved_at
-    from {{ ref('stg_oms__shipment_exceptions') }} as exceptions
-    left join {{ ref('fct_shipments') }} as shipments on exceptions.shipment_id = shipments.shipment_id
+    from stg_oms__shipment_exceptions as exceptions
+    left join fct_shipments as shipments on exceptions.shipment_id = shipments.shipment_id
 
 ),
 
@@ -132,8 +162,8 @@ backorders as (
         cast(null as {{ dbt.type_string() }}) as code,
         backorders.backordered_at as breached_at,
         coalesce(order_lines.last_fulfilled_at, order_lines.cancelled_at) as resolved_at
-    from {{ ref('stg_oms__line_backorders') }} as backorders
-    left join {{ ref('fct_order_lines') }} as order_lines
+    from stg_oms__line_backorders as backorders
+    left join fct_order_lines as order_lines
         on backorders.order_id = order_lines.order_id and backorders.line_id = order_lines.line_id
 
 ),

@@ -5,6 +5,24 @@
 -- apart so that they never net.
 with
 
+stg_oms__stock_counts as (
+
+    select * from {{ ref('stg_oms__stock_counts') }}
+
+),
+
+dim_nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+dim_skus as (
+
+    select * from {{ ref('dim_skus') }}
+
+),
+
 counts as (
 
     select
@@ -13,7 +31,7 @@ counts as (
             partition by stock_counts.count_id
             order by stock_counts.counted_at, stock_counts.event_id
         ) as count_rank
-    from {{ ref('stg_oms__stock_counts') }} as stock_counts
+    from stg_oms__stock_counts as stock_counts
 
 ),
 
@@ -56,8 +74,8 @@ final as (
         counts.counted_quantity > counts.system_quantity as is_over,
         counts.counted_quantity < counts.system_quantity as is_under
     from counts
-    left join {{ ref('dim_nodes') }} as nodes on counts.node_id = nodes.node_id
-    left join {{ ref('dim_skus') }} as skus on counts.sku = skus.sku
+    left join dim_nodes as nodes on counts.node_id = nodes.node_id
+    left join dim_skus as skus on counts.sku = skus.sku
     left join tolerances on coalesce(skus.abc_class, 'C') = tolerances.abc_class
     where counts.count_rank = 1
 

@@ -6,6 +6,42 @@
 -- previous day's position forward.
 with
 
+stg_oms__stock_snapshots as (
+
+    select * from {{ ref('stg_oms__stock_snapshots') }}
+
+),
+
+stg_oms__stock_adjustments as (
+
+    select * from {{ ref('stg_oms__stock_adjustments') }}
+
+),
+
+fct_inventory_counts as (
+
+    select * from {{ ref('fct_inventory_counts') }}
+
+),
+
+dim_date as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+dim_nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+dim_skus as (
+
+    select * from {{ ref('dim_skus') }}
+
+),
+
 stock_events as (
 
     -- Snapshots reset the record; adjustments move it. At the same instant the snapshot is
@@ -19,7 +55,7 @@ stock_events as (
         reserved,
         in_transit,
         0 as quantity_delta
-    from {{ ref('stg_oms__stock_snapshots') }}
+    from stg_oms__stock_snapshots
     union all
     select
         node_id,
@@ -30,7 +66,7 @@ stock_events as (
         null as reserved,
         null as in_transit,
         quantity_delta
-    from {{ ref('stg_oms__stock_adjustments') }}
+    from stg_oms__stock_adjustments
 
 ),
 
@@ -99,7 +135,7 @@ counts as (
             row_number() over (
                 partition by node_id, sku, count_date order by counted_at desc, count_id desc
             ) as rank_in_day
-        from {{ ref('fct_inventory_counts') }}
+        from fct_inventory_counts
     ) as ranked
     where rank_in_day = 1
 
@@ -123,7 +159,7 @@ pair_days as (
         pairs.sku,
         dates.date_day as position_date
     from pairs
-    inner join {{ ref('dim_date') }} as dates
+    inner join dim_date as dates
         on
             pairs.first_date <= dates.date_day
             and dates.date_day <= cast({{ as_of_timestamp() }} as date)
@@ -201,8 +237,8 @@ final as (
         filled.last_count_error_units,
         filled.last_count_is_accurate
     from filled
-    left join {{ ref('dim_nodes') }} as nodes on filled.node_id = nodes.node_id
-    left join {{ ref('dim_skus') }} as skus on filled.sku = skus.sku
+    left join dim_nodes as nodes on filled.node_id = nodes.node_id
+    left join dim_skus as skus on filled.sku = skus.sku
 
 )
 

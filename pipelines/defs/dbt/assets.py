@@ -11,10 +11,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pipelines.dbt.builds import build_times, record_build, up_to_date
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.project_files import project_fingerprint
-from pipelines.defs.dbt.project import OmsiDbtTranslator, load_project
+from pipelines.defs.dbt.project import DBT_PROJECT, OmsiDbtTranslator, require_manifest
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
-
-DBT_PROJECT = load_project()
 
 
 class DbtBuildConfig(dg.Config):
@@ -22,7 +20,7 @@ class DbtBuildConfig(dg.Config):
 
 
 @dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
+    manifest=require_manifest(DBT_PROJECT),
     project=DBT_PROJECT,
     dagster_dbt_translator=OmsiDbtTranslator(),
     pool=WAREHOUSE_POOL,

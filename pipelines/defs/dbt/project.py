@@ -1,10 +1,19 @@
 """The dbt project as Dagster sees it: its manifest, the dbt CLI resource and the translator
-that maps dbt nodes to assets. Plain code about the project is in `pipelines/dbt/`."""
+that maps dbt nodes to assets. Plain code about the project is in `pipelines/dbt/`.
+
+Loading these definitions reads `dbt_project/target/manifest.json` and runs nothing. The
+manifest is written by dagster-dbt's own preparation (`prepare_project`), which `make install`
+and `omsi run` call before the definitions load, and which `dagster dev` runs as the code
+location loads (`prepare_if_dev`) so that an edited model shows in the UI.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster_dbt import (
@@ -13,31 +22,58 @@ from dagster_dbt import (
     DbtCliResource,
     DbtProject,
 )
+from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
 from pipelines.dbt.commands import dbt_beside_python
-from pipelines.dbt.project_files import DBT_PROJECT_DIR, project_files
+from pipelines.dbt.project_files import DBT_PROJECT_DIR
 from pipelines.settings import OmsiHome
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+@contextmanager
+def _parse_environment(warehouse: Path | None = None) -> Iterator[None]:
+    """What dagster-dbt's `dbt parse` needs: OMSI_WAREHOUSE set, and this install's `dbt` first
+    on PATH (dagster-dbt calls `dbt` by name; `omsi` may run without an activated venv).
+
+    Parsing never opens the warehouse, but profiles.yml names it, and dbt parses every file
+    again when a profile variable changed: the path is the one the next `dbt build` uses, so
+    the build's own parse is partial too.
+    """
+    saved = {name: os.environ.get(name) for name in ("OMSI_WAREHOUSE", "PATH")}
+    os.environ["OMSI_WAREHOUSE"] = str(warehouse or OmsiHome.from_env().warehouse)
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved["PATH"] or ""])
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def prepare_project(warehouse: Path | None = None, project: DbtProject = DBT_PROJECT) -> DbtProject:
+    """Write the manifest the dbt assets load from, with dagster-dbt's preparation: `dbt parse`,
+    which dbt's partial parsing keeps to the files changed since the last one. `warehouse` is
+    the one builds will use (default: $OMSI_HOME's)."""
+    with _parse_environment(warehouse):
+        project.preparer.prepare(project)
+    return project
+
+
+def require_manifest(project: DbtProject = DBT_PROJECT) -> Path:
+    """The manifest's path, or an error that says how to write it."""
+    if not project.manifest_path.exists():
+        raise DagsterDbtManifestNotFoundError(
+            f"No dbt manifest at {project.manifest_path}: the dbt project has not been prepared."
+            " Run `make install` (or `omsi run`, which prepares it before loading the pipeline)."
+        )
+    return project.manifest_path
 
 
 def dbt_cli(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
-
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    manifest = project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in project_files())
-
-
-def load_project() -> DbtProject:
-    """The dbt project with a current manifest; parses first on a fresh clone or after edits."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if _manifest_is_stale(project):
-        os.environ.setdefault("OMSI_WAREHOUSE", str(OmsiHome.from_env().warehouse))
-        dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return project
 
 
 class OmsiDbtTranslator(DagsterDbtTranslator):
@@ -51,3 +87,9 @@ class OmsiDbtTranslator(DagsterDbtTranslator):
             return "ingest"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+# Under `dagster dev` only (dagster-dbt's switch), parse as the code location loads.
+if DBT_PROJECT.preparer.using_dagster_dev():
+    with _parse_environment():
+        DBT_PROJECT.prepare_if_dev()

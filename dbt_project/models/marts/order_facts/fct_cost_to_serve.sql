@@ -4,6 +4,72 @@
 -- component is rounded to the cent on its own and the total is their sum, exactly.
 with
 
+fct_orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+cost_model as (
+
+    select * from {{ ref('cost_model') }}
+
+),
+
+int_shipment_lines as (
+
+    select * from {{ ref('int_shipment_lines') }}
+
+),
+
+dim_nodes as (
+
+    select * from {{ ref('dim_nodes') }}
+
+),
+
+int_shipments as (
+
+    select * from {{ ref('int_shipments') }}
+
+),
+
+stg_oms__payments as (
+
+    select * from {{ ref('stg_oms__payments') }}
+
+),
+
+stg_oms__service_contacts as (
+
+    select * from {{ ref('stg_oms__service_contacts') }}
+
+),
+
+stg_oms__returns_received as (
+
+    select * from {{ ref('stg_oms__returns_received') }}
+
+),
+
+stg_oms__returns_initiated as (
+
+    select * from {{ ref('stg_oms__returns_initiated') }}
+
+),
+
+stg_oms__return_lines_received as (
+
+    select * from {{ ref('stg_oms__return_lines_received') }}
+
+),
+
+stg_oms__refunds as (
+
+    select * from {{ ref('stg_oms__refunds') }}
+
+),
+
 orders as (
 
     select
@@ -14,7 +80,7 @@ orders as (
         primary_node_type,
         revenue,
         _max_batch_id
-    from {{ ref('fct_orders') }}
+    from fct_orders
     {{ only_touched_orders() }}
 
 ),
@@ -25,7 +91,7 @@ rates as (
         component,
         applies_to,
         rate
-    from {{ ref('cost_model') }}
+    from cost_model
 
 ),
 
@@ -48,8 +114,8 @@ picking as (
         shipment_lines.order_id,
         sum(shipment_lines.packed_quantity * nodes.pick_pack_cost_per_unit) as pick_pack_cost,
         {{ dbt.bool_or("nodes.pick_pack_cost_is_default") }} as pick_pack_cost_is_default
-    from {{ ref('int_shipment_lines') }} as shipment_lines
-    inner join {{ ref('dim_nodes') }} as nodes on shipment_lines.node_id = nodes.node_id
+    from int_shipment_lines as shipment_lines
+    inner join dim_nodes as nodes on shipment_lines.node_id = nodes.node_id
     {{ only_touched_orders('shipment_lines.order_id') }}
     group by shipment_lines.order_id
 
@@ -61,7 +127,7 @@ shipping as (
         shipments.order_id,
         count(case when shipments.packed_at is not null then 1 end) as packed_shipments,
         sum({{ money('coalesce(shipments.shipping_cost, 0)') }}) as outbound_shipping_cost
-    from {{ ref('int_shipments') }} as shipments
+    from int_shipments as shipments
     {{ only_touched_orders('shipments.order_id') }}
     group by shipments.order_id
 
@@ -73,7 +139,7 @@ payments as (
         order_id,
         count(*) as payment_count,
         sum({{ money('authorized_amount') }}) as authorized_amount
-    from {{ ref('stg_oms__payments') }}
+    from stg_oms__payments
     {{ only_touched_orders() }}
     group by order_id
 
@@ -90,7 +156,7 @@ contacts as (
             order_id,
             contact_id,
             contact_channel
-        from {{ ref('stg_oms__service_contacts') }}
+        from stg_oms__service_contacts
         {{ only_touched_orders() }}
     ) as contacts
     left join rates
@@ -105,8 +171,8 @@ returns_received as (
         received.order_id,
         sum({{ money('coalesce(received.return_shipping_cost, default_rate.rate, 0)') }}) as return_shipping_cost,
         {{ dbt.bool_or("received.return_shipping_cost is null") }} as return_shipping_cost_is_default
-    from {{ ref('stg_oms__returns_received') }} as received
-    left join {{ ref('stg_oms__returns_initiated') }} as initiated
+    from stg_oms__returns_received as received
+    left join stg_oms__returns_initiated as initiated
         on received.return_id = initiated.return_id
     left join rates as default_rate
         on default_rate.component = 'return_shipping' and initiated.return_channel = default_rate.applies_to
@@ -126,7 +192,7 @@ returned_units as (
             order_id,
             line_index,
             quantity
-        from {{ ref('stg_oms__return_lines_received') }}
+        from stg_oms__return_lines_received
         {{ only_touched_orders() }}
     ) as received_items
     group by order_id
@@ -140,7 +206,7 @@ refunds as (
     select
         order_id,
         sum({{ money('refund_amount') }}) as unreturned_refunds
-    from {{ ref('stg_oms__refunds') }}
+    from stg_oms__refunds
     where
         return_id is null
     {%- if is_incremental() %}

@@ -2,6 +2,48 @@
 -- long each step took. A return's refund is shared among its lines by merchandise value.
 with
 
+stg_oms__return_lines_initiated as (
+
+    select * from {{ ref('stg_oms__return_lines_initiated') }}
+
+),
+
+stg_oms__returns_initiated as (
+
+    select * from {{ ref('stg_oms__returns_initiated') }}
+
+),
+
+stg_oms__return_lines_received as (
+
+    select * from {{ ref('stg_oms__return_lines_received') }}
+
+),
+
+stg_oms__returns_received as (
+
+    select * from {{ ref('stg_oms__returns_received') }}
+
+),
+
+stg_oms__refunds as (
+
+    select * from {{ ref('stg_oms__refunds') }}
+
+),
+
+fct_order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+int_order_batches as (
+
+    select * from {{ ref('int_order_batches') }}
+
+),
+
 initiated_lines as (
 
     select distinct
@@ -11,7 +53,7 @@ initiated_lines as (
         line_id,
         quantity,
         return_reason
-    from {{ ref('stg_oms__return_lines_initiated') }}
+    from stg_oms__return_lines_initiated
     {{ only_touched_orders() }}
 
 ),
@@ -22,7 +64,7 @@ initiated as (
         return_id,
         min(initiated_at) as initiated_at,
         min(return_channel) as return_channel
-    from {{ ref('stg_oms__returns_initiated') }}
+    from stg_oms__returns_initiated
     {{ only_touched_orders() }}
     group by return_id
 
@@ -43,7 +85,7 @@ received_lines as (
             line_id,
             quantity,
             disposition
-        from {{ ref('stg_oms__return_lines_received') }}
+        from stg_oms__return_lines_received
         {{ only_touched_orders() }}
     ) as received_items
     group by return_id, line_id
@@ -57,7 +99,7 @@ received as (
         min(received_at) as received_at,
         min(node_id) as received_node_id,
         min(return_shipping_cost) as return_shipping_cost
-    from {{ ref('stg_oms__returns_received') }}
+    from stg_oms__returns_received
     {{ only_touched_orders() }}
     group by return_id
 
@@ -69,7 +111,7 @@ refunds as (
         return_id,
         sum(refund_amount) as refund_amount,
         min(issued_at) as refunded_at
-    from {{ ref('stg_oms__refunds') }}
+    from stg_oms__refunds
     where
         return_id is not null
     {%- if is_incremental() %}
@@ -87,7 +129,7 @@ order_lines as (
         sku,
         category,
         unit_price
-    from {{ ref('fct_order_lines') }}
+    from fct_order_lines
     {{ only_touched_orders() }}
 
 ),
@@ -111,7 +153,7 @@ valued as (
 
 batches as (
 
-    select * from {{ ref('int_order_batches') }}
+    select * from int_order_batches
 
 ),
 

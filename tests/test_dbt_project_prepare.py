@@ -1,0 +1,68 @@
+"""Loading the Dagster definitions reads the dbt manifest and runs nothing; dagster-dbt's
+preparation (`make install`, `omsi run`, `dagster dev`) is what writes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster_dbt import DbtProject
+from dagster_dbt.errors import DagsterDbtManifestNotFoundError
+
+from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.defs.dbt.project import prepare_project, require_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Loads the code location in a fresh interpreter and prints every process it starts, as seen by
+# Python's audit hooks (which subprocess, os.system, spawn, fork and exec all raise). Dagster
+# and dagster-dbt are imported first: Dagster's own import runs `file` (platform.architecture).
+_PROBE = """
+import json, sys
+import dagster, dagster_dbt
+started = []
+def watch(event, args):
+    if event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.fork",
+                 "os.exec"):
+        started.append(f"{event} {args!r}"[:300])
+sys.addaudithook(watch)
+import pipelines.definitions
+print(json.dumps(started))
+"""
+
+
+def _processes_started_by_loading(env: dict[str, str]) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def prepared() -> None:
+    prepare_project()  # what `make install` does
+
+
+def test_loading_the_definitions_starts_no_process(prepared, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}
+    started = _processes_started_by_loading(env | {"OMSI_HOME": str(tmp_path)})
+    assert started == []
+
+
+def test_under_dagster_dev_loading_parses_the_project(prepared, tmp_path):
+    env = os.environ | {"OMSI_HOME": str(tmp_path), "DAGSTER_IS_DEV_CLI": "1"}
+    started = _processes_started_by_loading(env)
+    assert any("'parse'" in line for line in started), started
+
+
+def test_a_project_never_prepared_fails_with_what_to_run(tmp_path):
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    with pytest.raises(DagsterDbtManifestNotFoundError, match="make install"):
+        require_manifest(DbtProject(project_dir=copy))
