@@ -164,6 +164,8 @@ def test_a_run_lands_builds_and_publishes(built_home):
         ).fetchall()[0][0]
         by_type = con.execute("select sum(events) from events_by_type").fetchall()[0][0]
     assert {"serving_manifest", "ingest_files", "quarantine_reasons", "events_by_type"} <= tables
+    # Data health reads the build record: which batch the marts were built through.
+    assert "dbt_builds" in tables
     # The marts are published for the dashboards, and Olist's orders all reach fct_orders.
     assert {"fct_orders", "kpi_daily", "kpi_definitions"} <= tables
     with duckdb.connect(str(home.serving), read_only=True) as con:

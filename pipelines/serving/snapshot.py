@@ -24,6 +24,9 @@ SERVING_TABLES: dict[str, str] = {
 
 # The model's feature tables stay in the warehouse: serving carries what people read.
 _ML_INTERNAL = ("ml_delivery_features", "ml_inventory_features")
+# The pipeline's own record that Data health reads: which batch the marts were built through,
+# and when.
+_OPS_PUBLISHED = ("dbt_builds",)
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
@@ -58,6 +61,11 @@ def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
             name: f"select * from wh.ml.{name}"
             for name in _published_tables(con, "ml")
             if name not in _ML_INTERNAL
+        }
+        queries |= {
+            name: f"select * from wh.ops.{name}"
+            for name in _published_tables(con, "ops")
+            if name in _OPS_PUBLISHED
         }
         for name, query in queries.items():
             con.execute(f"create table main.{name} as {query}")
