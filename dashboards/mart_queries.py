@@ -661,4 +661,41 @@ PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
         lambda v, f: drill.rows(v, f, drill.RETURNS),
     ),
     "exceptions": (exception_summary, lambda v, f: drill.rows(v, f, drill.EXCEPTIONS)),
+    # Timed only when the snapshot holds the risk models' tables.
+    "risk": (
+        risk_distribution,
+        node_risk_scores,
+        lambda v, f: drill.rows(v, f, drill.OPEN_ORDER_RISK),
+        lambda v, f: model_metrics(v, "delivery"),
+        lambda v, f: model_metrics(v, "inventory"),
+        lambda v, f: reliability(v),
+        lambda v, f: feature_drift(v),
+    ),
+}
+# What each page's drill-downs list when a group is picked: (source, group key, the aggregate
+# whose first row is picked, its column holding the key), one query per pick.
+PAGE_DRILLS: dict[str, tuple[tuple[drill.RowSource, str, PageQuery, str], ...]] = {
+    "orders": (
+        (drill.ORDER_STAGES, "lifecycle_stage", stage_durations, "stage"),
+        (drill.COMPLETED_ORDERS, "slack_band", promise_slack, "slack_hours"),
+        (drill.DELIVERED_SHIPMENTS, "carrier", lambda v, f: on_time_by(v, f, "carrier"), "carrier"),
+        (drill.LATE_ORDERS, "late_cause", late_causes, "late_cause"),
+    ),
+    "inventory": (
+        (drill.COUNTS, "node_type", lambda v, f: accuracy_by(v, f, "node_type"), "node_type"),
+        (drill.PHANTOM_REJECTIONS, "node_id", phantom_by_node, "node_id"),
+        (drill.STOCK_RECORDS, "node_id", node_availability, "node_id"),
+    ),
+    "fulfilment": (
+        (drill.ALLOCATIONS, "node_type", sourcing_mix, "node_type"),
+        (drill.SHIPMENTS, "node_id", node_activity, "node_id"),
+        (drill.REJECTIONS, "rejection_reason", rejections, "rejection_reason"),
+    ),
+    "cost": ((drill.COST_DRIVERS, "channel", lambda v, f: cost_by(v, f, "channel"), "channel"),),
+    "returns": ((drill.RETURNS, "category", returns_by_category, "category"),),
+    "exceptions": ((drill.EXCEPTIONS, "exception_type", exception_summary, "exception_type"),),
+    "risk": (
+        (drill.OPEN_ORDER_RISK, "node_id", node_risk_scores, "node_id"),
+        (drill.BACKTEST, "band", lambda v, f: reliability(v), "band"),
+    ),
 }
