@@ -326,14 +326,17 @@ def test_returns_drill_down_by_category_reason_and_disposition(serving, marts, p
 
 def test_exceptions_drill_down_by_severity(serving, marts) -> None:
     app = run_page("exceptions")
-    (high,) = one(
-        marts, "select count(*) from marts.fct_exceptions where is_open and severity = 'high'", []
+    open_by_severity = dict(
+        marts.execute(
+            "select severity, count(*) from marts.fct_exceptions where is_open group by 1"
+        ).fetchall()
     )
-    if not high:
-        pytest.skip("this world has no open high-severity breach")
-    rows = drill_rows(app, "severity", "high", "queue_rank")
-    listed(rows, high)
-    assert set(rows["severity"]) == {"high"}
+    if not open_by_severity:
+        pytest.skip("this world has no open breach at its as-of instant")
+    severity = max(open_by_severity, key=open_by_severity.get)
+    rows = drill_rows(app, "severity", severity, "queue_rank")
+    listed(rows, open_by_severity[severity])
+    assert set(rows["severity"]) == {severity}
 
 
 def test_a_channel_filter_in_the_link_narrows_the_numbers(serving, marts, period) -> None:
@@ -478,7 +481,9 @@ def _with_ml_tables(source: Path, target: Path, marts: duckdb.DuckDBPyConnection
                 -0.1 as contribution_3,
                 case when hash(o.order_id) % 1000 > 700 then 'expedite' else 'none' end
                     as suggested_action,
-            from fct_orders as o where o.completed_at is null and not o.is_fully_cancelled
+            from fct_orders as o
+            -- The world's last three days, as if scored then: a finished world has few open.
+            where o.placed_date > (select max(placed_date) from fct_orders) - 3
             """
         )
         con.execute(
