@@ -3,7 +3,7 @@
 A drill-down is one or more pickers of a group of an aggregate (a carrier, a late cause, a
 node), each bound to the URL, and the rows of a row-level mart in that group under the page's
 filters, with a CSV download. Every aggregate the pages show is a dbt model that sums the rows
-of one of the `SOURCES` below (agg_shipments_daily sums fct_dashboard_shipments, ...), with the
+of one of the `RowSource`s below (agg_shipments_daily sums fct_dashboard_shipments, ...), with the
 same group keys, so the rows listed are the rows that made the number.
 
 The detail query selects rows, it never aggregates: the filter condition is `Filters.where`,
