@@ -179,7 +179,7 @@ RETURNS = RowSource(
         "returned_quantity", "received_quantity", "returned_value", "refund_amount",
         "initiated_at", "received_at", "refunded_at", "refund_cycle_days", *_FILTER_COLUMNS,
     ),
-    order_by="initiated_at desc, return_id",
+    order_by="initiated_at desc, return_id, line_id",
     order_label="latest first",
     keys=_columns("category", "return_reason", "disposition"),
 )  # fmt: skip
