@@ -20,24 +20,36 @@ from dashboards.filters import Filters
 from dashboards.queries import frame, missing_tables
 from dashboards.snapshot import SnapshotVersion
 
-ORDER_TABLES = ("agg_orders_daily", "fct_order_stages", "agg_shipments_daily", "fct_late_orders")
+# What each page reads, its drill-downs' row-level marts (dashboards/drill.py) included, so that
+# a snapshot without one says what to run instead of failing at the first pick.
+ORDER_TABLES = (
+    "agg_orders_daily",
+    "fct_order_stages",
+    "agg_shipments_daily",
+    "fct_late_orders",
+    "fct_dashboard_shipments",
+)
 INVENTORY_TABLES = (
     "agg_inventory_accuracy_daily",
     "agg_allocations_daily",
     "agg_node_availability",
+    "fct_dashboard_counts",
+    "fct_dashboard_allocations",
+    "fct_inventory_positions",
 )
 FULFILMENT_TABLES = (
     "agg_orders_daily",
     "agg_allocations_daily",
     "agg_shipments_daily",
     "dim_nodes",
+    "fct_dashboard_allocations",
+    "fct_dashboard_shipments",
 )
 COST_TABLES = ("agg_orders_daily", "fct_order_cost_drivers")
 RETURN_TABLES = (
     "agg_category_returns_daily",
     "agg_return_reasons_daily",
-    "fct_returns",
-    "dim_order_filters",
+    "fct_dashboard_returns",
 )
 EXCEPTION_TABLES = ("fct_exception_queue",)
 FILTER_TABLES = ("agg_orders_daily",)
