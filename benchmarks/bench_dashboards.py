@@ -102,6 +102,7 @@ def _pages(version) -> dict[str, list[Callable]]:
         selection = queries.KpiSelection(*default_period(first, last))
         queries.kpi_summary(v, selection)
         queries.kpi_rollup(v, selection, "day", [HEADLINE_KPIS[0]])
+        queries.kpi_rows(v, selection, HEADLINE_KPIS[0])  # the trend's drill-down
 
     def data_health(v, f) -> None:
         queries.ingest_totals(v)
