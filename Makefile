@@ -8,6 +8,11 @@ export OMSI_HOME ?= $(CURDIR)/data
 # uv must never fetch a Python build from outside the package registry.
 export UV_PYTHON_DOWNLOADS := never
 PYTEST_ARGS ?=
+# The dashboard benchmark's world (`make bench BENCH_ORDERS=50000`), or a snapshot `omsi run`
+# already published to time instead of building one (`make bench BENCH_SERVING=data/serving.duckdb`).
+BENCH_ORDERS ?= 1000000
+BENCH_DAYS ?= 365
+BENCH_SERVING ?=
 
 .PHONY: help uv install browser test demo dev run lint format bench docs clean
 
@@ -58,7 +63,8 @@ bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and o
 	$(UV) run python benchmarks/bench_generate.py
 	$(UV) run python benchmarks/bench_marts.py
 	$(UV) run python benchmarks/bench_models.py
-	$(UV) run python benchmarks/bench_dashboards.py
+	$(UV) run python benchmarks/bench_dashboards.py --orders $(BENCH_ORDERS) --days $(BENCH_DAYS) \
+		$(if $(BENCH_SERVING),--serving $(BENCH_SERVING))
 
 docs: install  ## Build and serve the dbt docs site on http://localhost:8080
 	cd dbt_project && OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs generate --profiles-dir . && \

@@ -1,9 +1,9 @@
 """Building blocks the analysis pages share: the page frame, tables with CSV downloads, KPI
-tiles that carry their definition, and drill-down pickers bound to the URL."""
+tiles that carry their definition (drill-downs to the rows behind an aggregate: drill.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
@@ -88,31 +88,6 @@ def table(
         key=f"download-{name}",
         on_click="ignore",
     )
-
-
-def drill(label: str, options: Sequence[str], key: str, *, every: str = "every") -> str | None:
-    """A picker of one aggregate's row, bound to the URL; None means all of them."""
-    choices = [every, *[str(o) for o in options]]
-    wanted = st.query_params.get(key)
-    chosen = st.selectbox(
-        label,
-        choices,
-        index=choices.index(wanted) if wanted in choices else 0,
-        key=f"drill-{key}",
-        on_change=_mirror(key),
-    )
-    return None if chosen == every else chosen
-
-
-def _mirror(key: str) -> Callable[[], None]:
-    def mirror() -> None:
-        value = st.session_state[f"drill-{key}"]
-        if value == "every":
-            st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = value
-
-    return mirror
 
 
 def percent(column: str, help_text: str | None = None):

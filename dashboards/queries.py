@@ -326,6 +326,33 @@ class KpiSelection:
         )
 
 
+def _kpi_where(selection: KpiSelection, kpis: Sequence[str]) -> tuple[str, dict[str, object]]:
+    """The kpi_daily rows of `selection` and `kpis` (none: all): a condition and its parameters.
+
+    Rows whose dimension is 'all' are kept whatever that dimension's filter is.
+    """
+    keep = "\n".join(
+        f"and (${d}::varchar[] is null or {d} = '{NO_DIMENSION}' or list_contains(${d}, {d}))"
+        for d in KPI_DIMENSIONS
+    )
+    where = f"""
+        kpi_date between $start::date and $end::date
+        and ($kpis::varchar[] is null or list_contains($kpis, kpi))
+        {keep}
+    """
+
+    def values(chosen: Sequence[str]) -> list[str] | None:
+        return list(chosen) or None
+
+    params = {
+        "start": selection.start,
+        "end": selection.end,
+        "kpis": values(kpis),
+        **{d: values(getattr(selection, d)) for d in KPI_DIMENSIONS},
+    }
+    return where, params
+
+
 def kpi_rollup_query(
     selection: KpiSelection, grain: str = "period", kpis: Sequence[str] = ()
 ) -> tuple[str, dict[str, object]]:
@@ -334,15 +361,11 @@ def kpi_rollup_query(
     The only place the dashboards aggregate KPIs. A KPI over several days or dimension values
     is sum(numerator) / sum(denominator), never a mean of daily values: days with more orders
     weigh more. Hours, days and currency KPIs carry a sum and a count, so this is their mean.
-    Rows whose dimension is 'all' are kept whatever that dimension's filter is; the
-    `by_<dimension>` columns say whether a KPI has the dimension at all (False: unfiltered).
+    The `by_<dimension>` columns say whether a KPI has the dimension at all (False: unfiltered).
     """
     if grain not in _BUCKETS:
         raise ValueError(f"grain must be one of {KPI_GRAINS}, not {grain!r}")
-    keep = "\n".join(
-        f"and (${d}::varchar[] is null or {d} = '{NO_DIMENSION}' or list_contains(${d}, {d}))"
-        for d in KPI_DIMENSIONS
-    )
+    where, params = _kpi_where(selection, kpis)
     has_dimension = ",\n".join(
         f"bool_or({d} != '{NO_DIMENSION}') as by_{d}" for d in KPI_DIMENSIONS
     )
@@ -350,10 +373,7 @@ def kpi_rollup_query(
         with selected as (
             select *
             from kpi_daily
-            where
-                kpi_date between $start::date and $end::date
-                and ($kpis::varchar[] is null or list_contains($kpis, kpi))
-                {keep}
+            where {where}
         ),
 
         rolled_up as (
@@ -379,17 +399,22 @@ def kpi_rollup_query(
         from rolled_up
         order by bucket, kpi
     """
-
-    def values(chosen: Sequence[str]) -> list[str] | None:
-        return list(chosen) or None
-
-    params = {
-        "start": selection.start,
-        "end": selection.end,
-        "kpis": values(kpis),
-        **{d: values(getattr(selection, d)) for d in KPI_DIMENSIONS},
-    }
     return sql, params
+
+
+def kpi_rows(version: SnapshotVersion, selection: KpiSelection, kpi: str) -> pd.DataFrame:
+    """The kpi_daily rows one KPI's figure over `selection` adds up: its drill-down."""
+    where, params = _kpi_where(selection, [kpi])
+    return frame(
+        version,
+        f"""
+        select kpi_date, kpi, {", ".join(KPI_DIMENSIONS)}, numerator, denominator, value,
+        from kpi_daily
+        where {where}
+        order by kpi_date desc, {", ".join(KPI_DIMENSIONS)}
+        """,
+        params,
+    )
 
 
 def kpi_rollup(

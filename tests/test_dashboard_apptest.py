@@ -10,7 +10,7 @@ import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard_fixtures import ServingFixture, write_serving_snapshot
+from tests.dashboard_fixtures import KPI_DAILY, ServingFixture, write_serving_snapshot
 
 APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
 INTAKE = "app_pages/ingest.py"
@@ -332,3 +332,24 @@ def test_an_empty_kpi_mart_says_so(serving: ServingFixture) -> None:
     (info,) = [i.value for i in app.info]
     assert "`kpi_daily` is empty" in info and "omsi run" in info
     assert not app.metric and not app.error
+
+
+def test_the_trend_kpi_drills_down_to_its_daily_rows(serving: ServingFixture) -> None:
+    app = run_app({**CURRENT, "kpi": "on_time_rate", "channel": "web"})
+
+    (rows,) = [
+        d.value
+        for d in app.dataframe
+        if "numerator" in d.value.columns and "kpi_date" in d.value.columns
+    ]
+    # The fixture's web on-time rows on Mon and Tue: 9/10 and 10/40, the tile's 19/50.
+    expected = [
+        r for r in KPI_DAILY
+        if r[4] == "on_time_rate" and r[1] == "web" and r[0] in CURRENT["period"]
+    ]  # fmt: skip
+    assert len(rows) == len(expected) == 2
+    assert (rows["numerator"].sum(), rows["denominator"].sum()) == (19, 50)
+    assert tiles(app)["On-time delivery"].value == "38.0%"
+    assert any(
+        b.label == "Download on_time_rate daily rows (CSV)" for b in app.get("download_button")
+    )

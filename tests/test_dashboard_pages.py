@@ -157,6 +157,191 @@ def test_a_drill_down_lists_the_rows_behind_the_aggregate(serving, marts, period
     assert app.query_params["cause"] == cause
 
 
+def drill_rows(app: AppTest, url_key: str, value: object, column: str):
+    """Pick `value` in a drill-down and return the rows it lists (the table with `column`)."""
+    app.selectbox(key=f"drill-{url_key}").select(value).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    assert app.query_params[url_key] == str(value)
+    return table_with(app, column)
+
+
+def listed(rows, total: int) -> None:
+    """A drill-down lists every row behind the number, up to its limit of 500."""
+    assert len(rows) == min(total, 500)
+
+
+def test_orders_drill_down_to_shipments_and_stage_rows(serving, marts, period) -> None:
+    app = run_page("orders", link(period))
+    on_time = table_with(app, "on_time_rate").set_index("carrier")
+    carrier = on_time["delivered_shipments"].idxmax()
+    delivered, late = one(
+        marts,
+        "select count(*), count(*) filter (where s.is_late) from marts.fct_shipments as s "
+        "join marts.fct_orders as o using (order_id) where o.placed_date between ? and ? "
+        "and s.delivered_at is not null and coalesce(s.carrier, 'none') = ?",
+        [*period, carrier],
+    )
+    assert on_time.loc[carrier, "delivered_shipments"] == delivered
+    rows = drill_rows(app, "on_time_carrier", carrier, "shipment_id")
+    assert set(rows["carrier"]) == {carrier}
+    listed(rows, delivered)
+    if delivered <= 500:
+        assert int(rows["is_late"].sum()) == late == on_time.loc[carrier, "late_shipments"]
+
+    (allocated, slowest) = one(
+        marts,
+        "select count(*), max(epoch(first_allocated_at - placed_at) / 3600) "
+        + _period_orders("first_allocated_at is not null"),
+        list(period),
+    )
+    rows = drill_rows(app, "stage", "allocation", "lifecycle_stage")
+    assert set(rows["lifecycle_stage"]) == {"allocation"}
+    listed(rows, allocated)
+    assert rows["hours"].iloc[0] == pytest.approx(slowest, rel=1e-6)
+
+
+def test_inventory_drill_down_to_counts_rejections_and_stock(serving, marts, period) -> None:
+    app = run_page("inventory", link(period))
+    accuracy = table_with(app, "inventory_record_accuracy").set_index("node_type")
+    node_type = accuracy["counts"].idxmax()
+    counts, accurate = one(
+        marts,
+        "select count(*), count(*) filter (where is_accurate) from marts.fct_inventory_counts "
+        "where count_date between ? and ? and node_type = ?",
+        [*period, node_type],
+    )
+    rows = drill_rows(app, "counts_node_type", node_type, "count_id")
+    listed(rows, counts)
+    assert set(rows["node_type"]) == {node_type}
+    if counts <= 500:
+        assert (
+            int(rows["is_accurate"].sum()) == accurate == accuracy.loc[node_type, "accurate_counts"]
+        )
+
+    phantom = table_with(app, "phantom_inventory_rate").set_index("node_id")
+    node = phantom["not_found_rejections"].idxmax()
+    (not_found,) = one(
+        marts,
+        "select count(*) from marts.fct_allocations as a join marts.fct_orders as o "
+        "using (order_id) where o.placed_date between ? and ? and a.node_id = ? "
+        "and a.is_phantom_rejection",
+        [*period, node],
+    )
+    rows = drill_rows(app, "phantom_node", node, "allocation_id")
+    listed(rows, not_found)
+    assert rows["is_phantom_rejection"].all() and set(rows["node_id"]) <= {node}
+
+    stock = table_with(app, "available_to_promise").set_index("node_id")
+    node = stock["skus"].idxmin()
+    skus, available = one(
+        marts,
+        "select count(*), sum(available_to_promise) from marts.fct_inventory_positions "
+        "where node_id = ? and position_date = "
+        "(select max(position_date) from marts.fct_inventory_positions)",
+        [node],
+    )
+    rows = drill_rows(app, "stock_node", node, "last_counted_at")
+    listed(rows, skus)
+    if skus <= 500:
+        assert int(rows["available_to_promise"].sum()) == available
+        assert available == stock.loc[node, "available_to_promise"]
+
+
+def test_fulfilment_drill_down_to_shipments_and_rejections(serving, marts, period) -> None:
+    app = run_page("fulfilment", link(period))
+    nodes = table_with(app, "load_vs_capacity").set_index("node_id")
+    node = nodes["shipments"].idxmin()
+    shipments, units = one(
+        marts,
+        "select count(*), sum(s.fulfilled_units) from marts.fct_shipments as s "
+        "join marts.fct_orders as o using (order_id) where o.placed_date between ? and ? "
+        "and s.node_id = ?",
+        [*period, node],
+    )
+    rows = drill_rows(app, "node_shipments", node, "shipment_id")
+    listed(rows, shipments)
+    assert set(rows["node_id"]) == {node}
+    if shipments <= 500:
+        assert int(rows["fulfilled_units"].sum()) == units == nodes.loc[node, "units"]
+
+    rejected = table_with(app, "rejected_units")
+    if rejected.empty:
+        pytest.skip("this world has no rejections in the period")
+    reason = rejected.groupby("rejection_reason")["rejections"].sum().idxmax()
+    (count,) = one(
+        marts,
+        "select count(*) from marts.fct_allocations as a join marts.fct_orders as o "
+        "using (order_id) where o.placed_date between ? and ? and a.outcome = 'rejected' "
+        "and a.rejection_reason = ?",
+        [*period, reason],
+    )
+    rows = drill_rows(app, "rejection", reason, "allocation_id")
+    listed(rows, count)
+    assert set(rows["rejection_reason"]) == {reason}
+
+
+def test_cost_drills_down_to_the_orders_of_a_group(serving, marts, period) -> None:
+    app = run_page("cost", link(period))
+    costs = table_with(app, "cost_per_order").set_index("channel")
+    channel = costs["orders"].idxmin()
+    orders, top = one(
+        marts,
+        "select count(*), max(total_cost) from marts.fct_cost_to_serve "
+        "where placed_date between ? and ? and channel = ?",
+        [*period, channel],
+    )
+    assert costs.loc[channel, "orders"] == orders
+    rows = drill_rows(app, "cost_channel", channel, "largest_component_cost")
+    listed(rows, orders)
+    assert set(rows["channel"]) == {channel}
+    assert float(rows["total_cost"].iloc[0]) == pytest.approx(float(top))
+
+
+def test_returns_drill_down_by_category_reason_and_disposition(serving, marts, period) -> None:
+    app = run_page("returns", link(period))
+    by_category = table_with(app, "return_rate_value").set_index("category")
+    category = by_category["units_returned"].idxmax()
+    lines, units = one(
+        marts,
+        "select count(*), sum(r.returned_quantity) from marts.fct_returns as r "
+        "join marts.fct_orders as o using (order_id) where o.placed_date between ? and ? "
+        "and r.category = ?",
+        [*period, category],
+    )
+    rows = drill_rows(app, "return_category", category, "return_id")
+    listed(rows, lines)
+    assert set(rows["category"]) == {category}
+    if lines <= 500:
+        assert int(rows["returned_quantity"].sum()) == units
+    # A second key narrows the same rows: the category's lines with one disposition.
+    disposition = rows["disposition"].mode().iloc[0]
+    narrowed = drill_rows(app, "disposition", disposition, "return_id")
+    assert set(zip(narrowed["category"], narrowed["disposition"], strict=True)) == {
+        (category, disposition)
+    }
+    if lines <= 500:
+        assert len(narrowed) == int((rows["disposition"] == disposition).sum())
+
+
+def test_exceptions_drill_down_by_severity(world: WorldSnapshots, monkeypatch) -> None:
+    # The first delivery stops mid-world, with orders in flight: its queue is not empty.
+    monkeypatch.setenv("OMSI_SERVING", str(world.first))
+    with duckdb.connect(str(world.first), read_only=True) as first:
+        open_by_severity = dict(
+            first.execute(
+                "select severity, count(*) from fct_exceptions where is_open group by 1"
+            ).fetchall()
+        )
+    assert open_by_severity, "the first delivery should leave breaches open"
+    app = run_page("exceptions")
+    severity = max(open_by_severity, key=open_by_severity.get)
+    rows = drill_rows(app, "severity", severity, "queue_rank")
+    listed(rows, open_by_severity[severity])
+    assert set(rows["severity"]) == {severity}
+    assert list(rows["queue_rank"]) == sorted(rows["queue_rank"])
+
+
 def test_a_channel_filter_in_the_link_narrows_the_numbers(serving, marts, period) -> None:
     channel = one(
         marts,
@@ -299,7 +484,9 @@ def _with_ml_tables(source: Path, target: Path, marts: duckdb.DuckDBPyConnection
                 -0.1 as contribution_3,
                 case when hash(o.order_id) % 1000 > 700 then 'expedite' else 'none' end
                     as suggested_action,
-            from fct_orders as o where o.completed_at is null and not o.is_fully_cancelled
+            from fct_orders as o
+            -- The world's last three days, as if scored then: a finished world has few open.
+            where o.placed_date > (select max(placed_date) from fct_orders) - 3
             """
         )
         con.execute(
@@ -336,6 +523,15 @@ def test_risk_shows_the_scores_once_they_exist(
     assert list(riskiest["p_late"]) == sorted(riskiest["p_late"], reverse=True)
     # The feature_drift table is not there: the page says so, it does not fail.
     assert any("feature_drift" in i.value for i in app.info)
+    # The fullest 5-point band of P(late) drills down to its open orders.
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as snapshot:
+        band, in_band = snapshot.execute(
+            "select floor(p_late * 20) / 20 as band, count(*) from delivery_risk_scores "
+            "group by band order by count(*) desc, band limit 1"
+        ).fetchone()
+    rows = drill_rows(app, "band", band, "suggested_action")
+    listed(rows, in_band)
+    assert ((rows["p_late"] >= band) & (rows["p_late"] < band + 0.05 + 1e-9)).all()
 
 
 def test_data_health_checks_pass_and_show_what_is_missing(serving, marts) -> None:

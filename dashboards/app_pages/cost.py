@@ -3,6 +3,7 @@ revenue, and the most expensive orders with the component that made them so."""
 
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -71,19 +72,29 @@ try:
             "cost_per_order": parts.number("Per order", "%.2f"),
         },
     )
+    drill.drill_down(
+        version,
+        filters,
+        drill.COST_DRIVERS,
+        [drill.Picker(by, BY_LABELS[by].capitalize(), costs[by].tolist(), f"cost_{by}")],
+        f"orders by {by}",
+        column_config={"cost_pct_of_revenue": parts.percent("% of revenue")},
+    )
 
     st.subheader("The most expensive orders, and why")
-    component = parts.drill(
-        "Orders whose largest cost is",
-        list(q.LARGEST_COMPONENTS),
-        "component",
-        every="any component",
-    )
-    costly = q.costly_orders(version, filters, component=component)
     st.caption(
         "**Largest component** = the cost that weighs most in the order's total: the reason it "
         "was expensive (a return's shipping and handling, a long-distance parcel, contacts)."
     )
-    parts.table(costly, "costly orders", {"cost_pct_of_revenue": parts.percent("% of revenue")})
+    drill.drill_down(
+        version,
+        filters,
+        drill.COST_DRIVERS,
+        [drill.Picker("largest_component", "Orders whose largest cost is",
+                      list(q.LARGEST_COMPONENTS), "component", every="any component")],
+        "costly orders",
+        list_all=True,
+        column_config={"cost_pct_of_revenue": parts.percent("% of revenue")},
+    )  # fmt: skip
 except SnapshotError as error:
     st.error(str(error))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -43,15 +44,23 @@ try:
         },
     )
     st.subheader("The queue")
-    kind = parts.drill(
-        "Type", summary["exception_type"].unique().tolist(), "type", every="every type"
-    )
-    queue = q.exception_queue(version, filters, kind)
     st.caption(
-        f"{len(queue):,} open breaches (at most {q.ROW_LIMIT}): **rank** 1 is the first to "
-        "work on (severity, then age); **age** runs from the breach to the as-of instant; "
-        "**order id** is the order behind it."
+        "**Rank** 1 is the first to work on (severity, then age); **age** runs from the breach "
+        "to the as-of instant; **order id** is the order behind it."
     )
-    parts.table(queue, "exception queue", {"age_hours": parts.number("Age (h)", "%.1f")})
+    drill.drill_down(
+        version,
+        filters,
+        drill.EXCEPTIONS,
+        [
+            drill.Picker("exception_type", "Type", summary["exception_type"].unique().tolist(),
+                         "type", every="every type"),
+            drill.Picker("severity", "Severity", summary["severity"].unique().tolist(),
+                         "severity", every="every severity"),
+        ],
+        "exception queue",
+        list_all=True,
+        column_config={"age_hours": parts.number("Age (h)", "%.1f")},
+    )  # fmt: skip
 except SnapshotError as error:
     st.error(str(error))

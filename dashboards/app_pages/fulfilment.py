@@ -5,6 +5,7 @@ map is drawn from the nodes' coordinates alone, so it works offline)."""
 import altair as alt
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -69,6 +70,27 @@ try:
         },
     )
     parts.table(distance, "distance by node type", {"mean_distance_km": parts.number("km", "%.0f")})
+    left, right = st.columns(2)
+    with left:
+        drill.drill_down(
+            version,
+            filters,
+            drill.ALLOCATIONS,
+            [drill.Picker("node_type", "Node type", mix["node_type"].tolist(), "sourced_from")],
+            "allocations",
+        )
+    with right:
+        drill.drill_down(
+            version,
+            filters,
+            drill.SHIPMENTS,
+            [
+                drill.Picker(
+                    "node_type", "Node type", distance["node_type"].tolist(), "shipped_from"
+                )
+            ],
+            "shipments by node type",
+        )
 
     st.subheader("Nodes")
     nodes = q.node_activity(version, filters)
@@ -113,6 +135,13 @@ try:
             "mean_distance_km": parts.number("Mean km", "%.0f"),
         },
     )
+    drill.drill_down(
+        version,
+        filters,
+        drill.SHIPMENTS,
+        [drill.Picker("node_id", "Node", nodes["node_id"].tolist(), "node_shipments")],
+        "shipments of the node",
+    )
 
     st.subheader("Rejections by node and reason")
     rejected = q.rejections(version, filters)
@@ -120,13 +149,18 @@ try:
         st.success("No node rejected an allocation in this selection.")
     else:
         st.bar_chart(rejected, x="node_id", y="rejections", color="rejection_reason", x_label="")
-        reason = parts.drill(
-            "Reason",
-            sorted(rejected["rejection_reason"].unique()),
-            "rejection",
-            every="every reason",
-        )
-        shown = rejected if reason is None else rejected[rejected["rejection_reason"] == reason]
-        parts.table(shown, "rejections")
+        parts.table(rejected, "rejections")
+        drill.drill_down(
+            version,
+            filters,
+            drill.REJECTIONS,
+            [
+                drill.Picker("rejection_reason", "Reason", sorted(rejected["rejection_reason"].unique()),
+                             "rejection", every="every reason"),
+                drill.Picker("node_id", "Node", sorted(rejected["node_id"].unique()),
+                             "rejecting_node", every="every node"),
+            ],
+            "rejected allocations",
+        )  # fmt: skip
 except SnapshotError as error:
     st.error(str(error))

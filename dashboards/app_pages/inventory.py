@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -100,20 +101,39 @@ try:
         id_vars=[by], value_vars=["over_units", "under_units"], var_name="direction"
     )
     st.bar_chart(sides, x=by, y="value", color="direction", stack=False, y_label="Units")
+    drill.drill_down(
+        version,
+        filters,
+        drill.COUNTS,
+        [drill.Picker(by, ACCURACY_LABELS[by].capitalize(), accuracy[by].tolist(), f"counts_{by}")],
+        "cycle counts",
+    )
 
     st.subheader("Phantom inventory by node")
     st.caption(
         "**Phantom inventory rate** = not_found rejections / allocations to the node: the "
         "record said the stock was there and the picker did not find it."
     )
-    node = parts.drill("Node", phantom["node_id"].tolist(), "node_id", every="every node")
-    shown = phantom if node is None else phantom[phantom["node_id"] == node]
-    parts.table(shown, "phantom inventory", {"phantom_inventory_rate": parts.percent("Phantom")})
+    parts.table(phantom, "phantom inventory", {"phantom_inventory_rate": parts.percent("Phantom")})
+    drill.drill_down(
+        version,
+        filters,
+        drill.PHANTOM_REJECTIONS,
+        [drill.Picker("node_id", "Node", phantom["node_id"].tolist(), "phantom_node")],
+        "not_found rejections",
+    )
 
     st.subheader("Available to promise by node (latest day)")
     availability = q.node_availability(version, filters)
     st.bar_chart(availability, x="node_id", y="available_to_promise", x_label="")
     parts.table(availability, "availability by node")
+    drill.drill_down(
+        version,
+        filters,
+        drill.STOCK_RECORDS,
+        [drill.Picker("node_id", "Node", availability["node_id"].tolist(), "stock_node")],
+        "stock records",
+    )
 
     st.subheader("Cycle-count list")
     missing = q.ml_missing(version, ("cycle_count_list", "inventory_risk_scores"))

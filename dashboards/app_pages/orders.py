@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -128,6 +129,15 @@ try:
             "within_sla": parts.percent("Within SLA"),
         },
     )
+    drill.drill_down(
+        version,
+        filters,
+        drill.ORDER_STAGES,
+        [drill.Picker("lifecycle_stage", "Stage", durations["stage"].tolist(), "stage",
+                      format_func=STAGE_LABELS.get)],
+        "orders in the stage",
+        column_config={"hours": parts.number("Hours", "%.1f")},
+    )  # fmt: skip
 
     st.subheader("Promise slack")
     slack = q.promise_slack(version, filters)
@@ -145,6 +155,13 @@ try:
         ),
     )
     parts.table(slack, "promise slack")
+    drill.drill_down(
+        version,
+        filters,
+        drill.COMPLETED_ORDERS,
+        [drill.Picker("slack_band", "Slack band (hours)", slack["slack_hours"].tolist(), "slack")],
+        "orders in the slack band",
+    )
 
     st.subheader("On time by …")
     by = st.segmented_control(
@@ -167,6 +184,13 @@ try:
         f"on time by {by}",
         {"on_time_rate": parts.percent("On time")},
     )
+    drill.drill_down(
+        version,
+        filters,
+        drill.DELIVERED_SHIPMENTS,
+        [drill.Picker(by, ON_TIME_LABELS[by].capitalize(), grouped[by].tolist(), f"on_time_{by}")],
+        "delivered shipments",
+    )
 
     st.subheader("Late orders and their causes")
     causes = q.late_causes(version, filters)
@@ -180,9 +204,15 @@ try:
             "damaged parcel, else the carrier's transit (fct_late_orders)."
         )
         parts.table(causes, "late causes", {"mean_hours_late": parts.number("Mean h late", "%.1f")})
-        cause = parts.drill("Show the late orders of", causes["late_cause"].tolist(), "cause")
-        rows = q.late_orders(version, filters, cause)
-        st.caption(f"{len(rows):,} late orders (at most {q.ROW_LIMIT}), most hours late first.")
-        parts.table(rows, "late orders", {"hours_late": parts.number("Hours late", "%.1f")})
+        drill.drill_down(
+            version,
+            filters,
+            drill.LATE_ORDERS,
+            [drill.Picker("late_cause", "Cause", causes["late_cause"].tolist(), "cause",
+                          every="every cause")],
+            "late orders",
+            list_all=True,
+            column_config={"hours_late": parts.number("Hours late", "%.1f")},
+        )  # fmt: skip
 except SnapshotError as error:
     st.error(str(error))

@@ -14,6 +14,7 @@ from dashboards.kpis import (
     format_value,
     metric_delta,
 )
+from dashboards.page_parts import table
 from dashboards.shell import require_snapshot
 from dashboards.snapshot import SnapshotError, SnapshotVersion
 
@@ -180,6 +181,12 @@ def _trend(
             else ""
         )
     )
+    daily = queries.kpi_rows(version, selection, kpi)
+    st.caption(
+        f"The {len(daily):,} rows of `kpi_daily` (day × channel × method × node type) that "
+        f"**{row['label']}** over the period adds up: sum(numerator) / sum(denominator)."
+    )
+    table(daily, f"{kpi} daily rows")
 
 
 def _table(summary: pd.DataFrame, selection: queries.KpiSelection) -> None:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -67,11 +68,20 @@ try:
     )
 
     st.subheader("Returned lines")
-    reason = parts.drill(
-        "Reason", reasons["return_reason"].tolist(), "return_reason", every="every reason"
-    )
-    lines = q.return_lines(version, filters, reason)
-    st.caption(f"{len(lines):,} returned lines (at most {q.ROW_LIMIT}), latest first.")
-    parts.table(lines, "returned lines")
+    drill.drill_down(
+        version,
+        filters,
+        drill.RETURNS,
+        [
+            drill.Picker("category", "Category", categories["category"].tolist(), "return_category",
+                         every="every category"),
+            drill.Picker("return_reason", "Reason", reasons["return_reason"].tolist(),
+                         "return_reason", every="every reason"),
+            drill.Picker("disposition", "Disposition", cycle["disposition"].tolist(),
+                         "disposition", every="every disposition"),
+        ],
+        "returned lines",
+        list_all=True,
+    )  # fmt: skip
 except SnapshotError as error:
     st.error(str(error))

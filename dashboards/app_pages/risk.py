@@ -6,10 +6,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboards import drill
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
 
+# The actions the scoring suggests (models/actions.py), "none" included.
+ACTIONS = ("expedite", "reroute", "notify_customer", "none")
 NOT_YET = (
     "The risk models have not scored this snapshot yet (no {tables} in it). Run `omsi train` "
     "to train them, then `omsi run` to score the open orders and publish the snapshot; the "
@@ -30,7 +33,6 @@ try:
             icon=":material/model_training:",
         )
         st.stop()
-    riskiest = q.riskiest_orders(version, filters)
     distribution = q.risk_distribution(version, filters)
     nodes = q.node_risk_scores(version, filters)
     a, b, c = st.columns(3)
@@ -55,18 +57,26 @@ try:
     st.bar_chart(distribution, x="p_late_band", y="open_orders", x_label="P(late), 5-point bands")
 
     st.subheader("The riskiest open orders")
-    action = parts.drill(
-        "Suggested action",
-        sorted(riskiest["suggested_action"].dropna().unique()),
-        "action",
-        every="any action",
-    )
-    shown = riskiest if action is None else riskiest[riskiest["suggested_action"] == action]
     st.caption(
         "**Factors** are the three features that moved the order's score most; "
         "**contribution** is each one's signed push in logit units (positive: riskier)."
     )
-    parts.table(shown, "riskiest orders", {"p_late": parts.percent("P(late)")})
+    drill.drill_down(
+        version,
+        filters,
+        drill.OPEN_ORDER_RISK,
+        [
+            drill.Picker("suggested_action", "Suggested action", ACTIONS, "action",
+                         every="any action"),
+            drill.Picker("node_id", "Node", nodes["node_id"].tolist(), "risk_node",
+                         every="every node"),
+            drill.Picker("p_late_band", "P(late) band", distribution["p_late_band"].tolist(),
+                         "band", every="every band"),
+        ],
+        "riskiest orders",
+        list_all=True,
+        column_config={"p_late": parts.percent("P(late)")},
+    )  # fmt: skip
 
     st.subheader("Node scores as sent to routing")
     parts.table(nodes, "node risk scores", {"mean_p_late": parts.percent("Mean P(late)")})
@@ -97,6 +107,13 @@ try:
     )
     st.caption("On the dashed diagonal, P(late) = 0.3 means 30 in 100 such orders were late.")
     parts.table(bands, "reliability")
+    drill.drill_down(
+        version,
+        filters,
+        drill.BACKTEST,
+        [drill.Picker("band", "Predicted band", bands["band"].tolist(), "reliability_band")],
+        "backtest orders",
+    )
 
     st.subheader("Drift")
     if q.ml_missing(version, q.DRIFT_TABLES):
