@@ -256,6 +256,7 @@ WORLD_DBT_ARGS = [
     "build",
     "--select",
     "+path:models/marts/dashboards",
+    "+path:models/marts/ingest_health",
     "+kpi_daily",
     "kpi_definitions",
     "--resource-type",
