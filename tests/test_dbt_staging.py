@@ -431,7 +431,8 @@ def _make_warehouse(path: Path) -> None:
                 [*row, BATCH_ID],
             )
         con.execute(
-            "insert into raw.ingest_files values (?, 'events.jsonl', 'events', 'x', 1, ?, ?, 1, 1, 0.1, ?)",
+            "insert into raw.ingest_files (batch_id, file, kind, sha256, size_bytes, lines_read, landed, duplicates, quarantined, seconds, ingested_at) "
+            "values (?, 'events.jsonl', 'events', 'x', 1, ?, ?, 1, 1, 0.1, ?)",
             [BATCH_ID, len(EVENTS) + 2, len(EVENTS), INGESTED_AT],
         )
     finally:
@@ -672,7 +673,8 @@ def test_broken_raw_data_fails_source_tests_and_late_events_only_warn(
         # Its shipment.shipped has not landed.
         _insert_event(con, late, line_no=len(EVENTS) + 2, batch_id=2)
         con.execute(
-            "insert into raw.ingest_files values (2, 'b.jsonl', 'events', 'y', 1, 10, 7, 1, 1, 0.1, ?)",
+            "insert into raw.ingest_files (batch_id, file, kind, sha256, size_bytes, lines_read, landed, duplicates, quarantined, seconds, ingested_at) "
+            "values (2, 'b.jsonl', 'events', 'y', 1, 10, 7, 1, 1, 0.1, ?)",
             [INGESTED_AT],
         )
     finally:
