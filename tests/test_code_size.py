@@ -24,9 +24,6 @@ NOT_YET_SPLIT = {
     "pipelines/adapters/shopify.py": "one converter per Admin API resource, to split by resource",
     "pipelines/adapters/shopify.py:_order_events": "an order's events, to split per event type",
     "pipelines/adapters/shopify.py:_fulfillments": "to split with its module",
-    "pipelines/ingest/events.py:land_chunk": "ingest is being changed alongside (batch resume)",
-    "pipelines/ingest/reference.py:land_reference": "to split with land_chunk",
-    "pipelines/ingest/run.py:ingest_folder": "ingest is being changed alongside (batch resume)",
 }
 
 MODULES = sorted(p for folder in CHECKED for p in folder.rglob("*.py"))

@@ -285,6 +285,99 @@ def explain_sql(event_types: tuple[str, ...]) -> str:
         """
 
 
+# Only lines whose event_id has another copy (in the warehouse, or more than one in this chunk)
+# need ordering; every other valid line lands.
+_JUDGE_COPIES_SQL = """
+    create or replace temp table judged as
+    with valid as (
+        select row_id, file_no, line_no, event_id, content_hash,
+        from checked
+        where reason is null
+    ),
+    repeated as (
+        select event_id from valid group by event_id having count(*) > 1
+    ),
+    contested as (
+        select v.*, e.content_hash as landed_hash, e.file as landed_file,
+            e.line_no as landed_line,
+            -- This very line, landed by a batch that never finished its file (it was cut
+            -- short after a chunk committed): the rerun resumes it, nobody re-sent it.
+            e.file = f.file and e.line_no = v.line_no and not exists (
+                select 1 from raw.ingest_files as done
+                where done.batch_id = e.batch_id and done.file = e.file
+            ) as landed_by_cut_batch,
+        from valid as v
+        join chunk_files as f using (file_no)
+        left join raw.events as e using (event_id)
+        where e.event_id is not null or v.event_id in (select event_id from repeated)
+    ),
+    ordered as (
+        select
+            *,
+            row_number() over copies as copy_no,
+            first_value(content_hash) over copies as first_hash,
+            first_value(file_no) over copies as first_file_no,
+            first_value(line_no) over copies as first_line,
+        from contested
+        window copies as (partition by event_id order by row_id)
+    )
+    select
+        o.row_id,
+        case
+            when o.landed_hash = o.content_hash and o.landed_by_cut_batch then 'resumed'
+            when o.landed_hash = o.content_hash then 'duplicate'
+            when o.landed_hash is not null then 'conflict'
+            when o.copy_no = 1 then 'landed'
+            when o.content_hash = o.first_hash then 'duplicate'
+            else 'conflict'
+        end as outcome,
+        case when outcome = 'conflict' then
+            'event_id ' || o.event_id || ' already landed with different content from '
+            || coalesce(o.landed_file, f.file) || ' line ' || coalesce(o.landed_line, o.first_line)
+        end as detail,
+    from ordered as o
+    left join chunk_files as f on f.file_no = o.first_file_no
+    """
+
+_LAND_VALID_SQL = """
+    insert into raw.events
+    select c.event_id, c.event_type, c.occurred_at, c.source, c.schema_version, c.order_id,
+           c.data, c.content_hash, f.file, c.line_no, $batch, now()::timestamp
+    from checked as c
+    join chunk_files as f using (file_no)
+    anti join (select row_id from judged where outcome <> 'landed') using (row_id)
+    where c.reason is null
+    """
+
+# A line quarantined by an earlier read of the same file is not stored again.
+_QUARANTINE_SQL = """
+    insert into raw.quarantine
+    select $batch, f.file, c.line_no, l.raw, coalesce(c.reason, 'conflicting_duplicate'),
+           coalesce(j.detail, x.detail), c.event_id, c.event_type, md5(l.raw),
+           now()::timestamp
+    from failed_lines as l
+    join checked as c using (row_id)
+    join chunk_files as f on f.file_no = c.file_no
+    left join judged as j using (row_id)
+    left join explained as x using (row_id)
+    where not exists (
+        select 1 from raw.quarantine as q
+        where q.file = f.file and q.line_no = c.line_no and q.raw_hash = md5(l.raw)
+    )
+    order by l.row_id
+    """
+
+_VERDICT_COUNTS_SQL = """
+    select
+        c.file_no,
+        case when c.reason is not null then 'quarantined' else coalesce(j.outcome, 'landed') end,
+        count(*),
+    from checked as c
+    left join judged as j using (row_id)
+    group by all
+    """
+
+
 def land_chunk(
     con: duckdb.DuckDBPyConnection, incoming: pa.Table, files: list[str], *, batch_id: int
 ) -> dict[int, LineCounts]:
@@ -300,73 +393,16 @@ def land_chunk(
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
     con.execute(chunk_drift_sql(), {"batch": batch_id})
-    # Only lines whose event_id has another copy (in the warehouse, or more than one in this
-    # chunk) need ordering; every other valid line lands.
-    con.execute(
-        """
-        create or replace temp table judged as
-        with valid as (
-            select row_id, file_no, line_no, event_id, content_hash,
-            from checked
-            where reason is null
-        ),
-        repeated as (
-            select event_id from valid group by event_id having count(*) > 1
-        ),
-        contested as (
-            select v.*, e.content_hash as landed_hash, e.file as landed_file,
-                e.line_no as landed_line,
-                -- This very line, landed by a batch that never finished its file (it was cut
-                -- short after a chunk committed): the rerun resumes it, nobody re-sent it.
-                e.file = f.file and e.line_no = v.line_no and not exists (
-                    select 1 from raw.ingest_files as done
-                    where done.batch_id = e.batch_id and done.file = e.file
-                ) as landed_by_cut_batch,
-            from valid as v
-            join chunk_files as f using (file_no)
-            left join raw.events as e using (event_id)
-            where e.event_id is not null or v.event_id in (select event_id from repeated)
-        ),
-        ordered as (
-            select
-                *,
-                row_number() over copies as copy_no,
-                first_value(content_hash) over copies as first_hash,
-                first_value(file_no) over copies as first_file_no,
-                first_value(line_no) over copies as first_line,
-            from contested
-            window copies as (partition by event_id order by row_id)
-        )
-        select
-            o.row_id,
-            case
-                when o.landed_hash = o.content_hash and o.landed_by_cut_batch then 'resumed'
-                when o.landed_hash = o.content_hash then 'duplicate'
-                when o.landed_hash is not null then 'conflict'
-                when o.copy_no = 1 then 'landed'
-                when o.content_hash = o.first_hash then 'duplicate'
-                else 'conflict'
-            end as outcome,
-            case when outcome = 'conflict' then
-                'event_id ' || o.event_id || ' already landed with different content from '
-                || coalesce(o.landed_file, f.file) || ' line ' || coalesce(o.landed_line, o.first_line)
-            end as detail,
-        from ordered as o
-        left join chunk_files as f on f.file_no = o.first_file_no
-        """
-    )
-    con.execute(
-        """
-        insert into raw.events
-        select c.event_id, c.event_type, c.occurred_at, c.source, c.schema_version, c.order_id,
-               c.data, c.content_hash, f.file, c.line_no, $batch, now()::timestamp
-        from checked as c
-        join chunk_files as f using (file_no)
-        anti join (select row_id from judged where outcome <> 'landed') using (row_id)
-        where c.reason is null
-        """,
-        {"batch": batch_id},
-    )
+    con.execute(_JUDGE_COPIES_SQL)
+    con.execute(_LAND_VALID_SQL, {"batch": batch_id})
+    _quarantine_failed(con, incoming, batch_id)
+    for name in ("incoming", "chunk_files", "failed_lines"):
+        con.unregister(name)
+    return _line_counts(con, incoming, len(files))
+
+
+def _quarantine_failed(con: duckdb.DuckDBPyConnection, incoming: pa.Table, batch_id: int) -> None:
+    """Store the chunk's quarantined lines (rule breakers and conflicts) with their reasons."""
     # The few lines that go to quarantine, taken from the chunk in Arrow rather than by another
     # scan of every line's text.
     failed = con.execute(
@@ -387,45 +423,20 @@ def land_chunk(
         con.execute(explain_sql(tuple(sorted(line_types))))
     else:
         con.execute("create or replace temp table explained (row_id bigint, detail varchar)")
-    # A line quarantined by an earlier read of the same file is not stored again.
-    con.execute(
-        """
-        insert into raw.quarantine
-        select $batch, f.file, c.line_no, l.raw, coalesce(c.reason, 'conflicting_duplicate'),
-               coalesce(j.detail, x.detail), c.event_id, c.event_type, md5(l.raw),
-               now()::timestamp
-        from failed_lines as l
-        join checked as c using (row_id)
-        join chunk_files as f on f.file_no = c.file_no
-        left join judged as j using (row_id)
-        left join explained as x using (row_id)
-        where not exists (
-            select 1 from raw.quarantine as q
-            where q.file = f.file and q.line_no = c.line_no and q.raw_hash = md5(l.raw)
-        )
-        order by l.row_id
-        """,
-        {"batch": batch_id},
-    )
-    for name in ("incoming", "chunk_files", "failed_lines"):
-        con.unregister(name)
+    con.execute(_QUARANTINE_SQL, {"batch": batch_id})
+
+
+def _line_counts(
+    con: duckdb.DuckDBPyConnection, incoming: pa.Table, file_count: int
+) -> dict[int, LineCounts]:
+    """Each file's lines read and their verdicts in this chunk."""
     # Lines read come from what the reader handed over, not from the verdicts, so that the
     # reconciliation checks the verdicts rather than restating them.
     read = pc.value_counts(incoming.column("file_no")).to_pylist()
-    outcomes = {i: LineCounts() for i in range(len(files))}
+    outcomes = {i: LineCounts() for i in range(file_count)}
     for pair in read:
         outcomes[pair["values"]].lines_read = pair["counts"]
-    for file_no, outcome, count in con.execute(
-        """
-        select
-            c.file_no,
-            case when c.reason is not null then 'quarantined' else coalesce(j.outcome, 'landed') end,
-            count(*),
-        from checked as c
-        left join judged as j using (row_id)
-        group by all
-        """
-    ).fetchall():
+    for file_no, outcome, count in con.execute(_VERDICT_COUNTS_SQL).fetchall():
         found = outcomes[file_no]
         if outcome == "landed":
             found.landed += count

@@ -79,16 +79,36 @@ def _rules(spec: ReferenceSpec) -> list[tuple[str, str]]:
 def land_reference(
     con: duckdb.DuckDBPyConnection, kind: str, path: Path, *, file: str, batch_id: int
 ) -> LineCounts:
+    """Land one reference CSV inside the caller's transaction: a row replaces its key's row."""
     spec = SPECS[kind]
     rows = read_csv_rows(path, spec)
+    _judge_rows(con, spec, rows)
+    _store_verdicts(con, spec, file=file, batch_id=batch_id)
+    counts = dict(
+        con.execute("select outcome, count(*) from reference_judged group by all").fetchall()
+    )
+    return LineCounts(
+        lines_read=rows.num_rows,
+        landed=counts.get("landed", 0),
+        duplicates=counts.get("duplicate", 0),
+        quarantined=counts.get("quarantined", 0) + counts.get("conflict", 0),
+    )
+
+
+def _content_hash(spec: ReferenceSpec) -> str:
+    """SQL for a row's content hash over every column of its table."""
+    return "md5(concat_ws('|', " + ", ".join(f'"{c.name}"::varchar' for c in spec.columns) + "))"
+
+
+def _judge_rows(con: duckdb.DuckDBPyConnection, spec: ReferenceSpec, rows: pa.Table) -> None:
+    """`reference_judged`: each row typed, with its rule break and its verdict."""
     con.register("incoming_reference", rows)
     reason = "case " + " ".join(f"when {sql} then '{r}'" for sql, r in _rules(spec)) + " end"
     key = ", ".join(spec.key)
-    names = [c.name for c in spec.columns]
     typed = ", ".join(
         f'try_cast("{c.name}" as {_SQL_TYPES[c.type]}) as "{c.name}"' for c in spec.columns
     )
-    content = "md5(concat_ws('|', " + ", ".join(f'"{n}"::varchar' for n in names) + "))"
+    content = _content_hash(spec)
     con.execute(
         f"""
             create or replace temp table reference_checked as
@@ -123,6 +143,13 @@ def land_reference(
         left join (select {key}, {content} as content_hash from {spec.table}) as e using ({key})
         """
     )
+
+
+def _store_verdicts(
+    con: duckdb.DuckDBPyConnection, spec: ReferenceSpec, *, file: str, batch_id: int
+) -> None:
+    """Landed rows replace their key's row; rule breakers and conflicts go to quarantine."""
+    names = [c.name for c in spec.columns]
     con.execute(
         f"""
         delete from {spec.table} as t using reference_judged as j
@@ -154,13 +181,4 @@ def land_reference(
           )
         """,
         {"file": file, "batch": batch_id},
-    )
-    counts = dict(
-        con.execute("select outcome, count(*) from reference_judged group by all").fetchall()
-    )
-    return LineCounts(
-        lines_read=rows.num_rows,
-        landed=counts.get("landed", 0),
-        duplicates=counts.get("duplicate", 0),
-        quarantined=counts.get("quarantined", 0) + counts.get("conflict", 0),
     )

@@ -249,16 +249,46 @@ def ingest_folder(
     say = progress or (lambda _: None)
     started = time.perf_counter()
     files = discover(folder)
+    batch_id = _start_batch(con, folder)
+    result = IngestResult(batch_id, str(folder))
+    say(f"batch {batch_id}: {len(files)} file(s) in {folder}")
+    ingested_before = set() if force else _ingested_before(con)
+    skipped: list[FileResult] = []
+    references = _unread_references(files, ingested_before, skipped)
+    _land_references(con, references, result, say)
+    events = [f for f in files if f.kind == "events"]
+    _land_events(con, events, ingested_before, skipped, result, say, file_count=len(files))
+    if skipped:
+        say(f"{len(skipped)} file(s) skipped: already ingested with the same content")
+    result.files[:0] = skipped  # skipped files first, as `omsi ingest` has always listed them
+    result.seconds = time.perf_counter() - started
+    _finish_batch(con, result)
+    result.schema_drift = batch_drift(con, batch_id)
+    result.quarantine_alerts = batch_alerts(con, [batch_id], renames=renames(result.schema_drift))
+    totals = result.totals
+    say(
+        f"batch {batch_id}: read {totals.lines_read:,}, landed {totals.landed:,}, duplicates "
+        f"{totals.duplicates:,}, resumed {totals.resumed:,}, quarantined "
+        f"{totals.quarantined:,} in {result.seconds:.1f} s"
+    )
+    return result
+
+
+def _start_batch(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """Open the batch's row in `raw.ingest_batches`; `_finish_batch` completes it."""
     batch_id = _next_batch_id(con)
     con.execute(
         "insert into raw.ingest_batches (batch_id, landing_dir, started_at) "
         "values ($b, $d, now()::timestamp)",
         {"b": batch_id, "d": str(folder)},
     )
-    result = IngestResult(batch_id, str(folder))
-    say(f"batch {batch_id}: {len(files)} file(s) in {folder}")
-    ingested_before = set() if force else _ingested_before(con)
-    skipped: list[FileResult] = []
+    return batch_id
+
+
+def _unread_references(
+    files: list[LandedFile], ingested_before: set[tuple[str, str]], skipped: list[FileResult]
+) -> list[_Pending]:
+    """The reference files to land; those ingested before with the same content go to `skipped`."""
     references: list[_Pending] = []
     for landed in (f for f in files if f.kind != "events"):
         sha256 = file_sha256(landed.path)
@@ -266,7 +296,13 @@ def ingest_folder(
             skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
         else:
             references.append(_Pending(landed, sha256))
+    return references
 
+
+def _land_references(
+    con: duckdb.DuckDBPyConnection, references: list[_Pending], result: IngestResult, say: Progress
+) -> None:
+    """Each reference file in its own transaction, recorded with its counts."""
     for pending in references:
 
         def land_one(pending: _Pending = pending) -> None:
@@ -276,15 +312,27 @@ def ingest_folder(
                 pending.landed.kind,
                 pending.landed.path,
                 file=pending.landed.relative,
-                batch_id=batch_id,
+                batch_id=result.batch_id,
             )
             pending.seconds = time.perf_counter() - file_started
-            result.files.append(_record_file(con, batch_id, pending))
+            result.files.append(_record_file(con, result.batch_id, pending))
 
         _in_transaction(con, land_one)
         say(_describe(result.files[-1]))
 
-    events = [f for f in files if f.kind == "events"]
+
+def _land_events(
+    con: duckdb.DuckDBPyConnection,
+    events: list[LandedFile],
+    ingested_before: set[tuple[str, str]],
+    skipped: list[FileResult],
+    result: IngestResult,
+    say: Progress,
+    *,
+    file_count: int,
+) -> None:
+    """Event files chunk by chunk, each chunk in a transaction with the files that end in it."""
+    batch_id = result.batch_id
     lines_done = 0
     # Event files are checksummed as they are read, in the reader thread, with its own cursor.
     chunks = _event_chunks(con.cursor(), events, ingested_before, skipped)
@@ -309,13 +357,12 @@ def ingest_folder(
         lines_done += chunk.num_rows
         say(
             f"events: {lines_done:,} lines landed or accounted for ({len(result.files)} of "
-            f"{len(files)} files done)"
+            f"{file_count} files done)"
         )
 
-    if skipped:
-        say(f"{len(skipped)} file(s) skipped: already ingested with the same content")
-    result.files[:0] = skipped  # skipped files first, as `omsi ingest` has always listed them
-    result.seconds = time.perf_counter() - started
+
+def _finish_batch(con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    """Close the batch's row with its totals."""
     totals = result.totals
     con.execute(
         """
@@ -326,7 +373,7 @@ def ingest_folder(
         where batch_id = $b
         """,
         {
-            "b": batch_id,
+            "b": result.batch_id,
             "files": sum(not f.skipped for f in result.files),
             "skipped": sum(f.skipped for f in result.files),
             "read": totals.lines_read,
@@ -336,14 +383,6 @@ def ingest_folder(
             "quar": totals.quarantined,
         },
     )
-    result.schema_drift = batch_drift(con, batch_id)
-    result.quarantine_alerts = batch_alerts(con, [batch_id], renames=renames(result.schema_drift))
-    say(
-        f"batch {batch_id}: read {totals.lines_read:,}, landed {totals.landed:,}, duplicates "
-        f"{totals.duplicates:,}, resumed {totals.resumed:,}, quarantined "
-        f"{totals.quarantined:,} in {result.seconds:.1f} s"
-    )
-    return result
 
 
 def _describe(f: FileResult) -> str:
