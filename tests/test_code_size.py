@@ -20,7 +20,6 @@ MAX_FUNCTION_LINES = 80
 
 # Path (and function) -> why it is not split yet.
 NOT_YET_SPLIT = {
-    "pipelines/adapters/olist.py": "one converter per export table, to split by table",
     "pipelines/adapters/shopify.py": "one converter per Admin API resource, to split by resource",
     "pipelines/adapters/shopify.py:_order_events": "an order's events, to split per event type",
     "pipelines/adapters/shopify.py:_fulfillments": "to split with its module",
