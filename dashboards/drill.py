@@ -139,6 +139,14 @@ ORDER_STAGES = RowSource(
     order_label="slowest first",
     keys=_columns("lifecycle_stage"),
 )  # fmt: skip
+ORDER_FUNNEL = RowSource(
+    table="fct_dashboard_order_funnel",
+    noun="orders",
+    columns=("order_id", "funnel_stage", "reached_at", *_FILTER_COLUMNS),
+    order_by="reached_at desc, order_id",
+    order_label="latest first",
+    keys=_columns("funnel_stage"),
+)  # fmt: skip
 COMPLETED_ORDERS = replace(
     ORDER_STAGES,
     noun="completed orders",

@@ -24,6 +24,7 @@ from dashboards.snapshot import SnapshotVersion
 # a snapshot without one says what to run instead of failing at the first pick.
 ORDER_TABLES = (
     "agg_orders_daily",
+    "fct_dashboard_order_funnel",
     "fct_order_stages",
     "agg_shipments_daily",
     "fct_late_orders",

@@ -200,6 +200,21 @@ def test_orders_drill_down_to_shipments_and_stage_rows(serving, marts, period) -
     listed(rows, allocated)
     assert rows["hours"].iloc[0] == pytest.approx(slowest, rel=1e-6)
 
+    # The funnel's shipped bar lists the orders it counts: those with a first shipment.
+    (shipped,) = one(
+        marts, "select count(*) " + _period_orders("first_shipped_at is not null"), list(period)
+    )
+    rows = drill_rows(app, "funnel", "shipped", "funnel_stage")
+    assert set(rows["funnel_stage"]) == {"shipped"}
+    listed(rows, shipped)
+    (outside,) = one(
+        marts,
+        "select count(*) from marts.fct_orders where list_contains(?, order_id) "
+        "and (first_shipped_at is null or placed_date not between ? and ?)",
+        [rows["order_id"].tolist(), *period],
+    )
+    assert outside == 0
+
 
 def test_inventory_drill_down_to_counts_rejections_and_stock(serving, marts, period) -> None:
     app = run_page("inventory", link(period))

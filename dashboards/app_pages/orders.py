@@ -18,6 +18,14 @@ ON_TIME_LABELS = {
     "node_type": "node type",
     "region": "region",
 }
+# The funnel's stages as fct_dashboard_order_funnel names them, in their order.
+FUNNEL_LABELS = {
+    "placed": "1 placed",
+    "allocated": "2 allocated",
+    "shipped": "3 shipped",
+    "delivered_or_ready": "4 delivered or ready",
+    "collected": "5 collected (pickup)",
+}
 STAGE_LABELS = {
     "allocation": "Placed → allocated",
     "release_to_ship": "Allocated → shipped",
@@ -73,13 +81,7 @@ try:
     st.subheader("Lifecycle funnel")
     stages = pd.DataFrame(
         {
-            "stage": [
-                "1 placed",
-                "2 allocated",
-                "3 shipped",
-                "4 delivered or ready",
-                "5 collected (pickup)",
-            ],
+            "stage": list(FUNNEL_LABELS.values()),
             "orders": [
                 funnel["orders"],
                 funnel["allocated_orders"],
@@ -95,6 +97,14 @@ try:
         f"of the placed orders are pickups; {funnel['cancelled_orders']:,} were cancelled in full."
     )
     parts.table(stages, "funnel")
+    drill.drill_down(
+        version,
+        filters,
+        drill.ORDER_FUNNEL,
+        [drill.Picker("funnel_stage", "Stage reached", list(FUNNEL_LABELS), "funnel",
+                      format_func=FUNNEL_LABELS.get)],
+        "orders that reached the stage",
+    )  # fmt: skip
 
     st.subheader("Stage durations against their SLAs")
     durations = q.stage_durations(version, filters)
