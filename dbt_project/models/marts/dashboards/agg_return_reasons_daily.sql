@@ -24,7 +24,8 @@ final as (
         sum(returned_quantity) as units_returned,
         sum(received_quantity) as units_received,
         sum(refund_amount) as refund_amount,
-        sum(refund_cycle_days) as refund_cycle_days_sum,
+        -- Over decimals: a float sum depends on row order, and builds must agree to the bit.
+        cast(sum(cast(refund_cycle_days as decimal(18, 6))) as double) as refund_cycle_days_sum,
         count(refund_cycle_days) as refunded_lines
     from returns
     group by 1, 2, 3, 4, 5, 6, 7, 8
