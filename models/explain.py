@@ -37,7 +37,7 @@ class PathExplainer:
 
     def __init__(self, booster: HistGradientBoostingClassifier, spec: FeatureSpec) -> None:
         self.names = list(spec.factors)
-        position = {feature: i for i, feature in enumerate(self.names)}
+        position = {factor: i for i, factor in enumerate(self.names)}
         group = {f: position[name] for name, fs in spec.factors.items() for f in fs}
         if any(f not in group for f in spec.features):
             self.names.append(UNGROUPED)
