@@ -66,3 +66,24 @@ def test_a_project_never_prepared_fails_with_what_to_run(tmp_path):
     shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
     with pytest.raises(DagsterDbtManifestNotFoundError, match="make install"):
         require_manifest(DbtProject(project_dir=copy))
+
+
+def test_a_preparation_that_would_parse_the_same_again_is_skipped(tmp_path, monkeypatch):
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    project = DbtProject(project_dir=copy, profiles_dir=copy)
+    warehouse = tmp_path / "warehouse.duckdb"
+    prepare_project(warehouse, project)
+    assert require_manifest(project).exists()
+
+    parses: list[Path] = []
+    monkeypatch.setattr(project.preparer, "prepare", lambda p: parses.append(p.project_dir))
+    prepare_project(warehouse, project)
+    assert parses == []
+    # Another warehouse path (profiles.yml names it) or an edited model parses again.
+    prepare_project(tmp_path / "other.duckdb", project)
+    assert len(parses) == 1
+    model = next((copy / "models" / "marts").glob("*.sql"))
+    model.write_text(model.read_text() + "\n-- edited\n")
+    prepare_project(tmp_path / "other.duckdb", project)
+    assert len(parses) == 2

@@ -8,19 +8,19 @@ from pathlib import Path
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
-def project_files() -> list[Path]:
+def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     """The files a dbt build depends on, in a stable order."""
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "tests", "seeds"):
-        if (DBT_PROJECT_DIR / folder).exists():
-            sources += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+        if (project_dir / folder).exists():
+            sources += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
     return sources
 
 
-def project_fingerprint() -> str:
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
     """SHA-256 over the dbt project's files: a changed model, macro, test or seed changes it."""
     digest = hashlib.sha256()
-    for path in project_files():
-        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0")
+    for path in project_files(project_dir):
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
