@@ -8,8 +8,9 @@ from pathlib import Path
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
-def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
-    """The files a dbt build depends on, in a stable order."""
+def project_files(project_dir: Path | None = None) -> list[Path]:
+    """The files a dbt build depends on, in a stable order (of this project by default)."""
+    project_dir = project_dir or DBT_PROJECT_DIR
     sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "tests", "seeds"):
         if (project_dir / folder).exists():
@@ -17,8 +18,9 @@ def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     return sources
 
 
-def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+def project_fingerprint(project_dir: Path | None = None) -> str:
     """SHA-256 over the dbt project's files: a changed model, macro, test or seed changes it."""
+    project_dir = project_dir or DBT_PROJECT_DIR
     digest = hashlib.sha256()
     for path in project_files(project_dir):
         digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
