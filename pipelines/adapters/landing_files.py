@@ -37,6 +37,23 @@ class LandingEvent:
     def sort_key(self) -> tuple[datetime, str]:
         return (self.at.astimezone(UTC), self.event["event_id"])
 
+    @classmethod
+    def enveloped(
+        cls, source: str, event_id: str, event_type: str, at: datetime, data: dict[str, Any]
+    ) -> LandingEvent:
+        """`data` in the contract's envelope, keys in the envelope's order."""
+        return cls(
+            at=at,
+            event={
+                "event_id": event_id,
+                "event_type": event_type,
+                "occurred_at": at.isoformat(),
+                "source": source,
+                "schema_version": 1,
+                "data": data,
+            },
+        )
+
 
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

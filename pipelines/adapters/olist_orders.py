@@ -46,17 +46,7 @@ def _number(value: Decimal) -> float:
 
 
 def _envelope(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> LandingEvent:
-    return LandingEvent(
-        at=at,
-        event={
-            "event_id": event_id,
-            "event_type": event_type,
-            "occurred_at": at.isoformat(),
-            "source": EVENT_SOURCE,
-            "schema_version": 1,
-            "data": data,
-        },
-    )
+    return LandingEvent.enveloped(EVENT_SOURCE, event_id, event_type, at, data)
 
 
 def _latest(*times: datetime | None) -> datetime:

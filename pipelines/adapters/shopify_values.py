@@ -85,17 +85,7 @@ def iso(at: datetime) -> str:
 
 
 def envelope(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> LandingEvent:
-    return LandingEvent(
-        at=at,
-        event={
-            "event_id": event_id,
-            "event_type": event_type,
-            "occurred_at": iso(at),
-            "source": EVENT_SOURCE,
-            "schema_version": 1,
-            "data": data,
-        },
-    )
+    return LandingEvent.enveloped(EVENT_SOURCE, event_id, event_type, at, data)
 
 
 def merged(embedded: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
