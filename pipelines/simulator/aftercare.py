@@ -11,7 +11,7 @@ from typing import Any
 from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.costs import CostLedger
-from pipelines.simulator.draws import DayRandom, weighted_choice
+from pipelines.simulator.draws import OrderDraws, weighted_choice
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.records import OrderTail, Shipment, StockOp
 from pipelines.simulator.sourcing import HOUR, Sourcing
@@ -66,7 +66,7 @@ class Aftercare:
         self.return_seq = 0
         self.contact_seq = 0
 
-    def contact(self, prng: DayRandom, t: int, oid: str | None, topic: str) -> None:
+    def contact(self, prng: OrderDraws, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1
         channel = weighted_choice(prng.random(), CONTACT_CHANNELS, self.contact_weights)
         if oid is not None:
@@ -74,7 +74,7 @@ class Aftercare:
         data = payloads.service_contact([(oid, f"CT{self.contact_seq:08d}", channel, topic)])
         self.sink.emit_json(t, "service.contact", "store" if channel == "store" else "crm", data[0])
 
-    def after_order(self, prng: DayRandom, tail: OrderTail, ships: list[Shipment]) -> None:
+    def after_order(self, prng: OrderDraws, tail: OrderTail, ships: list[Shipment]) -> None:
         """Lost-parcel refunds, returns, refunds and the contacts that follow."""
         if not ships:
             return
@@ -98,7 +98,7 @@ class Aftercare:
             self._return(prng, tail, returned, done)
 
     def _returned_lines(
-        self, prng: DayRandom, tail: OrderTail, ships: list[Shipment], late: bool
+        self, prng: OrderDraws, tail: OrderTail, ships: list[Shipment], late: bool
     ) -> list[tuple[str, int, int, str]]:
         """(line_id, sku, quantity, reason) of each line that comes back; lost parcels are
         refunded instead."""
@@ -129,7 +129,7 @@ class Aftercare:
                     returned.append((lid, k, q, reason))
         return returned
 
-    def _return(self, prng: DayRandom, tail: OrderTail, returned, done: int) -> None:
+    def _return(self, prng: OrderDraws, tail: OrderTail, returned, done: int) -> None:
         """The return of `returned`: initiated, received with dispositions, refunded."""
         rnd, rcfg, emit_json = prng.random, self.rcfg, self.sink.emit_json
         oid, metro = tail.order_id, tail.metro

@@ -13,6 +13,7 @@ import typer
 from pipelines.simulator.config import ConfigError, load_config
 from pipelines.simulator.engine import generate
 from pipelines.simulator.report import world_report
+from pipelines.simulator.routing import routing_from_config
 
 _DEFAULTS = load_config()["world"]
 _DEFAULT_OUT = Path(os.environ.get("OMSI_HOME", "data")) / "world"
@@ -88,11 +89,37 @@ def generate_command(
         bool, typer.Option("--json", help="Print the summary (and report) as JSON.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
+    routing: Annotated[
+        str | None,
+        typer.Option(
+            "--routing",
+            help="Where the OMS sources from: 'oms' (its own rules) or 'feed' (its rules plus a"
+            " routing-feed snapshot, --feed-snapshot). Default: the config's [routing] policy.",
+        ),
+    ] = None,
+    feed_snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--feed-snapshot",
+            help="The files-sink snapshot folder the feed policy reads, e.g."
+            " $OMSI_HOME/feed/latest.",
+        ),
+    ] = None,
+    switch_day: Annotated[
+        int | None,
+        typer.Option("--switch-day", min=0, help="First day (0-based) the feed policy routes."),
+    ] = None,
 ) -> None:
     """Simulate an omnichannel retailer and write contract v1 events, reference data and truth."""
     first_day = _parse_start(start)
     progress = None if (quiet or as_json) else typer.echo
     try:
+        section = dict(load_config(config)["routing"])
+        if feed_snapshot is not None:
+            section.update(policy=routing or "feed", feed_snapshot=str(feed_snapshot))
+        section.update(
+            {k: v for k, v in (("policy", routing), ("switch_day", switch_day)) if v is not None}
+        )
         summary = generate(
             out,
             orders=orders,
@@ -103,8 +130,9 @@ def generate_command(
             gzip=gzip,
             config=config,
             progress=progress,
+            routing=routing_from_config(section),
         )
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     figures = world_report(out) if report else None

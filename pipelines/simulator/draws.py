@@ -1,22 +1,66 @@
-"""The day's stream of Python draws, and the one way a named outcome is drawn by its weights."""
+"""Where the world's random draws come from: streams keyed by what they belong to.
+
+Two runs of one world that route differently (the closed-loop experiment) must share every
+draw a routing decision does not cause: the same orders, the same shrink on the same shelves,
+the same carrier misses per shipment slot. One shared sequence cannot give that: an extra
+rejection in one order would shift every draw after it. So each kind of draw has its own stream,
+keyed by the seed, the kind and the day, and the draws that belong to an order come from that
+order's own block: order k of a day reads row k, whatever the orders before it did.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
 
+import numpy as np
 
-class DayRandom(random.Random):
-    """The day's stream of Python draws, with a `randint` that costs one `random()` call.
+# The kinds of draws, each its own stream (the numbers are part of the world's bytes).
+WORLD, DEMAND, RECEIPTS, DRIFT, SHRINK, WALK_INS, COUNTS = 1, 2, 3, 4, 5, 6, 7
+NODE_DAYS, ORDER_WALK, PARCEL_SLOTS, AFTERCARE = 8, 9, 10, 11
+# Uniform draws kept per order for its walk and for its aftercare. An order needs a handful;
+# the rare one that needs more continues on a generator keyed by the order (OrderDraws).
+DRAWS_PER_ORDER = 16
 
-    `random.Random.randint` goes through `randrange`, its argument checks and `_randbelow`; the
-    order loop calls it several times per order, so those frames were a noticeable share of the
-    run. Scaling one uniform draw is uniform to well within what the world needs (ranges here are
-    at most a few days of seconds against 2**53 steps).
+
+def stream(seed: int, kind: int, day: int = 0) -> np.random.Generator:
+    """The generator of one kind of draw on one day."""
+    return np.random.default_rng([seed, kind, day])
+
+
+class OrderDraws:
+    """One order's uniform draws: its row of the day's block, then a generator of its own.
+
+    `randint` scales one uniform draw: uniform to well within what the world needs (ranges here
+    are at most a few days of seconds against 2**53 steps), and one call rather than the frames
+    of `random.Random.randint`.
     """
+
+    __slots__ = ("_next", "_key")
+
+    def __init__(self, row: Sequence[float], key: tuple[int, ...]) -> None:
+        self._next = iter(row).__next__
+        self._key = key
+
+    def random(self) -> float:
+        try:
+            return self._next()
+        except StopIteration:
+            # Seeded by the order's key, so the overflow is as much the order's own as its row.
+            self._next = random.Random(repr(self._key)).random
+            return self._next()
 
     def randint(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self.random()
+
+
+def order_draws(seed: int, kind: int, day: int, orders: int) -> list[OrderDraws]:
+    """The day's orders' draws of one kind, order k's at index k."""
+    rows = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER)).tolist()
+    return [OrderDraws(row, (seed, kind, day, k)) for k, row in enumerate(rows)]
 
 
 def weighted_choice(r: float, names: Sequence[str], weights: Sequence[float]) -> str:

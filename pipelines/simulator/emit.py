@@ -236,6 +236,10 @@ class EventSink:
         self.lines_written += lines
         self.files.append(name)
 
+    def settle(self) -> None:
+        """Wait until every day file handed to the writer is on disk (a reader may look now)."""
+        self._wait_for_writer()
+
     def _wait_for_writer(self) -> None:
         if self._in_flight is not None:
             self._in_flight.result()

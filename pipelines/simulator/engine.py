@@ -20,12 +20,13 @@ from pipelines.settings import IGNORE_MARKER
 from pipelines.simulator.catalogue import ABC, build_assortment, build_catalogue
 from pipelines.simulator.config import load_config
 from pipelines.simulator.demand import SERVICES, day_weights, make_orders, split_orders
-from pipelines.simulator.draws import DayRandom
+from pipelines.simulator.draws import COUNTS, DEMAND, WORLD, stream
 from pipelines.simulator.emit import Clock, EventSink
 from pipelines.simulator.faults import FaultInjector
 from pipelines.simulator.fulfilment import Fulfilment
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.network import build_carriers, build_network
+from pipelines.simulator.routing import OmsRouting, Routing, routing_from_config
 from pipelines.simulator.truth import TRUTH_README, TruthTable, write_csv
 
 # Days after the last order day that late events (deliveries, returns, refunds) may fall on.
@@ -129,10 +130,12 @@ def generate(
     gzip: bool = False,
     config: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    routing: Routing | None = None,
 ) -> GenerationReport:
     """Simulate `orders` orders over `days` days and write them under `out`.
 
-    Same arguments, same bytes. `out/events/` holds contract v1 JSONL per day, `out/reference/`
+    Same arguments, same bytes. `routing` decides where the OMS sources from (default: its own
+    rules, `OmsRouting`); every draw it does not cause is the same under any routing. `out/events/` holds contract v1 JSONL per day, `out/reference/`
     the nodes, SKUs and carriers, `out/truth/` what the simulator knows and the OMS does not.
     """
     if orders < 1:
@@ -146,10 +149,12 @@ def generate(
     start = start or date.fromisoformat(cfg["world"]["start"])
     out = Path(out)
     events_dir, ref_dir, truth_dir = _prepare(out)
+    routing = routing or routing_from_config(cfg["routing"])
     world = _build_world(cfg, orders, days, seed, start, bad_rate, gzip, events_dir, truth_dir)
-    _run_days(world, cfg, orders, days, seed, truth_dir, began, progress)
-    sink = world.sink
+    # Before the days: a routing that runs the pipeline mid-world needs the reference data.
     _write_reference(ref_dir, world.net, world.cat, world.carriers, world.flow, start)
+    _run_days(world, cfg, days, seed, routing, truth_dir, began, progress)
+    sink = world.sink
     _write_truth(
         truth_dir, cfg, world.net, world.carriers, world.inv, world.flow, sink, world.clock
     )
@@ -166,6 +171,8 @@ def generate(
         "faults": sink.fault_count,
         "events_by_type": dict(sorted(sink.counts.items())),
     }
+    if not isinstance(routing, OmsRouting):  # a plain world's metadata stays as it always was
+        meta["routing"] = routing.describe()
     (truth_dir / "world.json").write_text(json.dumps(meta, indent=2) + "\n")
     return GenerationReport(
         out=out,
@@ -204,7 +211,7 @@ class _World:
 def _build_world(
     cfg, orders, days, seed, start, bad_rate, gzip, events_dir: Path, truth_dir: Path
 ) -> _World:
-    rng = np.random.default_rng([seed, 1])
+    rng = stream(seed, WORLD)
     net = build_network(cfg, rng)
     cat = build_catalogue(cfg, net, rng)
     carried = build_assortment(cfg, net, cat, rng)
@@ -224,7 +231,9 @@ def _build_world(
         injector=FaultInjector(bad_rate, cfg["faults"], seed),
         faults_path=truth_dir / "injected_faults.csv",
     )
-    flow = Fulfilment(cfg, net, cat, carriers, inv, sink, daily_units, days + TAIL_DAYS, peak, rng)
+    flow = Fulfilment(
+        cfg, net, cat, carriers, inv, sink, daily_units, days + TAIL_DAYS, peak, rng, seed
+    )
     n_customers = max(100, int(orders / float(d["orders_per_customer"])))
     customers_metro = rng.choice(len(net.metro_weight), size=n_customers, p=net.metro_weight)
     dcs = np.array(net.node_types) == "dc"
@@ -250,7 +259,9 @@ def _build_world(
     )
 
 
-def _run_days(world: _World, cfg, orders, days, seed, truth_dir: Path, began, progress) -> None:
+def _run_days(
+    world: _World, cfg, days, seed, routing: Routing, truth_dir: Path, began, progress
+) -> None:
     flow, inv, sink, clock = world.flow, world.inv, world.sink, world.clock
     has_pickup = flow.pickup_store >= 0
     tables = {
@@ -260,14 +271,15 @@ def _run_days(world: _World, cfg, orders, days, seed, truth_dir: Path, began, pr
     snap_every = int(cfg["inventory"]["snapshot_every_days"])
     with _no_cycle_collection():
         for day in range(days):
-            day_rng = np.random.default_rng([seed, 2, day])
-            prng = DayRandom(seed * 1_000_003 + day)
             date_str = clock.date_of(day).isoformat()
+            if routing.snapshot_due(day):
+                sink.settle()  # the days before this one are on disk for the pipeline to read
+            plan = routing.plan(day, flow.sourcing)
             flow.start_of_day(day)
             if day % snap_every == 0:
                 inv.snapshot(day, sink, tables["stock_truth"], date_str)
-            inv.start_of_day(day, sink, day_rng)
-            inv.cycle_counts(day, sink, tables["count_truth"], date_str, day_rng)
+            inv.start_of_day(day, sink, seed)
+            inv.cycle_counts(day, sink, tables["count_truth"], date_str, stream(seed, COUNTS, day))
             batch = make_orders(
                 int(world.per_day[day]),
                 cfg,
@@ -276,9 +288,9 @@ def _run_days(world: _World, cfg, orders, days, seed, truth_dir: Path, began, pr
                 has_pickup,
                 world.remote,
                 world.first_carrier,
-                day_rng,
+                stream(seed, DEMAND, day),
             )
-            order_columns, ship_columns = flow.run_day(day, batch, prng)
+            order_columns, ship_columns = flow.run_day(day, batch, plan)
             if order_columns:
                 tables["order_drivers"].add(order_columns)
             if ship_columns:

@@ -23,7 +23,14 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.checkout import Checkout, OrderRequest
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.demand import DayOrders
-from pipelines.simulator.draws import DayRandom
+from pipelines.simulator.draws import (
+    AFTERCARE,
+    NODE_DAYS,
+    ORDER_WALK,
+    OrderDraws,
+    order_draws,
+    stream,
+)
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.late_model import LateModel, draw_node_effects
@@ -36,8 +43,8 @@ from pipelines.simulator.records import (
     ParcelLine,
     StockOp,
 )
-from pipelines.simulator.shipping import Shipping
-from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing, promised_at
+from pipelines.simulator.shipping import Shipping, parcel_draws
+from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, RoutingPlan, Sourcing, promised_at
 from pipelines.simulator.truth import order_truth, shipment_truth
 
 __all__ = ["Fulfilment"]
@@ -78,7 +85,8 @@ class DayState:
     """What the walk over one day's orders changes, and what it gathers for after the walk."""
 
     day: int
-    prng: DayRandom
+    plan: RoutingPlan
+    prng: OrderDraws | None  # the draws of the order being walked
     rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
     tru: list[list[int]]  # the true stock
     true_cap: list[float]  # each node's capacity today (hidden staffing)
@@ -119,14 +127,15 @@ class Fulfilment:
         horizon_days: int,
         peak_flag: np.ndarray,
         rng: np.random.Generator,
+        seed: int,
     ) -> None:
-        self.cfg = cfg
+        self.cfg, self.seed = cfg, seed
         self.inv, self.sink = inv, sink
         self.node_ids, self.sku_ids = net.node_ids, cat.sku_ids
         self.costs = CostLedger()
         # The world's draws from `rng`, in this order: node effects, primary carriers, disruptions.
         node_effect = draw_node_effects(cfg, net, rng)
-        self.sourcing = src = Sourcing(cfg, net, carriers, daily_units, rng)
+        self.sourcing = src = Sourcing(cfg, net, carriers, daily_units, rng, cat.sku_ids)
         self.late_model = LateModel(cfg, net, carriers, node_effect, horizon_days, peak_flag, rng)
         # Stock changes applied at the start of a later day, by that day.
         self.stock_ops: dict[int, list[StockOp]] = {}
@@ -214,30 +223,40 @@ class Fulfilment:
     # -- the day's orders ----------------------------------------------------------------------
 
     def run_day(
-        self, day: int, orders: DayOrders, prng: DayRandom
+        self, day: int, orders: DayOrders, plan: RoutingPlan | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Walk the day's orders; returns their order and shipment truth as columns."""
-        inv, src = self.inv, self.sourcing
+        """Walk the day's orders, routed by `plan` (default: the OMS's own); returns their order
+        and shipment truth as columns."""
+        inv, src, seed = self.inv, self.sourcing, self.seed
         lo, hi = src.cap_range
-        noise_sd = self.late_model.cfg["node_day_noise_sd"]
+        nodes = stream(seed, NODE_DAYS, day)
         state = DayState(
             day=day,
-            prng=prng,
+            plan=plan or src.oms_plan,
+            prng=None,
             rec=inv.rec.tolist(),
             tru=inv.truth.tolist(),
-            true_cap=[c * prng.uniform(lo, hi) for c in src.cap],
-            day_noise=[prng.gauss(0.0, noise_sd) for _ in src.cap],
+            true_cap=(np.array(src.cap) * nodes.uniform(lo, hi, len(src.cap))).tolist(),
+            day_noise=nodes.normal(
+                0.0, self.late_model.cfg["node_day_noise_sd"], len(src.cap)
+            ).tolist(),
             used=[0.0] * len(src.cap),
         )
         checkout = self.checkout.requests(day, orders)
         order = self._order
-        for request in checkout.requests:
+        for request, draws in zip(
+            checkout.requests, order_draws(seed, ORDER_WALK, day, orders.n), strict=True
+        ):
+            state.prng = draws
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
-        ships, fates, held = self.shipping.ship_day(state.parcels, prng, state.day_noise)
+        u = parcel_draws(seed, day, state.tails, int(np.diff(orders.line_start).max(initial=0)))
+        ships, fates, held = self.shipping.ship_day(state.parcels, u, state.day_noise)
         after = self.aftercare.after_order
-        for tail in state.tails:
-            after(prng, tail, ships[tail.first_parcel : tail.end_parcel])
+        for tail, draws in zip(
+            state.tails, order_draws(seed, AFTERCARE, day, orders.n), strict=True
+        ):
+            after(draws, tail, ships[tail.first_parcel : tail.end_parcel])
         inv.rec = np.array(state.rec, dtype=np.int64)
         inv.truth = np.array(state.tru, dtype=np.int64)
         if held is not None:
@@ -276,13 +295,14 @@ class Fulfilment:
             )
             state.drivers.append(drivers)
             return
+        plan = state.plan
         if is_pickup and in_store:
             sourcing = _LineSourcing("in_store", [store_node], {}, {})
         elif is_pickup:
-            sourcing = _LineSourcing("transfer", src.transfer_ranked[store_node], {}, {})
+            sourcing = _LineSourcing("transfer", plan.transfer_ranked[store_node], {}, {})
         else:
-            sourcing = _LineSourcing("delivery", src.ranked[metro], {}, {})
-        first = src.first_nodes(rec, state.used, sourcing.candidates, o.skus, o.qtys)
+            sourcing = _LineSourcing("delivery", plan.ranked[metro], {}, {})
+        first = src.first_nodes(rec, state.used, sourcing.candidates, o.skus, o.qtys, plan.buffer)
         self._allocate(state, o, sourcing, first, store_node, drivers)
         # Each group is a parcel; its fate is drawn for the whole day at once (shipping.py). The
         # capacity backlog it meets is the node's as this order leaves it.
@@ -393,8 +413,8 @@ class Fulfilment:
                     continue
                 if sourcing.mode == "in_store":
                     sourcing.mode = "transfer"
-                    sourcing.candidates = src.transfer_ranked[store_node]
-                n = src.pick_node(rec, used, sourcing.candidates, s, q, excluded)
+                    sourcing.candidates = state.plan.transfer_ranked[store_node]
+                n = src.pick_node(rec, used, sourcing.candidates, s, q, excluded, state.plan.buffer)
                 if n >= 0:
                     drivers.reallocated = True
 

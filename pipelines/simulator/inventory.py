@@ -15,6 +15,7 @@ import numpy as np
 
 from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import ABC, Catalogue
+from pipelines.simulator.draws import DRIFT, RECEIPTS, SHRINK, WALK_INS, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.network import Network
 from pipelines.simulator.truth import TruthTable
@@ -104,44 +105,54 @@ class Inventory:
         self.unrecorded += np.abs(new - self.truth)
         self.truth = new
 
-    def start_of_day(self, day: int, sink: EventSink, rng: np.random.Generator) -> None:
-        """Receipts, drift, recorded shrink and damage, walk-in sales; emits their events."""
+    def start_of_day(self, day: int, sink: EventSink, seed: int) -> None:
+        """Receipts, drift, recorded shrink and damage, walk-in sales; emits their events.
+
+        Every draw is made for every node/SKU cell from the day's stream of its kind, and a cell
+        reads its own: which cells are hit depends on the stock, which routing changes, and the
+        draws of one cell must not move when another cell's stock does.
+        """
         t0 = day * DAY
         node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
+        shape = self.rec.shape
         arriving = np.argwhere(self.arrival == day)
         if len(arriving):
-            qty = self.pending[arriving[:, 0], arriving[:, 1]]
-            err = np.where(
-                rng.random(len(qty)) < float(self.cfg["receipt_error_rate"]),
-                rng.choice([-1, 1], size=len(qty)),
-                0,
-            )
-            self.rec[arriving[:, 0], arriving[:, 1]] += qty
+            a, b = arriving[:, 0], arriving[:, 1]
+            u = stream(seed, RECEIPTS, day).random((2, *shape))[:, a, b]
+            qty = self.pending[a, b]
+            # A mis-received line is one unit over or under, each half the time.
+            rate = float(self.cfg["receipt_error_rate"])
+            err = np.where(u[0] < rate, np.where(u[0] < rate / 2, -1, 1), 0)
+            self.rec[a, b] += qty
             truth_add = np.maximum(qty + err, 0)
-            self.truth[arriving[:, 0], arriving[:, 1]] += truth_add
-            self.unrecorded[arriving[:, 0], arriving[:, 1]] += np.abs(truth_add - qty)
-            self.pending[arriving[:, 0], arriving[:, 1]] = 0
-            self.arrival[arriving[:, 0], arriving[:, 1]] = -1
-            secs = rng.integers(6 * 3600, 14 * 3600, len(qty))
+            self.truth[a, b] += truth_add
+            self.unrecorded[a, b] += np.abs(truth_add - qty)
+            self.pending[a, b] = 0
+            self.arrival[a, b] = -1
+            secs = 6 * 3600 + (u[1] * 8 * 3600).astype(np.int64)
             sink.emit_many(
                 "stock.adjusted",
                 "wms",
                 (t0 + secs).tolist(),
                 payloads.stock_adjusted(
                     zip(
-                        map(node_ids.__getitem__, arriving[:, 0].tolist()),
-                        map(sku_ids.__getitem__, arriving[:, 1].tolist()),
+                        map(node_ids.__getitem__, a.tolist()),
+                        map(sku_ids.__getitem__, b.tolist()),
                         qty.tolist(),
                         repeat("receipt"),
                     )
                 ),
             )
-        self._drift(rng, 1)
-        for reason, key in (("shrink", "recorded_shrink_rate"), ("damage", "recorded_damage_rate")):
-            hit = np.argwhere(
-                self.carried & (self.truth > 0) & (rng.random(self.rec.shape) < self.cfg[key])
-            )
-            secs = rng.integers(8 * 3600, 20 * 3600, len(hit))
+        self._drift(stream(seed, DRIFT, day), 1)
+        shrink = stream(seed, SHRINK, day).random((2, *shape))
+        for u, reason, key in (
+            (shrink[0], "shrink", "recorded_shrink_rate"),
+            (shrink[1], "damage", "recorded_damage_rate"),
+        ):
+            p = float(self.cfg[key])
+            hit = np.argwhere(self.carried & (self.truth > 0) & (u < p))
+            # Given a hit, u / p is uniform again: the time of day without another draw.
+            secs = 8 * 3600 + (u[hit[:, 0], hit[:, 1]] / p * 12 * 3600).astype(np.int64)
             for (n, s), sec in zip(hit.tolist(), secs.tolist(), strict=True):
                 self.truth[n, s] -= 1
                 if self.rec[n, s] > 0:
@@ -152,7 +163,7 @@ class Inventory:
                         "wms",
                         payloads.stock_adjusted([(node_ids[n], sku_ids[s], -1, reason)])[0],
                     )
-        sold = rng.poisson(self.walk_in_rate)
+        sold = stream(seed, WALK_INS, day).poisson(self.walk_in_rate)
         sold = np.minimum(sold, self.truth)
         cells = np.argwhere(sold > 0)
         if len(cells):

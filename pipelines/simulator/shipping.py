@@ -16,10 +16,10 @@ import numpy as np
 from pipelines.simulator import payloads
 from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.costs import CostLedger
-from pipelines.simulator.draws import DayRandom
+from pipelines.simulator.draws import PARCEL_SLOTS, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.late_model import LateModel
-from pipelines.simulator.records import EventColumns, Parcel, ParcelFates, Shipment
+from pipelines.simulator.records import EventColumns, OrderTail, Parcel, ParcelFates, Shipment
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing
 
 # How a parcel reaches the customer: from the pickup store's shelf, moved to it, or delivered.
@@ -47,6 +47,18 @@ STORE_PICK_S, LATE_READY_WINDOW, COLLECT_WINDOW = 900, (HOUR, 20 * HOUR), (HOUR,
 PACK_AFTER_ALLOC_S, SHELF_PACK_AFTER_ALLOC_S, SHELF_PACK_BEFORE_READY_S = 1200, 300, 600
 SALE_AFTER_PACK_S, RECOVERED_NOTICE_S, DAMAGE_NOTICE_S = 60, 6 * HOUR, 900
 _DRAW_ROWS = 11  # rows of uniform draws per parcel, one per random step below
+
+
+def parcel_draws(seed: int, day: int, tails: list[OrderTail], slots: int) -> np.ndarray:
+    """The uniform draws of the day's parcels, one column per parcel: the k-th parcel of the
+    day's i-th order reads slot k of order i, so a parcel's carrier luck is its slot's, however
+    the orders before it were routed. `slots` bounds an order's parcels (its lines) and must not
+    depend on routing, or the block would be laid out differently."""
+    block = stream(seed, PARCEL_SLOTS, day).random((len(tails), max(slots, 1), _DRAW_ROWS))
+    counts = np.array([t.end_parcel - t.first_parcel for t in tails], dtype=np.int64)
+    order = np.repeat(np.arange(len(tails)), counts)
+    slot = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return block[order, slot].T
 
 
 class Held(NamedTuple):
@@ -111,16 +123,15 @@ class Shipping:
         self.ship_seq = 0
 
     def ship_day(
-        self, parcels: list[Parcel], prng: DayRandom, day_noise: list[float]
+        self, parcels: list[Parcel], u: np.ndarray, day_noise: list[float]
     ) -> tuple[list[Shipment], ParcelFates | None, Held | None]:
-        """The day's parcels: their late chance, the draws, and their events.
+        """The day's parcels: their late chance, the draws `u` (`parcel_draws`), and their events.
 
         Returns each parcel's shipment, the fates for the truth, and what stays reserved.
         """
         if not parcels:
             return [], None, None
         routes = self._route(parcels)
-        u = np.random.default_rng(prng.getrandbits(64)).random((_DRAW_ROWS, len(parcels)))
         chance = self._late_chance(parcels, routes, day_noise)
         late = u[0] < chance.p_late
         times, lost, notice, recovered, damaged = self._times(parcels, routes, chance, late, u)

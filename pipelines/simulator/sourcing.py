@@ -7,10 +7,12 @@ is why a node can be allocated stock it does not have (a `not_found` rejection l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from pipelines.feed.policy import FeedScores
 from pipelines.simulator.demand import SERVICES
 from pipelines.simulator.emit import DAY
 from pipelines.simulator.network import Carriers, Network
@@ -52,12 +54,22 @@ def promised_at(placed_t: int, is_pickup: bool, in_store: bool, promise_days: in
     return placed_day * DAY + NEXT_READY_HOUR * HOUR
 
 
+@dataclass(frozen=True)
+class RoutingPlan:
+    """The order in which the walk tries nodes, and the units it holds back per stock record."""
+
+    ranked: list[list[int]]  # delivery candidates by destination metro, first choice first
+    transfer_ranked: dict[int, list[int]]  # transfer candidates by pickup store
+    buffer: list[list[int]] | None = None  # units held back by node and SKU; None: none
+
+
 class Sourcing:
     """The network as the OMS's sourcing rules see it, built once per world.
 
     Nodes are ranked per destination metro by the sourcing score (distance and pick/pack cost,
     cheapest first); each node ships standard with a primary parcel carrier drawn from `rng`,
-    faster services with the others.
+    faster services with the others. `oms_plan` is the OMS's own routing; `plan_with` the
+    routing of an engine that also weighs the feed's node penalties and record buffers.
     """
 
     def __init__(
@@ -67,8 +79,12 @@ class Sourcing:
         carriers: Carriers,
         daily_units: float,
         rng: np.random.Generator,
+        sku_ids: list[str],
     ) -> None:
         ncfg = cfg["network"]
+        # By id, for routing that reads a feed naming nodes and SKUs.
+        self.node_index = {n: i for i, n in enumerate(net.node_ids)}
+        self.sku_index = {s: i for i, s in enumerate(sku_ids)}
         types = net.node_types
         self.types = types
         self.is_store = [t == "store" for t in types]
@@ -88,13 +104,18 @@ class Sourcing:
         score = net.dist / 100.0 * float(ncfg["distance_weight"]) + pick[None, :] * float(
             ncfg["cost_weight"]
         )
-        shipping_nodes = np.flatnonzero(net.ship_from_store)
+        self.score = score
+        self.shipping_nodes = shipping_nodes = np.flatnonzero(net.ship_from_store)
         n_metros = len(net.metro_weight)
         self.ranked = [
             shipping_nodes[np.argsort(score[m, shipping_nodes], kind="stable")].tolist()
             for m in range(n_metros)
         ]
         self._rank_stores(net, float(ncfg["pickup_radius_km"]))
+        # A store's transfer source is ranked by distance alone, in the same units as `score`.
+        self.transfer_cost = net.dist / 100.0 * float(ncfg["distance_weight"])
+        self.store_metro = net.store_metro
+        self.oms_plan = RoutingPlan(self.ranked, self.transfer_ranked)
         self.dist = net.dist.tolist()
         self._choose_carriers(net, carriers, rng)
         # The carrier of a parcel delivery by service, metro and node, looked up per line.
@@ -140,6 +161,34 @@ class Sourcing:
         self.c_pickup = c.find("store_pickup", "pickup")
         self.c_transfer = c.find("fleet_transfer", "transfer")
 
+    def plan_with(self, scores: FeedScores) -> RoutingPlan:
+        """The routing of an engine reading the feed: each node's routing penalty (currency per
+        order, added to its sourcing score) moves it down the ranking, and each record's
+        suggested buffer is held back from it (`first_nodes`, `pick_node`). Nodes and records
+        the snapshot does not name carry neither."""
+        penalty = np.zeros(len(self.node_index))
+        for node_id, value in scores.penalty.items():
+            if node_id in self.node_index:
+                penalty[self.node_index[node_id]] = value
+        buffer = np.zeros((len(self.node_index), len(self.sku_index)), dtype=np.int64)
+        for (node_id, sku), units in scores.buffer.items():
+            n, s = self.node_index.get(node_id), self.sku_index.get(sku)
+            if n is not None and s is not None:
+                buffer[n, s] = units
+        ranked = [
+            self.shipping_nodes[
+                np.argsort(self.score[m, self.shipping_nodes] + penalty[self.shipping_nodes],
+                           kind="stable")
+            ].tolist()
+            for m in range(len(self.ranked))
+        ]  # fmt: skip
+        transfer_ranked = {}
+        for store, nodes in self.transfer_ranked.items():
+            nodes_arr = np.array(nodes, dtype=np.int64)
+            cost = self.transfer_cost[self.store_metro[store], nodes_arr] + penalty[nodes_arr]
+            transfer_ranked[store] = nodes_arr[np.argsort(cost, kind="stable")].tolist()
+        return RoutingPlan(ranked, transfer_ranked, buffer.tolist())
+
     def carrier(self, n: int, metro: int, service: str, mode: str, weight: float) -> int:
         """The carrier row for a parcel from node `n`; `mode` is in_store, transfer or delivery."""
         if mode == "in_store":
@@ -169,10 +218,20 @@ class Sourcing:
         candidates: Sequence[int],
         skus: list[int],
         qtys: list[int],
+        buffer: list[list[int]] | None = None,
     ) -> list[int]:
         """The node of each line's first allocation: one node for the whole order if the record
         says one can fill it (with capacity left, else regardless of capacity), else line by line.
+
+        With a `buffer`, a node whose record less its buffer fills the whole order comes first,
+        then the OMS's own choice of a whole-order node (a split costs more than dipping into a
+        buffer), and lines are placed one by one preferring records whose buffer they leave
+        alone (pipelines/feed/policy.py: a buffer is a preference, not a refusal).
         """
+        if buffer is not None:
+            held = self._whole_order_node(rec, used, candidates, skus, qtys, buffer)
+            if held >= 0:
+                return [held] * len(skus)
         units = sum(qtys)
         cap = self.cap
         s0, q0 = skus[0], qtys[0]
@@ -189,7 +248,8 @@ class Sourcing:
                 else:
                     return [n] * len(skus)
         return [
-            self.pick_node(rec, used, candidates, s, q, ()) for s, q in zip(skus, qtys, strict=True)
+            self.pick_node(rec, used, candidates, s, q, (), buffer)
+            for s, q in zip(skus, qtys, strict=True)
         ]
 
     def pick_node(
@@ -200,10 +260,22 @@ class Sourcing:
         s: int,
         q: int,
         excluded: Sequence[int],
+        buffer: list[list[int]] | None = None,
     ) -> int:
         """The first candidate whose record holds the line and that has capacity left, else the
-        first that holds it, else -1."""
+        first that holds it, else -1. With a `buffer`, first the same over records less their
+        buffers."""
         cap = self.cap
+        if buffer is not None:
+            fallback = -1
+            for n in candidates:
+                if rec[n][s] - buffer[n][s] >= q and n not in excluded:
+                    if used[n] + q <= cap[n]:
+                        return n
+                    if fallback < 0:
+                        fallback = n
+            if fallback >= 0:
+                return fallback
         fallback = -1
         for n in candidates:
             if rec[n][s] >= q and n not in excluded:
@@ -212,6 +284,26 @@ class Sourcing:
                 if fallback < 0:
                     fallback = n
         return fallback
+
+    def _whole_order_node(
+        self,
+        rec: list[list[int]],
+        used: list[float],
+        candidates: Sequence[int],
+        skus: list[int],
+        qtys: list[int],
+        buffer: list[list[int]],
+    ) -> int:
+        """The first node whose record less its buffer holds every line (capacity left first)."""
+        units = sum(qtys)
+        for respect_cap in (True, False):
+            for n in candidates:
+                if respect_cap and used[n] + units > self.cap[n]:
+                    continue
+                rn, bn = rec[n], buffer[n]
+                if all(rn[s] - bn[s] >= q for s, q in zip(skus, qtys, strict=True)):
+                    return n
+        return -1
 
     def plan_day(self, t: int, n: int) -> int:
         """The day node `n` plans to ship what it was allocated at `t`: after its processing
