@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from pipelines.experiment.cli import experiment_command
 from pipelines.feed.cli import feed_command
 from pipelines.ml.commands import models_app, score_command, train_command
 from pipelines.settings import OmsiHome
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.command("generate")(generate_command)
 app.command("feed")(feed_command)
+app.command("experiment")(experiment_command)
 import_app = typer.Typer(
     help="Convert another system's export into contract events.", no_args_is_help=True
 )

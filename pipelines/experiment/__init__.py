@@ -1,0 +1,1 @@
+"""The closed-loop routing experiment: one world, two routings, compared order by order."""
