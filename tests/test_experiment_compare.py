@@ -19,6 +19,7 @@ def _orders(n: int, late_rate: float, seed: int, cost: float = 10.0) -> pd.DataF
             "on_time": 1 - late,
             "completed": 1,
             "stock_cancelled": (rng.random(n) < 0.05).astype(int),
+            "rejected": (rng.random(n) < 0.02).astype(int),
             "split": (rng.random(n) < 0.1).astype(int),
             "shipped": 1,
             "cost": cost + rng.random(n),

@@ -101,15 +101,23 @@ def _generate(spec: ExperimentSpec, out: Path, routing) -> None:
 def _publish(branch: BranchRun, day: int, say: Callable[[str], None]) -> Path:
     """Run the pipeline on the branch's events before `day` and publish a feed snapshot."""
     from pipelines.feed.config import load_config
+    from pipelines.feed.datasets import FeedInputError
     from pipelines.feed.publish import publish
 
     _pipeline(branch, f"treatment day {day}", say)
-    report = publish(
-        branch.home,
-        load_config(branch.home.root),
-        sinks=["file"],
-        log=lambda m: say(f"  feed: {m}"),
-    )
+    try:
+        report = publish(
+            branch.home,
+            load_config(branch.home.root),
+            sinks=["file"],
+            log=lambda m: say(f"  feed: {m}"),
+        )
+    except FeedInputError as exc:
+        raise RuntimeError(
+            f"no feed to route with on day {day}: {exc}. On a small world the risk models can"
+            " stay below their promotion gates (docs/models.md); give the world more orders or"
+            " days, or switch later (--switch-day)"
+        ) from exc
     if not report.ok:
         raise RuntimeError(
             f"the treatment's feed could not be published on day {day}: see the feed lines"

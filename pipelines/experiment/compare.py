@@ -26,6 +26,7 @@ select
     coalesce(o.is_on_time, false)::int as on_time,
     (o.is_on_time is not null)::int as completed,
     o.has_stock_cancellation::int as stock_cancelled,
+    o.has_rejection::int as rejected,
     (o.shipment_count > 1)::int as split,
     (o.shipment_count > 0)::int as shipped,
     coalesce(c.total_cost, 0)::double as cost,
@@ -50,6 +51,8 @@ METRICS: dict[str, tuple[str, str | None, str, bool]] = {
     "on_time_rate": ("on_time", "completed", "share", False),
     "split_rate": ("split", "shipped", "share", True),
     "km_per_shipment": ("km", "shipments_with_km", "km", True),
+    # Where the buffers act: orders a picker turned a line of away (not_found, no_capacity).
+    "orders_with_rejection": ("rejected", None, "orders", True),
 }
 
 _NODE_MIX_SQL = """
