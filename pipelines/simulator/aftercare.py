@@ -66,15 +66,15 @@ class Aftercare:
         self.return_seq = 0
         self.contact_seq = 0
 
-    def contact(self, prng: OrderDraws, t: int, oid: str | None, topic: str) -> None:
+    def contact(self, draws: OrderDraws, t: int, oid: str | None, topic: str) -> None:
         self.contact_seq += 1
-        channel = weighted_choice(prng.random(), CONTACT_CHANNELS, self.contact_weights)
+        channel = weighted_choice(draws.random(), CONTACT_CHANNELS, self.contact_weights)
         if oid is not None:
             self.costs.add(oid, f"contact_{channel}", 1)
         data = payloads.service_contact([(oid, f"CT{self.contact_seq:08d}", channel, topic)])
         self.sink.emit_json(t, "service.contact", "store" if channel == "store" else "crm", data[0])
 
-    def after_order(self, prng: OrderDraws, tail: OrderTail, ships: list[Shipment]) -> None:
+    def after_order(self, draws: OrderDraws, tail: OrderTail, ships: list[Shipment]) -> None:
         """Lost-parcel refunds, returns, refunds and the contacts that follow."""
         if not ships:
             return
@@ -86,23 +86,23 @@ class Aftercare:
         # Where is my order: about a late order after its promise, else on its way.
         scfg = self.scfg
         if late:
-            if prng.random() < scfg["wismo_late"]:
-                t = tail.promised_t + prng.randint(*WISMO_LATE_WINDOW)
-                self.contact(prng, t, tail.order_id, "where_is_my_order")
-        elif prng.random() < scfg["wismo_on_time"]:
+            if draws.random() < scfg["wismo_late"]:
+                t = tail.promised_t + draws.randint(*WISMO_LATE_WINDOW)
+                self.contact(draws, t, tail.order_id, "where_is_my_order")
+        elif draws.random() < scfg["wismo_on_time"]:
             placed_t = tail.placed_t
-            t = placed_t + int((done - placed_t) * prng.uniform(*WISMO_ON_TIME_SHARE))
-            self.contact(prng, t, tail.order_id, "where_is_my_order")
-        returned = self._returned_lines(prng, tail, ships, late)
+            t = placed_t + int((done - placed_t) * draws.uniform(*WISMO_ON_TIME_SHARE))
+            self.contact(draws, t, tail.order_id, "where_is_my_order")
+        returned = self._returned_lines(draws, tail, ships, late)
         if returned:
-            self._return(prng, tail, returned, done)
+            self._return(draws, tail, returned, done)
 
     def _returned_lines(
-        self, prng: OrderDraws, tail: OrderTail, ships: list[Shipment], late: bool
+        self, draws: OrderDraws, tail: OrderTail, ships: list[Shipment], late: bool
     ) -> list[tuple[str, int, int, str]]:
         """(line_id, sku, quantity, reason) of each line that comes back; lost parcels are
         refunded instead."""
-        rnd, oid, rcfg = prng.random, tail.order_id, self.rcfg
+        rnd, oid, rcfg = draws.random, tail.order_id, self.rcfg
         returned: list[tuple[str, int, int, str]] = []
         bump = 1.0 + (rcfg["late_return_bump"] if late else 0.0)
         for s in ships:
@@ -115,7 +115,7 @@ class Aftercare:
                 )
                 continue
             if s.damaged and rnd() < self.scfg["damaged_contact"]:
-                self.contact(prng, s.done_t + DAMAGED_CONTACT_AFTER_S, oid, "damaged")
+                self.contact(draws, s.done_t + DAMAGED_CONTACT_AFTER_S, oid, "damaged")
             for lid, k, q in s.lines:
                 if s.damaged:
                     returned.append((lid, k, q, "damaged"))
@@ -129,14 +129,14 @@ class Aftercare:
                     returned.append((lid, k, q, reason))
         return returned
 
-    def _return(self, prng: OrderDraws, tail: OrderTail, returned, done: int) -> None:
+    def _return(self, draws: OrderDraws, tail: OrderTail, returned, done: int) -> None:
         """The return of `returned`: initiated, received with dispositions, refunded."""
-        rnd, rcfg, emit_json = prng.random, self.rcfg, self.sink.emit_json
+        rnd, rcfg, emit_json = draws.random, self.rcfg, self.sink.emit_json
         oid, metro = tail.order_id, tail.metro
         self.return_seq += 1
         rid = f"RT{self.return_seq:08d}"
         lo, hi = rcfg["days_to_initiate"]
-        init_t = done + prng.randint(int(lo) * DAY, int(hi) * DAY)
+        init_t = done + draws.randint(int(lo) * DAY, int(hi) * DAY)
         store = int(self.pickup_store[metro])
         by_mail = store < 0 or rnd() < rcfg["mail_share"]
         items = payloads.return_initiated_items((lid, q, why) for lid, _, q, why in returned)
@@ -144,14 +144,14 @@ class Aftercare:
         data = payloads.return_initiated([(rid, oid, channel, items)])
         emit_json(init_t, "return.initiated", "web" if by_mail else "store", data[0])
         if rnd() < self.scfg["return_contact"]:
-            self.contact(prng, init_t - RETURN_CONTACT_BEFORE_S, oid, "return")
+            self.contact(draws, init_t - RETURN_CONTACT_BEFORE_S, oid, "return")
         if by_mail:
             lo, hi = rcfg["mail_transit_days"]
             node = self.nearest_dc[metro]
-            recv_t = init_t + prng.randint(int(lo) * DAY, int(hi) * DAY)
+            recv_t = init_t + draws.randint(int(lo) * DAY, int(hi) * DAY)
         else:
             node = store
-            recv_t = init_t + prng.randint(*STORE_RECEIPT_WINDOW)
+            recv_t = init_t + draws.randint(*STORE_RECEIPT_WINDOW)
         source = "wms" if by_mail else "store"
         out_lines = []
         for lid, k, q, why in returned:
@@ -175,6 +175,6 @@ class Aftercare:
         emit_json(recv_t, "return.received", source, data[0])
         lo, hi = rcfg["refund_days"]
         amount = round(sum(self.price[k] * q for _, k, q, _ in returned), 2)
-        wait = prng.randint(int(lo) * DAY + REFUND_DELAY_S[0], int(hi) * DAY + REFUND_DELAY_S[1])
+        wait = draws.randint(int(lo) * DAY + REFUND_DELAY_S[0], int(hi) * DAY + REFUND_DELAY_S[1])
         data = payloads.refund_issued([(oid, rid, amount, "return")])
         emit_json(recv_t + wait, "refund.issued", "oms", data[0])

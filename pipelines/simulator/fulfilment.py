@@ -86,7 +86,7 @@ class DayState:
 
     day: int
     plan: RoutingPlan
-    prng: OrderDraws | None  # the draws of the order being walked
+    draws: OrderDraws | None  # the draws of the order being walked
     rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
     tru: list[list[int]]  # the true stock
     true_cap: list[float]  # each node's capacity today (hidden staffing)
@@ -233,7 +233,7 @@ class Fulfilment:
         state = DayState(
             day=day,
             plan=plan or src.oms_plan,
-            prng=None,
+            draws=None,
             rec=inv.rec.tolist(),
             tru=inv.truth.tolist(),
             true_cap=(np.array(src.cap) * nodes.uniform(lo, hi, len(src.cap))).tolist(),
@@ -247,7 +247,7 @@ class Fulfilment:
         for request, draws in zip(
             checkout.requests, order_draws(seed, ORDER_WALK, day, orders.n), strict=True
         ):
-            state.prng = draws
+            state.draws = draws
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
         u = parcel_draws(seed, day, state.tails, int(np.diff(orders.line_start).max(initial=0)))
@@ -329,17 +329,17 @@ class Fulfilment:
     def _cancel_before_sourcing(
         self, state: DayState, o: OrderRequest, drivers: OrderDrivers
     ) -> None:
-        prng, pre, placed_t = state.prng, o.pre_cancel, o.placed_t
+        draws, pre, placed_t = state.draws, o.pre_cancel, o.placed_t
         reason = _CANCEL_REASONS[pre]
         if pre == 1:
             t = placed_t + PAYMENT_FAILED_AFTER_S
         elif pre == 2:
-            t = placed_t + FRAUD_WINDOW[0] + prng.randint(0, FRAUD_WINDOW[1] - FRAUD_WINDOW[0])
+            t = placed_t + FRAUD_WINDOW[0] + draws.randint(0, FRAUD_WINDOW[1] - FRAUD_WINDOW[0])
         else:
             first, last = REMORSE_MARGIN_S[0], self.remorse_s - REMORSE_MARGIN_S[1]
-            t = placed_t + prng.randint(first, last)
-            if prng.random() < self.cancel_contact:
-                self.aftercare.contact(prng, t - CANCEL_CONTACT_BEFORE_S, o.order_id, "cancel")
+            t = placed_t + draws.randint(first, last)
+            if draws.random() < self.cancel_contact:
+                self.aftercare.contact(draws, t - CANCEL_CONTACT_BEFORE_S, o.order_id, "cancel")
         emit_json = self.sink.emit_json
         rows = [(o.order_id, lid, q, reason) for lid, q in zip(o.line_ids, o.qtys, strict=True)]
         for data in payloads.order_line_cancelled(rows):
@@ -366,7 +366,7 @@ class Fulfilment:
         alloc_times, alloc_rows = state.allocated
         routes = src.route_carrier[service][metro]
         is_store, no_heavy = src.is_store, src.c_heavy < 0
-        backlog, true_cap, rnd = self.backlog, state.true_cap, state.prng.random
+        backlog, true_cap, rnd = self.backlog, state.true_cap, state.draws.random
         groups, group_t = sourcing.groups, sourcing.group_t
         for k, (lid, s, q) in enumerate(zip(o.line_ids, o.skus, o.qtys, strict=True)):
             n = first[k]
@@ -433,10 +433,10 @@ class Fulfilment:
     ) -> int:
         """The picker comes back empty-handed (or the store is swamped): the line goes back to
         the OMS, a short record is corrected. Returns when the line can be allocated again."""
-        prng, rec, tru = state.prng, state.rec, state.tru
-        pick_t = max(plan_day * DAY + prng.randint(*PICK_WINDOW), t + PICK_AFTER_ALLOC_S)
+        draws, rec, tru = state.draws, state.rec, state.tru
+        pick_t = max(plan_day * DAY + draws.randint(*PICK_WINDOW), t + PICK_AFTER_ALLOC_S)
         if sourcing.mode == "in_store":
-            pick_t = t + prng.randint(*SHELF_PICK_WINDOW)
+            pick_t = t + draws.randint(*SHELF_PICK_WINDOW)
         rec[n][s] += q
         state.used[n] -= q
         node_id = self.node_ids[n]
@@ -450,7 +450,7 @@ class Fulfilment:
                 rec[n][s] = tru[n][s]
                 data = payloads.stock_adjusted([(node_id, self.sku_ids[s], delta, "correction")])
                 self.sink.emit_json(pick_t + CORRECTION_AFTER_S, "stock.adjusted", "wms", data[0])
-        return pick_t + prng.randint(*REALLOCATE_WINDOW)
+        return pick_t + draws.randint(*REALLOCATE_WINDOW)
 
     def _no_stock(
         self,
@@ -470,7 +470,7 @@ class Fulfilment:
             a = inv.due_within(n, s, t // DAY, self.backorder_days)
             if a >= 0 and (best < 0 or a < best_day):
                 best, best_day = n, a
-        waits = best >= 0 and state.prng.random() >= self.backorder_cancel_share
+        waits = best >= 0 and state.draws.random() >= self.backorder_cancel_share
         if best >= 0:
             expected = self.ts(best_day * DAY + BACKORDER_EXPECTED_HOUR * HOUR)
             data = payloads.order_line_backordered([(oid, lid, q, expected)])
