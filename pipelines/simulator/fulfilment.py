@@ -26,7 +26,7 @@ from pipelines.simulator.demand import DayOrders
 from pipelines.simulator.draws import DayRandom
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
-from pipelines.simulator.late_model import LateModel, draw_node_effects
+from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
 from pipelines.simulator.network import Carriers, Network
 from pipelines.simulator.records import (
     EventColumns,
@@ -54,8 +54,6 @@ CANCEL_CONTACT_BEFORE_S = 90
 MAX_ATTEMPTS = 3
 # A store this many days behind turns a share of its picks away (network.swamped_store_reject).
 SWAMPED_BACKLOG_DAYS = 2
-# A node's backlog holds a parcel back this many days at most (it calls in help beyond that).
-MAX_BACKLOG_DAYS = 5
 # A picker looks for the goods between 08:00 and 12:00 of the planned day, at least 15 minutes
 # after the allocation; at a store's own shelf 10 to 40 minutes after it. A stock correction
 # follows two minutes later, a re-allocation 2 to 15 minutes later.
@@ -292,14 +290,12 @@ class Fulfilment:
         service = o.service
         for key, glines in sourcing.groups.items():
             n, t_alloc = key[0], sourcing.group_t[key]
-            delay = (
-                0
-                if t_alloc // DAY > today
-                else min(int((backlog[n] + used[n]) / true_cap[n]), MAX_BACKLOG_DAYS)
-            )
+            queue = 0.0 if t_alloc // DAY > today else backlog[n] + used[n]
+            delay = min(int(queue / true_cap[n]), MAX_BACKLOG_DAYS)
             parcels.append(
                 _new(
-                    Parcel, (oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay)
+                    Parcel,
+                    (oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay, queue),
                 )
             )
         tail = (oid, placed_t, promised_t, metro, is_pickup, o.channel, start, len(parcels))
