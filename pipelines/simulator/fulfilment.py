@@ -247,7 +247,10 @@ class Fulfilment:
             self.backlog[n] = max(0.0, self.backlog[n] + used - state.true_cap[n])
         peak = bool(self.late_model.peak[day])
         orders_truth = order_truth(state.tails, state.drivers, fates, self.ts, peak)
-        return orders_truth, shipment_truth(fates, src.c_name, src.c_service, self.node_ids)
+        ships_truth = shipment_truth(
+            fates, state.tails, state.drivers, src.c_name, src.c_service, self.node_ids
+        )
+        return orders_truth, ships_truth
 
     def _order(self, state: DayState, o: OrderRequest) -> None:
         """Promise, cancel or source one order, and leave its parcels for the day's shipping."""

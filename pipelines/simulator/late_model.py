@@ -128,6 +128,7 @@ class AtAllocation(NamedTuple):
     region: np.ndarray  # of the destination metro
     group: np.ndarray  # carrier group
     load: np.ndarray  # the node's open units when allocated, in days of its nominal capacity
+    first_day: np.ndarray  # of the order's first allocation (a backorder's allocation is later)
 
 
 class LateModel:
@@ -204,9 +205,10 @@ class LateModel:
 
         Integrated: the node's staffing on the day, both its reliability noise (normal, by
         quadrature) and its capacity (uniform, so the backlog's delay has a closed-form
-        distribution), and disruptions that begin after the allocation day (a start each day at
-        their daily rate). Disruptions begun by the allocation day count as known, with their
-        end: a forecast or an outage notice announces it. The outcome's own draw is not there.
+        distribution), and disruptions that begin after the day of the order's first allocation
+        (a start each day at their daily rate). Disruptions begun by then count as known, with
+        their end: a forecast or an outage notice announces it. The outcome's own draw is not
+        there.
         """
         p = np.zeros(len(k.t_alloc))
         at_least = np.ones(len(k.t_alloc))
@@ -226,7 +228,7 @@ class LateModel:
         p_store = np.where(
             ready > k.promised_t, 1.0, mean_sigmoid(self.shelf_logit(k.node_effect, delay), sd)
         )
-        day = k.t_alloc // DAY
+        day = k.first_day
         promised_day = k.promised_t // DAY
         ship_day = k.plan_day + delay
         z = self.shipped_logit(

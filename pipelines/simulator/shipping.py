@@ -218,6 +218,10 @@ class Shipping:
         z = m.shipped_logit(slack_ship, node_eff, c_eff, delay, weather, carrier_dis, ship_day)
         p_ship = np.where(in_time, 1.0 / (1.0 + np.exp(-z)), 1.0)
         queue = np.array([x.queue_units for x in parcels])
+        # An order's parcels are consecutive; the first allocated is its first allocation.
+        order_ids = np.array([x.order_id for x in parcels])
+        starts = np.flatnonzero(np.r_[True, order_ids[1:] != order_ids[:-1]])
+        first_t = np.minimum.reduceat(t_alloc, starts)
         known = AtAllocation(
             in_store,
             t_alloc,
@@ -229,6 +233,7 @@ class Shipping:
             region,
             group,
             queue / self.nominal_cap[node],
+            np.repeat(first_t // DAY, np.diff(np.r_[starts, k])),
         )
         return _Chance(
             p_late=np.where(in_store, p_store, p_ship),

@@ -98,16 +98,18 @@ what was not yet settled when the parcel was allocated integrated out rather tha
 bound for a model that predicts at allocation. Known: the plan (node, carrier, planned ship day,
 promise, transit), the node's and carrier's lasting reliability (learnable from history), the
 node's open units (its backlog and the day's allocations so far: the OMS sees what it allocated
-and has not shipped), the calendar (peak), and disruptions begun by the allocation day, with
-their end (a forecast or an outage notice announces it). Integrated out: the node's staffing
-that day, both its reliability noise (normal, `node_day_noise_sd`; 12-point Gauss-Hermite
-quadrature) and its capacity (nominal x uniform `true_capacity_range`, so the backlog's delay in
-days is a distribution), and disruptions that begin after the allocation day (a start each day at
-`weather_daily_rate` / `carrier_disruption_daily_rate`, lasting `disruption_days`). A shipment
-re-allocated after a rejection, or allocated from a backorder, is taken at its own allocation
-(the first allocation could not know it; under 1% of orders in the default world). An order's
-figure is 1 - prod(1 - p) over its shipments, as for `p_late`: the weather and outages that
-shipments of one order share make them slightly dependent at allocation, which this ignores.
+and has not shipped), the calendar (peak), and disruptions begun by the day of the order's first
+allocation, with their end (a forecast or an outage notice announces it). Integrated out: the
+node's staffing that day, both its reliability noise (normal, `node_day_noise_sd`; 12-point
+Gauss-Hermite quadrature) and its capacity (nominal x uniform `true_capacity_range`, so the
+backlog's delay in days is a distribution), and disruptions that begin after that day (a start
+each day at `weather_daily_rate` / `carrier_disruption_daily_rate`, lasting `disruption_days`).
+A backorder is planned at the first allocation (from the OMS's own records and the receipt due)
+and counts. Null for an order with a rejection and for its shipments: after a rejection the
+parcels are not the plan the first allocation made, and the truth holds no counterfactual of
+that plan (under 1% of orders in the default world). An order's figure is 1 - prod(1 - p) over
+its shipments, as for `p_late`: the weather and outages that shipments of one order share make
+them slightly dependent at allocation, which this ignores.
 
 Fault kinds: `invalid_json`, `unknown_event_type`, `missing_field`, `wrong_type`,
 `negative_quantity`, `bad_timestamp`, `invalid_value`, `unsupported_schema_version` (a bad line
@@ -160,15 +162,17 @@ def order_truth(
 
     f = fates
 
-    def any_late(p: np.ndarray | None) -> pa.Array:
+    def any_late(p: np.ndarray | None, unknown: np.ndarray) -> pa.Array:
         """1 - prod(1 - p): the chance that at least one parcel is late."""
         on_time = np.ones(n)
         if len(starts):
             on_time[shipped] = np.multiply.reduceat(1.0 - p, starts)
-        return pa.array(1.0 - on_time, mask=missing)
+        return pa.array(1.0 - on_time, mask=unknown)
 
-    cols["p_late"] = any_late(f and f.p_late)
-    cols["p_late_at_allocation"] = any_late(f and f.p_late_at_allocation)
+    rejected = np.array([d.rejected for d in drivers], dtype=bool)
+    cols["p_late"] = any_late(f and f.p_late, missing)
+    # After a rejection the parcels are not the plan the first allocation made.
+    cols["p_late_at_allocation"] = any_late(f and f.p_late_at_allocation, missing | rejected)
     cols["is_late"] = per_order(f and f.late, np.logical_or, bool)
     cols["slack_days"] = per_order(f and f.slack, np.minimum, float)
     cols["backlog_days"] = per_order(f and f.backlog_days, np.maximum, np.int64)
@@ -177,7 +181,7 @@ def order_truth(
     cols["node_effect"] = per_order(f and f.node_effect, np.maximum, float)
     cols["carrier_effect"] = per_order(f and f.carrier_effect, np.maximum, float)
     cols["peak"] = np.full(n, peak)
-    cols["rejected"] = [d.rejected for d in drivers]
+    cols["rejected"] = rejected
     cols["reallocated"] = [d.reallocated for d in drivers]
     cols["backordered"] = [d.backordered for d in drivers]
     cols["cancel_reason"] = [d.cancel_reason or None for d in drivers]
@@ -185,12 +189,20 @@ def order_truth(
 
 
 def shipment_truth(
-    fates: ParcelFates | None, carrier: list[str], service: list[str], node_ids: list[str]
+    fates: ParcelFates | None,
+    tails: list[OrderTail],
+    drivers: list[OrderDrivers],
+    carrier: list[str],
+    service: list[str],
+    node_ids: list[str],
 ) -> dict[str, Any]:
     """One row per shipment: where it went from, how, its late chance and whether it was late."""
     if fates is None:
         return {}
     parcels, ci = fates.parcels, fates.carriers
+    # The shipments of an order with a rejection, each as many times as the order has parcels.
+    counts = [x.end_parcel - x.first_parcel for x in tails]
+    rejected = np.repeat(np.array([d.rejected for d in drivers], dtype=bool), counts)
     return {
         "shipment_id": fates.shipment_ids,
         "order_id": [x.order_id for x in parcels],
@@ -198,7 +210,7 @@ def shipment_truth(
         "carrier": [carrier[c] for c in ci],
         "service_level": [service[c] for c in ci],
         "p_late": fates.p_late,
-        "p_late_at_allocation": fates.p_late_at_allocation,
+        "p_late_at_allocation": pa.array(fates.p_late_at_allocation, mask=rejected),
         "is_late": fates.late,
         "ship_day_delay": fates.backlog_days,
     }
