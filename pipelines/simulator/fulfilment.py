@@ -33,7 +33,7 @@ from pipelines.simulator.draws import (
 )
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
-from pipelines.simulator.late_model import LateModel, draw_node_effects
+from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
 from pipelines.simulator.network import Carriers, Network
 from pipelines.simulator.records import (
     EventColumns,
@@ -61,8 +61,6 @@ CANCEL_CONTACT_BEFORE_S = 90
 MAX_ATTEMPTS = 3
 # A store this many days behind turns a share of its picks away (network.swamped_store_reject).
 SWAMPED_BACKLOG_DAYS = 2
-# A node's backlog holds a parcel back this many days at most (it calls in help beyond that).
-MAX_BACKLOG_DAYS = 5
 # A picker looks for the goods between 08:00 and 12:00 of the planned day, at least 15 minutes
 # after the allocation; at a store's own shelf 10 to 40 minutes after it. A stock correction
 # follows two minutes later, a re-allocation 2 to 15 minutes later.
@@ -268,7 +266,10 @@ class Fulfilment:
             self.backlog[n] = max(0.0, self.backlog[n] + used - state.true_cap[n])
         peak = bool(self.late_model.peak[day])
         orders_truth = order_truth(state.tails, state.drivers, fates, self.ts, peak)
-        return orders_truth, shipment_truth(fates, src.c_name, src.c_service, self.node_ids)
+        ships_truth = shipment_truth(
+            fates, state.tails, state.drivers, src.c_name, src.c_service, self.node_ids
+        )
+        return orders_truth, ships_truth
 
     def _order(self, state: DayState, o: OrderRequest) -> None:
         """Promise, cancel or source one order, and leave its parcels for the day's shipping."""
@@ -312,14 +313,12 @@ class Fulfilment:
         service = o.service
         for key, glines in sourcing.groups.items():
             n, t_alloc = key[0], sourcing.group_t[key]
-            delay = (
-                0
-                if t_alloc // DAY > today
-                else min(int((backlog[n] + used[n]) / true_cap[n]), MAX_BACKLOG_DAYS)
-            )
+            queue = 0.0 if t_alloc // DAY > today else backlog[n] + used[n]
+            delay = min(int(queue / true_cap[n]), MAX_BACKLOG_DAYS)
             parcels.append(
                 _new(
-                    Parcel, (oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay)
+                    Parcel,
+                    (oid, n, glines, t_alloc, metro, service, promised_t, store_node, delay, queue),
                 )
             )
         tail = (oid, placed_t, promised_t, metro, is_pickup, o.channel, start, len(parcels))

@@ -26,6 +26,7 @@ class Parcel(NamedTuple):
     promised_t: int
     store_node: int  # the pickup store, -1 for a delivery
     backlog_days: int  # days the node's backlog holds the parcel back
+    queue_units: float  # the node's open units as it was allocated (0: allocated for a later day)
 
 
 class OrderTail(NamedTuple):
@@ -89,6 +90,7 @@ class ParcelFates:
     shipment_ids: list[str]
     carriers: list[int]
     p_late: np.ndarray
+    p_late_at_allocation: np.ndarray  # with what was unsettled at allocation integrated out
     late: np.ndarray
     slack: np.ndarray
     backlog_days: np.ndarray

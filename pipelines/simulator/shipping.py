@@ -18,7 +18,7 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.draws import PARCEL_SLOTS, stream
 from pipelines.simulator.emit import DAY, EventSink
-from pipelines.simulator.late_model import LateModel
+from pipelines.simulator.late_model import AtAllocation, LateModel, shelf_ready
 from pipelines.simulator.records import EventColumns, OrderTail, Parcel, ParcelFates, Shipment
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing
 
@@ -85,6 +85,7 @@ class _Routes(NamedTuple):
 
 class _Chance(NamedTuple):
     p_late: np.ndarray
+    p_late_at_allocation: np.ndarray
     slack: np.ndarray
     weather: np.ndarray
     carrier_disruption: np.ndarray
@@ -120,6 +121,7 @@ class Shipping:
         self.node_ids, self.sku_ids = node_ids, cat.sku_ids
         self.sink, self.costs = sink, costs
         self.collected_share = collected_share
+        self.nominal_cap = np.array(sourcing.cap)
         self.ship_seq = 0
 
     def ship_day(
@@ -144,6 +146,7 @@ class Shipping:
             shipment_ids=sids,
             carriers=routes.carrier,
             p_late=chance.p_late,
+            p_late_at_allocation=chance.p_late_at_allocation,
             late=late,
             slack=chance.slack.astype(float),
             backlog_days=np.array([x.backlog_days for x in parcels], dtype=np.int64),
@@ -165,7 +168,7 @@ class Shipping:
         no_heavy, proc, cutoff_s = src.c_heavy < 0, src.proc, src.cutoff_s
         routes = _Routes(*([] for _ in _Routes._fields))
         ci_l, mode_l, weight_l, transit_l, plan_l, node_l, region_l, group_l = routes
-        for _, n, glines, t_alloc, metro, service, _, store_node, _ in parcels:
+        for _, n, glines, t_alloc, metro, service, _, store_node, _, _ in parcels:
             if len(glines) == 1:
                 _, s, q = glines[0]
                 weight = weights[s] * q
@@ -195,8 +198,9 @@ class Shipping:
     def _late_chance(
         self, parcels: list[Parcel], routes: _Routes, day_noise: list[float]
     ) -> _Chance:
-        """The logistic late model over the day's parcels."""
-        m, dcfg = self.model, self.model.cfg
+        """The logistic late model over the day's parcels: with every hidden cause as it turned
+        out, and as their allocation could know it (`LateModel.p_late_at_allocation`)."""
+        m = self.model
         k = len(parcels)
         t_alloc = np.array([x.allocated_t for x in parcels], dtype=np.int64)
         promised_t = np.array([x.promised_t for x in parcels], dtype=np.int64)
@@ -208,33 +212,43 @@ class Shipping:
         c_eff = m.c_effect[ci]
         promised_day = promised_t // DAY
         # Pickup from the store's own shelf: ready within the hour unless the store is behind.
-        ready_plan = t_alloc + HOUR + delay * DAY
-        z_store = dcfg["base_logit"] + dcfg["store_shelf_logit"] + node_eff
-        z_store = z_store + dcfg["backlog_logit"] * delay
+        ready_plan = shelf_ready(t_alloc, delay)
+        z_store = m.shelf_logit(node_eff, delay)
         p_store = np.where(ready_plan > promised_t, 1.0, 1.0 / (1.0 + np.exp(-z_store)))
         # Shipped parcels: the node's plan, its backlog, the carrier's transit and disruptions.
-        ship_day = np.array(routes.plan_day, dtype=np.int64) + delay
+        plan_day = np.array(routes.plan_day, dtype=np.int64)
+        ship_day = plan_day + delay
         transit = np.array(routes.transit, dtype=np.int64)
         slack_ship = promised_day - (ship_day + transit)
         in_time = ship_day < promised_day
-        wc = m.weather_cum[np.array(routes.region)]
-        cc = m.carrier_cum[np.array(routes.group)]
+        region, group = np.array(routes.region), np.array(routes.group)
+        wc, cc = m.weather_cum[region], m.carrier_cum[group]
         rows = np.arange(k)
         weather = in_time & ~in_store & (wc[rows, promised_day + 1] - wc[rows, ship_day] > 0)
         carrier_dis = in_time & ~in_store & (cc[rows, promised_day + 1] - cc[rows, ship_day] > 0)
-        z = (
-            dcfg["base_logit"]
-            - dcfg["slack_weight"] * slack_ship
-            + node_eff
-            + c_eff
-            + dcfg["backlog_logit"] * delay
-            + dcfg["weather_logit"] * weather
-            + dcfg["carrier_disruption_logit"] * carrier_dis
-            + dcfg["peak_logit"] * m.peak[ship_day]
-        )
+        z = m.shipped_logit(slack_ship, node_eff, c_eff, delay, weather, carrier_dis, ship_day)
         p_ship = np.where(in_time, 1.0 / (1.0 + np.exp(-z)), 1.0)
+        queue = np.array([x.queue_units for x in parcels])
+        # An order's parcels are consecutive; the first allocated is its first allocation.
+        order_ids = np.array([x.order_id for x in parcels])
+        starts = np.flatnonzero(np.r_[True, order_ids[1:] != order_ids[:-1]])
+        first_t = np.minimum.reduceat(t_alloc, starts)
+        known = AtAllocation(
+            in_store,
+            t_alloc,
+            promised_t,
+            plan_day,
+            transit,
+            m.node_effect[node],
+            c_eff,
+            region,
+            group,
+            queue / self.nominal_cap[node],
+            np.repeat(first_t // DAY, np.diff(np.r_[starts, k])),
+        )
         return _Chance(
             p_late=np.where(in_store, p_store, p_ship),
+            p_late_at_allocation=m.p_late_at_allocation(known, self.src.cap_range),
             slack=np.where(in_store, (promised_t - ready_plan) / DAY, slack_ship),
             weather=weather,
             carrier_disruption=carrier_dis,
@@ -326,7 +340,7 @@ class Shipping:
         ships = []
         first_seq = self.ship_seq - len(parcels) + 1
         for i, (
-            (oid, n, glines, _, metro, _, prom_t, store_node, _),
+            (oid, n, glines, _, metro, _, prom_t, store_node, _, _),
             sid,
             c,
             md,

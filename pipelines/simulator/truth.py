@@ -79,8 +79,8 @@ achievable answer (the oracle) and the injected faults can be checked line by li
 | file | one row per | columns |
 | --- | --- | --- |
 | `world.json` | world | seed, orders, days, start, bad_rate, config used, counts |
-| `order_drivers.parquet` | order | `order_id`, `placed_at` (UTC), `fulfillment_method`, `channel`, `is_allocated` (at least one line was sourced and left a node), `shipments`, `p_late` (the late-delivery probability the simulator used; 1 - prod(1 - p) over the order's shipments), `is_late` (realised: last delivery or pickup-ready after `promised_by`; null when nothing was fulfilled), drivers: `slack_days` (promised days minus the days the slowest shipment needed), `backlog_days` (hidden capacity backlog), `weather` / `carrier_disruption` (a disruption hit a shipment), `rejected` (a picker rejected a line), `reallocated`, `backordered`, `cancel_reason`, `node_effect` (hidden node logit), `carrier_effect`, `peak` |
-| `shipment_truth.parquet` | shipment | `shipment_id`, `order_id`, `node_id`, `carrier`, `service_level`, `p_late`, `is_late`, `ship_day_delay` (days the node shipped after its plan) |
+| `order_drivers.parquet` | order | `order_id`, `placed_at` (UTC), `fulfillment_method`, `channel`, `is_allocated` (at least one line was sourced and left a node), `shipments`, `p_late` (the late-delivery probability the simulator used at ship time; 1 - prod(1 - p) over the order's shipments), `p_late_at_allocation` (the same model's probability as the allocation could know it, below), `is_late` (realised: last delivery or pickup-ready after `promised_by`; null when nothing was fulfilled), drivers: `slack_days` (promised days minus the days the slowest shipment needed), `backlog_days` (hidden capacity backlog), `weather` / `carrier_disruption` (a disruption hit a shipment), `rejected` (a picker rejected a line), `reallocated`, `backordered`, `cancel_reason`, `node_effect` (hidden node logit), `carrier_effect`, `peak` |
+| `shipment_truth.parquet` | shipment | `shipment_id`, `order_id`, `node_id`, `carrier`, `service_level`, `p_late`, `p_late_at_allocation`, `is_late`, `ship_day_delay` (days the node shipped after its plan) |
 | `order_costs.parquet` | cost-bearing fact (the cost ledger) | `order_id`, `component` (pick_pack, packaging, outbound_shipping, payment, contact_<channel>, return_shipping, return_handling, unreturned_refund), `quantity`, `amount` (what the simulator paid or charged; 0 where the cost model prices the quantity) |
 | `stock_truth.parquet` | node/SKU at each weekly snapshot | `date`, `node_id`, `sku`, `system_on_hand`, `true_on_hand`, `reserved` (both on-hand figures include reserved units, like `stock.snapshot`) |
 | `count_truth.parquet` | cycle count (`stock.counted`) | `count_id`, `date`, `node_id`, `node_type`, `sku`, `abc_class`, `system_quantity`, `counted_quantity`, `true_error` (= counted - system; counts are exact in this world), `tolerance_units`, `is_accurate`, `days_since_last_count`, `unrecorded_units` (absolute unrecorded shrink/damage/mis-scan units since the last count) |
@@ -88,6 +88,28 @@ achievable answer (the oracle) and the injected faults can be checked line by li
 | `carrier_reliability.csv` | carrier and service level | `carrier`, `service_level`, `late_logit`, `transit_days` |
 | `disruptions.csv` | disruption | `kind` (weather / carrier), `target` (region or carrier), `start_date`, `end_date` |
 | `injected_faults.csv` | injected fault | `file` (relative to `DIR/events`), `line` (1-based), `event_id` (for `invalid_json` the id the broken line would have had), `fault` (kind), `expected` (`landed`, `duplicate` or the quarantine reason), `detail` |
+
+Two oracles of lateness. `p_late` is the late model with every hidden cause as it turned out:
+the node's reliability noise on the day (staffing), the days its backlog held the parcel back
+(its open units over the day's true capacity), and the weather and carrier disruptions in the
+parcel's transit window, including those that began after it was allocated; the Bernoulli draw
+on top of it is the one thing it does not know. `p_late_at_allocation` is the same model with
+what was not yet settled when the parcel was allocated integrated out rather than realised, the
+bound for a model that predicts at allocation. Known: the plan (node, carrier, planned ship day,
+promise, transit), the node's and carrier's lasting reliability (learnable from history), the
+node's open units (its backlog and the day's allocations so far: the OMS sees what it allocated
+and has not shipped), the calendar (peak), and disruptions begun by the day of the order's first
+allocation, with their end (a forecast or an outage notice announces it). Integrated out: the
+node's staffing that day, both its reliability noise (normal, `node_day_noise_sd`; 12-point
+Gauss-Hermite quadrature) and its capacity (nominal x uniform `true_capacity_range`, so the
+backlog's delay in days is a distribution), and disruptions that begin after that day (a start
+each day at `weather_daily_rate` / `carrier_disruption_daily_rate`, lasting `disruption_days`).
+A backorder is planned at the first allocation (from the OMS's own records and the receipt due)
+and counts. Null for an order with a rejection and for its shipments: after a rejection the
+parcels are not the plan the first allocation made, and the truth holds no counterfactual of
+that plan (under 1% of orders in the default world). An order's figure is 1 - prod(1 - p) over
+its shipments, as for `p_late`: the weather and outages that shipments of one order share make
+them slightly dependent at allocation, which this ignores.
 
 Fault kinds: `invalid_json`, `unknown_event_type`, `missing_field`, `wrong_type`,
 `negative_quantity`, `bad_timestamp`, `invalid_value`, `unsupported_schema_version` (a bad line
@@ -139,11 +161,18 @@ def order_truth(
         return pa.array(out, mask=missing)
 
     f = fates
-    # 1 - prod(1 - p): the chance that at least one parcel is late.
-    on_time = np.ones(n)
-    if len(starts):
-        on_time[shipped] = np.multiply.reduceat(1.0 - f.p_late, starts)
-    cols["p_late"] = pa.array(1.0 - on_time, mask=missing)
+
+    def any_late(p: np.ndarray | None, unknown: np.ndarray) -> pa.Array:
+        """1 - prod(1 - p): the chance that at least one parcel is late."""
+        on_time = np.ones(n)
+        if len(starts):
+            on_time[shipped] = np.multiply.reduceat(1.0 - p, starts)
+        return pa.array(1.0 - on_time, mask=unknown)
+
+    rejected = np.array([d.rejected for d in drivers], dtype=bool)
+    cols["p_late"] = any_late(f and f.p_late, missing)
+    # After a rejection the parcels are not the plan the first allocation made.
+    cols["p_late_at_allocation"] = any_late(f and f.p_late_at_allocation, missing | rejected)
     cols["is_late"] = per_order(f and f.late, np.logical_or, bool)
     cols["slack_days"] = per_order(f and f.slack, np.minimum, float)
     cols["backlog_days"] = per_order(f and f.backlog_days, np.maximum, np.int64)
@@ -152,7 +181,7 @@ def order_truth(
     cols["node_effect"] = per_order(f and f.node_effect, np.maximum, float)
     cols["carrier_effect"] = per_order(f and f.carrier_effect, np.maximum, float)
     cols["peak"] = np.full(n, peak)
-    cols["rejected"] = [d.rejected for d in drivers]
+    cols["rejected"] = rejected
     cols["reallocated"] = [d.reallocated for d in drivers]
     cols["backordered"] = [d.backordered for d in drivers]
     cols["cancel_reason"] = [d.cancel_reason or None for d in drivers]
@@ -160,12 +189,20 @@ def order_truth(
 
 
 def shipment_truth(
-    fates: ParcelFates | None, carrier: list[str], service: list[str], node_ids: list[str]
+    fates: ParcelFates | None,
+    tails: list[OrderTail],
+    drivers: list[OrderDrivers],
+    carrier: list[str],
+    service: list[str],
+    node_ids: list[str],
 ) -> dict[str, Any]:
     """One row per shipment: where it went from, how, its late chance and whether it was late."""
     if fates is None:
         return {}
     parcels, ci = fates.parcels, fates.carriers
+    # The shipments of an order with a rejection, each as many times as the order has parcels.
+    counts = [x.end_parcel - x.first_parcel for x in tails]
+    rejected = np.repeat(np.array([d.rejected for d in drivers], dtype=bool), counts)
     return {
         "shipment_id": fates.shipment_ids,
         "order_id": [x.order_id for x in parcels],
@@ -173,6 +210,7 @@ def shipment_truth(
         "carrier": [carrier[c] for c in ci],
         "service_level": [service[c] for c in ci],
         "p_late": fates.p_late,
+        "p_late_at_allocation": pa.array(fates.p_late_at_allocation, mask=rejected),
         "is_late": fates.late,
         "ship_day_delay": fates.backlog_days,
     }
