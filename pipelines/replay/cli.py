@@ -10,8 +10,7 @@ import typer
 from pipelines.settings import OmsiHome
 
 ESTIMATE_NOTE = (
-    "An estimate from the model, not a measurement: the experiment measures "
-    "(docs/closed-loop.md)."
+    "An estimate from the model, not a measurement: the experiment measures (docs/closed-loop.md)."
 )
 
 
@@ -65,7 +64,11 @@ def render(summary) -> str:
         f"shadow replay: {summary.decisions:,} decisions, {summary.replayed:,} replayable; "
         f"P(late) from {source}",
         f"  changed by the feed's rule: {summary.changed:,} ({share} of decisions)",
-        "  " + "".ljust(24) + "as routed".rjust(12) + "feed's rule".rjust(13) + "difference".rjust(12),
+        "  "
+        + "".ljust(24)
+        + "as routed".rjust(12)
+        + "feed's rule".rjust(13)
+        + "difference".rjust(12),
     ]
     lines += [
         f"  {label:24}{chosen:>12,.1f}{shadow:>13,.1f}{shadow - chosen:>+12,.1f}"

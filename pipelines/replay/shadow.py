@@ -80,8 +80,9 @@ def shadow_choice(group: pd.DataFrame) -> str:
     """The node the feed's rule picks among one decision's candidate rows (one is the chosen)."""
     chosen = group[group["is_chosen"]].iloc[0]
     others = group[~group["is_chosen"]].sort_values("node_id")
-    own = {chosen["node_id"]: chosen["own_cost"]}
-    own |= {n: max(c, chosen["own_cost"]) for n, c in zip(others["node_id"], others["own_cost"])}
+    floor = chosen["own_cost"]
+    own = {chosen["node_id"]: floor}
+    own |= {n: max(c, floor) for n, c in zip(others["node_id"], others["own_cost"], strict=True)}
     penalty = dict(zip(group["node_id"], group["routing_penalty"], strict=True))
     # The chosen node first: a tie keeps the OMS's choice.
     ranked = policy.rank([chosen["node_id"], *others["node_id"]], own.get, penalty.get)
