@@ -130,12 +130,10 @@ def test_the_replay_ignores_every_event_after_a_decisions_cutoff(world, model) -
     ]
     pd.testing.assert_frame_equal(rivals[0], rivals[1])
     # The comparison sees a difference where there is one: decisions after T do change.
-    after = [_sorted(f[f["cutoff_at"] > decided], ["order_id"]) for f in (full, cut)]
-    common = after[0]["order_id"].isin(after[1]["order_id"])
-    changed = after[0][common].reset_index(drop=True).compare(
-        after[1][after[1]["order_id"].isin(after[0]["order_id"])].reset_index(drop=True)
-    )
-    assert not changed.empty
+    after = [f[f["cutoff_at"] > decided] for f in (full, cut)]
+    both = set(after[0]["order_id"]) & set(after[1]["order_id"])
+    later = [_sorted(f[f["order_id"].isin(both)], ["order_id"]) for f in after]
+    assert len(later[0]) > 100 and not later[0].equals(later[1])
 
 
 def _busiest_contested_node(wh: Path) -> str:

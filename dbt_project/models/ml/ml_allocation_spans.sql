@@ -54,18 +54,18 @@ final as (
         on
             shipment_lines.shipment_id = shipped.shipment_id
             and allocations.node_id = shipped.node_id
-            and shipped.shipped_at >= allocations.allocated_at
+            and allocations.allocated_at <= shipped.shipped_at
     left join rejections
         on
             allocations.order_id = rejections.order_id
             and allocations.line_id = rejections.line_id
             and allocations.node_id = rejections.node_id
-            and rejections.rejected_at >= allocations.allocated_at
+            and allocations.allocated_at <= rejections.rejected_at
     left join cancellations
         on
             allocations.order_id = cancellations.order_id
             and allocations.line_id = cancellations.line_id
-            and cancellations.cancelled_at >= allocations.allocated_at
+            and allocations.allocated_at <= cancellations.cancelled_at
     group by allocations.event_id, allocations.node_id, allocations.allocated_at, allocations.quantity
 
 )

@@ -188,7 +188,7 @@ not_found_lines as (
             allocations.order_id = cancellations.order_id
             and allocations.line_id = cancellations.line_id
             and cancellations.cancellation_reason = 'out_of_stock'
-            and cancellations.cancelled_at >= allocations.rejected_at
+            and allocations.rejected_at <= cancellations.cancelled_at
     where allocations.rejection_reason = 'not_found'
     group by allocations.allocation_id, allocations.rejected_at
 
@@ -204,7 +204,7 @@ conversion as (
             0
         ) as cancel_after_not_found
     from (select distinct penalty_date from grid) as decision_days
-    left join not_found_lines on not_found_lines.rejected_date < decision_days.penalty_date
+    left join not_found_lines on decision_days.penalty_date > not_found_lines.rejected_date
     group by decision_days.penalty_date
 
 ),

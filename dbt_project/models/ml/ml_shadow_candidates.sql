@@ -121,8 +121,8 @@ record_cover as (
     inner join positions
         on
             lines.sku = positions.sku
-            and positions.position_date = {{ dbt.dateadd('day', -1, 'lines.cutoff_date') }}
-            and positions.available_to_promise >= lines.ordered_quantity
+            and {{ dbt.dateadd('day', -1, 'lines.cutoff_date') }} = positions.position_date
+            and lines.ordered_quantity <= positions.available_to_promise
     group by lines.order_id, positions.node_id
 
 ),
@@ -152,7 +152,7 @@ offer_cover as (
     inner join offers
         on
             lines.sku = offers.sku
-            and offers.first_offered_date < lines.cutoff_date
+            and lines.cutoff_date > offers.first_offered_date
     where not exists (select 1 from positions)
     group by lines.order_id, offers.node_id
 
@@ -178,38 +178,60 @@ pairs as (
 
 ),
 
+cost_points as (
+
+    -- The moments of (distance, estimated ship cost) as exact decimals, so that their sums do
+    -- not depend on the order rows are added in (a float sum does).
+    select
+        cast(cutoff_at as date) as cutoff_date,
+        cast(distance_km as decimal(38, 6)) as x,
+        cast(estimated_ship_cost as decimal(38, 6)) as y
+    from features
+    where nodes_at_allocation = 1 and distance_km is not null and estimated_ship_cost is not null
+
+),
+
 cost_days as (
 
     select
-        cast(cutoff_at as date) as cutoff_date,
+        cutoff_date,
         count(*) as n,
-        sum(distance_km) as sx,
-        sum(cast(estimated_ship_cost as double)) as sy,
-        sum(distance_km * distance_km) as sxx,
-        sum(distance_km * cast(estimated_ship_cost as double)) as sxy
-    from features
-    where nodes_at_allocation = 1 and distance_km is not null and estimated_ship_cost is not null
-    group by cast(cutoff_at as date)
+        sum(x) as sx,
+        sum(y) as sy,
+        sum(cast(x * x as decimal(38, 6))) as sxx,
+        sum(cast(x * y as decimal(38, 6))) as sxy
+    from cost_points
+    group by cutoff_date
+
+),
+
+cost_moments as (
+
+    -- Every earlier day's decisions together.
+    select
+        decision_days.cutoff_date,
+        sum(cost_days.n) as n,
+        cast(sum(cost_days.sx) as double) as sx,
+        cast(sum(cost_days.sy) as double) as sy,
+        cast(sum(cost_days.sxx) as double) as sxx,
+        cast(sum(cost_days.sxy) as double) as sxy
+    from (select distinct cutoff_date from decisions) as decision_days
+    left join cost_days on decision_days.cutoff_date > cost_days.cutoff_date
+    group by decision_days.cutoff_date
 
 ),
 
 ship_rates as (
 
-    -- Least squares over every earlier day's decisions: sum the moments, then solve.
+    -- The least-squares slope of estimated ship cost on distance.
     select
-        decision_days.cutoff_date,
+        cutoff_date,
         case
-            when sum(cost_days.n) >= 30
-                then greatest(coalesce(
-                    (sum(cost_days.n) * sum(cost_days.sxy) - sum(cost_days.sx) * sum(cost_days.sy))
-                    / nullif(sum(cost_days.n) * sum(cost_days.sxx) - sum(cost_days.sx) * sum(cost_days.sx), 0),
-                    0
-                ), 0)
+            when n >= 30
+                then greatest(coalesce((n * sxy - sx * sy) / nullif(n * sxx - sx * sx, 0), 0), 0)
             else 0
         end as ship_cost_per_km
-    from (select distinct cutoff_date from decisions) as decision_days
-    left join cost_days on cost_days.cutoff_date < decision_days.cutoff_date
-    group by decision_days.cutoff_date
+    from cost_moments
 
 ),
 
@@ -232,7 +254,8 @@ priced as (
         cast(nodes.pick_pack_cost_per_unit as double) * decisions.units_ordered
         + case
             when decisions.ship_to_lat is null or decisions.ship_to_lon is null then 0
-            else ship_rates.ship_cost_per_km
+            else
+                ship_rates.ship_cost_per_km
                 * {{ distance_km('nodes.lat', 'nodes.lon', 'decisions.ship_to_lat', 'decisions.ship_to_lon') }}
         end as own_cost,
         penalties.routing_penalty,
@@ -255,17 +278,17 @@ priced as (
 
 contenders as (
 
-    select others.*
-    from priced as others
+    select rivals.*
+    from priced as rivals
     inner join priced as chosen
         on
-            others.order_id = chosen.order_id
+            rivals.order_id = chosen.order_id
             and chosen.is_chosen
     where
-        not others.is_chosen
-        and others.routing_penalty < chosen.routing_penalty
-        and greatest(others.own_cost - chosen.own_cost, 0)
-        < chosen.routing_penalty - others.routing_penalty
+        not rivals.is_chosen
+        and rivals.routing_penalty < chosen.routing_penalty
+        and greatest(rivals.own_cost - chosen.own_cost, 0)
+        < chosen.routing_penalty - rivals.routing_penalty
 
 ),
 
