@@ -108,8 +108,7 @@ class OmsiDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            # raw is what ingest writes; ml what the risk models and the replay write.
-            return "ingest" if dbt_resource_props["source_name"] == "raw" else "ml"
+            return "ingest"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 
