@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import duckdb
+import pandas as pd
 
 from models.features import DELIVERY
 from models.registry import Registry
@@ -17,13 +18,6 @@ from pipelines.replay.shadow import Estimator, ReplaySummary, replay, summarize
 
 TABLE = "ml.shadow_routing_decisions"
 CANDIDATES = "ml.ml_shadow_candidates"
-# The columns written, in the table's order (pipelines/replay/decisions_table.sql).
-COLUMNS = (
-    "order_id", "cutoff_at", "is_replayed", "candidate_nodes", "chosen_node_id",
-    "shadow_node_id", "is_changed", "chosen_own_cost", "shadow_own_cost",
-    "chosen_routing_penalty", "shadow_routing_penalty", "p_late_chosen", "p_late_shadow",
-    "p_cancel_chosen", "p_cancel_shadow", "late_estimate", "model_version", "replayed_at",
-)  # fmt: skip
 
 
 class ReplayInputsMissing(RuntimeError):
@@ -62,14 +56,15 @@ def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def write_decisions(con: duckdb.DuckDBPyConnection, decisions) -> None:
-    """Replace every row of the decisions table with `decisions`, in one transaction."""
+def write_decisions(con: duckdb.DuckDBPyConnection, decisions: pd.DataFrame) -> None:
+    """Replace every row of the decisions table (its columns: pipelines/replay/decisions_table.sql)
+    with `decisions`, matched by column name, in one transaction."""
     cur = con.cursor()
     try:
         cur.register("decisions", decisions)
         cur.execute("begin")
         cur.execute(f"delete from {TABLE}")
-        cur.execute(f"insert into {TABLE} select {', '.join(COLUMNS)} from decisions")
+        cur.execute(f"insert into {TABLE} by name select * from decisions")
         cur.execute("commit")
     finally:
         cur.close()
@@ -79,8 +74,10 @@ def replay_warehouse(
     con: duckdb.DuckDBPyConnection,
     registry: Registry,
     say: Callable[[str], None] = lambda _message: None,
+    replayed_at: datetime | None = None,
 ) -> ReplaySummary:
-    """Replay every first sourcing decision of the warehouse and write the result."""
+    """Replay every first sourcing decision of the warehouse and write the result, stamped
+    `replayed_at` (default: now, UTC)."""
     _check_inputs(con)
     features = read_frame(con, f"select * from {DELIVERY.table}")
     candidates = read_frame(con, f"select * from {CANDIDATES}")
@@ -95,7 +92,7 @@ def replay_warehouse(
         "  expected P(late) from "
         + (f"the delivery model {estimator.version}" if estimator.version else "node history")
     )
-    replayed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    replayed_at = replayed_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     decisions = replay(features, candidates, estimator, replayed_at)
     write_decisions(con, decisions)
     say(f"  {len(decisions):,} rows written to {TABLE}")
