@@ -222,6 +222,24 @@ OPEN_ORDER_RISK = RowSource(
     date_column=None,
 )  # fmt: skip
 
+SHADOW_DECISIONS = RowSource(
+    # The decisions the feed's rule would have sent elsewhere (agg_shadow_routing_daily sums
+    # fct_dashboard_shadow_routing); node_type is the chosen node's type.
+    table="fct_dashboard_shadow_routing",
+    noun="changed decisions",
+    columns=(
+        "order_id", "cutoff_at", "chosen_node_id", "node_type", "shadow_node_id",
+        "shadow_node_type", "chosen_routing_penalty", "shadow_routing_penalty",
+        "chosen_own_cost", "shadow_own_cost", "p_late_chosen", "p_late_shadow",
+        "p_cancel_chosen", "p_cancel_shadow", "observed_late", "candidate_nodes",
+        "report_date", "channel", "fulfillment_method", "region",
+    ),
+    order_by="chosen_routing_penalty - shadow_routing_penalty desc, order_id",
+    order_label="largest penalty saved first",
+    keys=_columns("chosen_node_id", "shadow_node_id"),
+    condition="is_changed",
+)  # fmt: skip
+
 BACKTEST = RowSource(
     # The newest backtest, the one the reliability diagram bands; no filter applies to it.
     table="(select * from delivery_risk_backtest where model_version = "

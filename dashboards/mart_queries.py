@@ -57,6 +57,8 @@ FILTER_TABLES = ("agg_orders_daily",)
 DELIVERY_RISK_TABLES = ("delivery_risk_scores", "model_metrics", "delivery_risk_backtest")
 INVENTORY_RISK_TABLES = ("inventory_risk_scores", "cycle_count_list")
 DRIFT_TABLES = ("feature_drift",)
+# The shadow replay's marts (views over its table: present, and empty until `omsi replay`).
+SHADOW_TABLES = ("agg_shadow_routing_daily", "fct_dashboard_shadow_routing")
 
 # Benchmarks from the KPI definitions (docs/kpis.md): the average retailer and the best.
 IRA_AVERAGE = 0.83
@@ -642,6 +644,78 @@ def inventory_risk(version: SnapshotVersion, filters: Filters, limit: int = 100)
     )
 
 
+# --- Shadow routing (the shadow replay, `omsi replay`; see docs/closed-loop.md) ----------------
+
+
+def shadow_routing_totals(version: SnapshotVersion, filters: Filters) -> pd.Series:
+    """Decisions, how many the feed's rule changes, and the expected late orders and
+    out-of-stock cancellations routed as the OMS did (`_chosen`) and by the rule (`_shadow`)."""
+    where, params = filters.where()
+    return frame(
+        version,
+        f"""
+        select
+            coalesce(sum(decisions), 0)::bigint as decisions,
+            coalesce(sum(replayed_decisions), 0)::bigint as replayed,
+            coalesce(sum(changed_decisions), 0)::bigint as changed,
+            sum(expected_late_chosen) as late_chosen,
+            sum(expected_late_shadow) as late_shadow,
+            sum(expected_cancellations_chosen) as cancellations_chosen,
+            sum(expected_cancellations_shadow) as cancellations_shadow,
+        from agg_shadow_routing_daily
+        where {where}
+        """,
+        params,
+    ).iloc[0]
+
+
+def shadow_routing_nodes(version: SnapshotVersion, filters: Filters) -> pd.DataFrame:
+    """Per node: the decisions the OMS sent there, how many the rule moves away and brings in,
+    and the expected late orders of the node's decisions as routed and under the rule."""
+    where, params = filters.where()
+    return frame(
+        version,
+        f"""
+        with rows as (select * from agg_shadow_routing_daily where {where}),
+        sent as (
+            select chosen_node_id as node_id, any_value(node_type) as node_type,
+                sum(decisions)::bigint as decisions, sum(changed_decisions)::bigint as moved_away,
+                sum(expected_late_chosen) as expected_late_as_routed,
+                sum(expected_late_shadow) as expected_late_under_rule,
+            from rows group by chosen_node_id
+        ),
+        brought as (
+            select shadow_node_id as node_id, sum(changed_decisions)::bigint as moved_in,
+            from rows group by shadow_node_id
+        )
+        -- A node can receive orders in the selection without having been sent any.
+        select coalesce(sent.node_id, brought.node_id) as node_id, sent.node_type,
+            coalesce(sent.decisions, 0) as decisions, coalesce(sent.moved_away, 0) as moved_away,
+            coalesce(brought.moved_in, 0) as moved_in,
+            sent.moved_away / nullif(sent.decisions, 0) as share_moved_away,
+            coalesce(sent.expected_late_as_routed, 0) as expected_late_as_routed,
+            coalesce(sent.expected_late_under_rule, 0) as expected_late_under_rule,
+        from sent full join brought on sent.node_id = brought.node_id
+        where coalesce(sent.decisions, 0) > 0 or brought.moved_in > 0
+        order by moved_away desc, moved_in desc, node_id
+        """,
+        params,
+    )
+
+
+def shadow_replay_run(version: SnapshotVersion) -> pd.Series:
+    """When the replay ran, where its P(late) came from, and the decisions it covers."""
+    return frame(
+        version,
+        """
+        select max(replayed_at) as replayed_at, any_value(late_estimate) as late_estimate,
+            any_value(model_version) as model_version, min(cutoff_at) as first_decision,
+            max(cutoff_at) as last_decision, count(*) as decisions,
+        from fct_dashboard_shadow_routing
+        """,
+    ).iloc[0]
+
+
 # --- What the benchmark times: each page's queries, as the page runs them by default ---------
 # (a drill-down that lists its rows before anything is picked runs its query on first view too;
 # the others run one query when a group is picked, timed apart by the benchmark).
@@ -661,7 +735,17 @@ PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
         phantom_by_node,
         node_availability,
     ),
-    "fulfilment": (order_funnel, sourcing_mix, rejections, node_activity, distance_by_node_type),
+    "fulfilment": (
+        order_funnel,
+        sourcing_mix,
+        rejections,
+        node_activity,
+        distance_by_node_type,
+        lambda v, f: shadow_replay_run(v),
+        shadow_routing_totals,
+        shadow_routing_nodes,
+        lambda v, f: drill.rows(v, f, drill.SHADOW_DECISIONS),
+    ),
     "cost": (
         lambda v, f: cost_by(v, f, "channel"),
         lambda v, f: drill.rows(v, f, drill.COST_DRIVERS),
@@ -703,6 +787,7 @@ PAGE_DRILLS: dict[str, tuple[tuple[drill.RowSource, str, PageQuery, str], ...]] 
         (drill.ALLOCATIONS, "node_type", sourcing_mix, "node_type"),
         (drill.SHIPMENTS, "node_id", node_activity, "node_id"),
         (drill.REJECTIONS, "rejection_reason", rejections, "rejection_reason"),
+        (drill.SHADOW_DECISIONS, "chosen_node_id", shadow_routing_nodes, "node_id"),
     ),
     "cost": ((drill.COST_DRIVERS, "channel", lambda v, f: cost_by(v, f, "channel"), "channel"),),
     "returns": ((drill.RETURNS, "category", returns_by_category, "category"),),

@@ -60,15 +60,17 @@ def tile(
     how: str,
     kpi: str | None = None,
     known: dict[str, str] | None = None,
+    change: dict[str, object] | None = None,
 ) -> None:
-    """A KPI tile whose help says how this page computed it and the seed's definition."""
+    """A KPI tile whose help says how this page computed it and the seed's definition;
+    `change` is `kpis.metric_delta`'s arguments for a delta under the value."""
     help_parts = [how]
     if kpi and known and kpi in known:
         help_parts.insert(0, f"**Definition** (`{kpi}`): {known[kpi]}")
     shown = (
         f"{int(value):,}" if unit == "count" and value is not None else format_value(value, unit)
     )
-    column.metric(label, shown, help="\n\n".join(help_parts), border=True)
+    column.metric(label, shown, help="\n\n".join(help_parts), border=True, **(change or {}))
 
 
 def table(

@@ -12,6 +12,7 @@ import typer
 from pipelines.experiment.cli import experiment_command
 from pipelines.feed.cli import feed_command
 from pipelines.ml.commands import models_app, score_command, train_command
+from pipelines.replay.cli import replay_command
 from pipelines.settings import OmsiHome
 from pipelines.simulator.cli import generate_command
 
@@ -31,6 +32,7 @@ app.add_typer(import_app, name="import")
 app.command("train")(train_command)
 app.command("score")(score_command)
 app.add_typer(models_app, name="models")
+app.command("replay")(replay_command)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -251,7 +251,8 @@ def write_kpi_tables(con: duckdb.DuckDBPyConnection) -> None:
 # --- A simulated world built for real: simulator, ingest, dbt, serving ------------------------
 
 # The dbt nodes the pages read: the dashboard marts, kpi_daily (the Overview) and everything
-# upstream of them, and the KPI definitions seed. Tests and checks are left to tests/test_dbt_marts.py, which builds all.
+# upstream of them, the KPI definitions seed, and the shadow replay's candidates. Tests and
+# checks are left to tests/test_dbt_marts.py, which builds all.
 WORLD_DBT_ARGS = [
     "build",
     "--select",
@@ -259,6 +260,7 @@ WORLD_DBT_ARGS = [
     "+path:models/marts/ingest_health",
     "+kpi_daily",
     "kpi_definitions",
+    "+ml_shadow_candidates",
     "--resource-type",
     "model",
     "--resource-type",
@@ -279,14 +281,18 @@ def build_world_snapshots(
     root: Path, *, orders: int = 1500, days: int = 30, seed: int = 11, first_days: int = 20
 ) -> WorldSnapshots:
     """Simulate a world, land its first `first_days` day files, build and publish a snapshot
-    (kept as `first`), then land the rest, build incrementally and publish again (`final`).
+    (kept as `first`), then land the rest, build incrementally, replay its sourcing decisions
+    (`omsi replay`'s code; no model is trained, so P(late) comes from history) and publish
+    again (`final`).
 
     The warehouse afterwards holds the final marts, for tests to read the numbers independently.
     """
     import shutil
 
+    from models.registry import Registry
     from pipelines import warehouse as wh
     from pipelines.ingest import ingest_folder
+    from pipelines.replay.run import replay_warehouse
     from pipelines.serving import publish_snapshot
     from pipelines.simulator import generate
     from tests.dbt_runner import run_dbt
@@ -308,6 +314,12 @@ def build_world_snapshots(
         code, output, _ = run_dbt(WORLD_DBT_ARGS, warehouse, root / f"dbt-{number}")
         if code != 0:
             raise RuntimeError(f"dbt failed on delivery {number}:\n{output[-6000:]}")
+        if number == 2:
+            con = wh.connect(warehouse)
+            try:
+                replay_warehouse(con, Registry(root / "models"))
+            finally:
+                con.close()
         snapshot = root / f"serving-{number}.duckdb"
         publish_snapshot(warehouse, snapshot)
         snapshots.append(snapshot)

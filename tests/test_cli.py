@@ -22,6 +22,7 @@ COMMANDS = [
     ["quarantine"],
     ["quarantine", "show"],
     ["quarantine", "export"],
+    ["replay"],
     ["dashboard"],
     ["demo"],
 ]
@@ -43,6 +44,7 @@ def test_top_level_help_lists_every_command(runner):
         "run",
         "status",
         "quarantine",
+        "replay",
         "dashboard",
         "demo",
     ):

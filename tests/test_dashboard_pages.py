@@ -414,6 +414,51 @@ def test_fulfilment_equals_the_allocations_and_shipments(serving, marts, period)
     assert {node: int(nodes.loc[node, "shipments"]) for node, _ in shipments} == dict(shipments)
 
 
+def test_shadow_routing_equals_the_replayed_decisions(serving, marts, period) -> None:
+    app = run_page("fulfilment", link(period))
+    decisions, changed, late_shadow, cancelled_shadow = one(
+        marts,
+        "select count(*), count(*) filter (where d.is_changed), sum(d.p_late_shadow), "
+        "sum(d.p_cancel_shadow) from ml.shadow_routing_decisions as d "
+        "join marts.fct_orders as o using (order_id) where o.placed_date between ? and ?",
+        list(period),
+    )
+    assert decisions > 0
+    shown = tiles(app)
+    assert shown["Decisions the feed's rule changes"] == format_value(changed / decisions, "ratio")
+    assert shown["Expected late orders"] == format_value(late_shadow, "currency")
+    assert shown["Expected stock cancellations"] == format_value(cancelled_shadow, "currency")
+    assert any("not a measurement" in c.value for c in app.caption)
+    nodes = table_with(app, "moved_away").set_index("node_id")
+    away = dict(
+        marts.execute(
+            "select d.chosen_node_id, count(*) filter (where d.is_changed) "
+            "from ml.shadow_routing_decisions as d join marts.fct_orders as o using (order_id) "
+            "where o.placed_date between ? and ? group by 1",
+            list(period),
+        ).fetchall()
+    )
+    assert {node: int(nodes.loc[node, "moved_away"]) for node in away} == away
+    assert int(nodes["moved_in"].sum()) == int(nodes["moved_away"].sum()) == changed
+    if not changed:
+        pytest.skip("the feed's rule changes no decision of this world in the period")
+    node = nodes["moved_away"].idxmax()
+    rows = drill_rows(app, "shadow_from", node, "shadow_node_type")
+    listed(rows, away[node])
+    assert set(rows["chosen_node_id"]) == {node}
+    assert (rows["shadow_node_id"] != node).all()
+    assert (rows["shadow_routing_penalty"] < rows["chosen_routing_penalty"]).all()
+
+
+def test_shadow_routing_says_what_to_run_before_a_replay(
+    world: WorldSnapshots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMSI_SERVING", str(world.first))
+    app = run_page("fulfilment")
+    assert any("omsi replay" in i.value for i in app.info)
+    assert "Decisions the feed's rule changes" not in tiles(app)
+
+
 def test_cost_to_serve_equals_the_cost_facts(serving, marts, period) -> None:
     app = run_page("cost", link(period))
     total, revenue, orders = one(
@@ -593,7 +638,7 @@ BROWSER_PAGES = {
     "": "All KPIs",
     "orders": "Late orders and their causes",
     "inventory": "Cycle-count list",
-    "fulfilment": "Rejections by node and reason",
+    "fulfilment": "largest penalty saved first",
     "cost": "The most expensive orders, and why",
     "returns": "Returned lines",
     "exceptions": "Exceptions",

@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import orjson
 import pandas as pd
 import pytest
 
@@ -29,11 +28,10 @@ from models.features import DELIVERY, INVENTORY
 from models.registry import ArtifactRefused, Registry, load_artifact
 from models.training import ARTIFACT_FORMAT, TrainConfig, TrainedModel, features_of
 from pipelines import warehouse
-from pipelines.ingest import ingest_folder
 from pipelines.ml.scoring_run import score_all
 from pipelines.ml.training_run import feature_frame, is_outdated, train_model, train_models
 from pipelines.simulator import generate
-from tests.dbt_runner import run_dbt
+from tests.world_builds import build, rewrite_events
 
 pytestmark = pytest.mark.slow
 
@@ -53,35 +51,22 @@ ML_PATH = [
 LABELS = {"is_late", "is_open"}
 
 
-def _build(landing: Path, wh: Path, work: Path, args: list[str]) -> None:
-    con = warehouse.connect(wh)
-    try:
-        ingest_folder(con, landing)
-    finally:
-        con.close()
-    code, output, _ = run_dbt(args, wh, work)
-    assert code == 0, output[-6000:]
-
-
 def _rewrite_after_cut(world: Path, target: Path) -> tuple[int, int]:
     """Copy the world; events after CUT: every other one dropped, the rest moved 3 days later."""
-    shutil.copytree(world / "reference", target / "reference")
-    (target / "events").mkdir(parents=True)
-    dropped = moved = 0
-    for path in sorted((world / "events").iterdir()):
-        kept = []
-        for line in path.read_bytes().splitlines():
-            event = orjson.loads(line)
-            at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
-            if at > CUT:
-                if (dropped + moved) % 2 == 0:
-                    dropped += 1
-                    continue
-                moved += 1
-                event["occurred_at"] = (at + timedelta(days=3)).isoformat()
-            kept.append(orjson.dumps(event))
-        (target / "events" / path.name).write_bytes(b"\n".join(kept) + b"\n")
-    return dropped, moved
+    counts = {"dropped": 0, "moved": 0}
+
+    def edit(event: dict) -> dict | None:
+        at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+        if at <= CUT:
+            return event
+        if (counts["dropped"] + counts["moved"]) % 2 == 0:
+            counts["dropped"] += 1
+            return None
+        counts["moved"] += 1
+        return event | {"occurred_at": (at + timedelta(days=3)).isoformat()}
+
+    rewrite_events(world, target, edit)
+    return counts["dropped"], counts["moved"]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     shutil.copytree(generated / "events", landing / "events")
     shutil.copytree(generated / "reference", landing / "reference")
     wh = root / "home" / "warehouse.duckdb"
-    _build(landing, wh, root / "dbt-full", ML_PATH)
+    build(landing, wh, root / "dbt-full", ML_PATH)
     yield {"root": root, "generated": generated, "warehouse": wh, "home": root / "home"}
 
 
@@ -116,7 +101,7 @@ def test_features_ignore_every_event_after_the_cutoff(world: dict[str, Any]) -> 
     dropped, moved = _rewrite_after_cut(world["generated"], root / "cut-landing")
     assert dropped > 1000 and moved > 1000
     cut_wh = root / "cut" / "warehouse.duckdb"
-    _build(root / "cut-landing", cut_wh, root / "dbt-cut", ML_PATH)
+    build(root / "cut-landing", cut_wh, root / "dbt-cut", ML_PATH)
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")

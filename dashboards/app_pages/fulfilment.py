@@ -1,11 +1,12 @@
 """Fulfilment and routing: where orders are sourced, how often sourcing fails and is retried,
-how far parcels travel, how loaded each node is, and a map of the nodes (no tile server: the
-map is drawn from the nodes' coordinates alone, so it works offline)."""
+how far parcels travel, how loaded each node is, a map of the nodes (no tile server: the map
+is drawn from the nodes' coordinates alone, so it works offline), and the shadow replay's
+estimate of what routing by the feed would have changed (dashboards/shadow_routing.py)."""
 
 import altair as alt
 import streamlit as st
 
-from dashboards import drill
+from dashboards import drill, shadow_routing
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -162,5 +163,7 @@ try:
             ],
             "rejected allocations",
         )  # fmt: skip
+
+    shadow_routing.section(version, filters)
 except SnapshotError as error:
     st.error(str(error))

@@ -22,8 +22,15 @@ SERVING_TABLES: dict[str, str] = {
 }
 
 
-# The model's feature tables stay in the warehouse: serving carries what people read.
-_ML_INTERNAL = ("ml_delivery_features", "ml_inventory_features")
+# The model's feature tables and the shadow replay's inputs stay in the warehouse: serving
+# carries what people read (the replay's decisions through marts.fct_shadow_routing).
+_ML_INTERNAL = (
+    "ml_delivery_features",
+    "ml_inventory_features",
+    "ml_routing_penalties",
+    "ml_shadow_candidates",
+    "shadow_routing_decisions",
+)
 # The pipeline's own record that Data health reads: which batch the marts were built through,
 # and when.
 _OPS_PUBLISHED = ("dbt_builds",)

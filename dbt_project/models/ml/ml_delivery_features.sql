@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
-{%- set trailing_start = dbt.dateadd('day', -var('ml_trailing_days'), 'base.cutoff_date') %}
+{%- set trailing_start = ml_trailing_start('base') %}
 -- One row per allocated order: what the retailer knew at the order's first allocation
 -- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before
 -- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
@@ -25,38 +25,9 @@ allocations as (
 
 ),
 
-rejections as (
-
-    select * from {{ ref('stg_oms__line_rejections') }}
-
-),
-
-cancellations as (
-
-    select * from {{ ref('stg_oms__line_cancellations') }}
-
-),
-
 shipped as (
 
     select * from {{ ref('stg_oms__shipments_shipped') }}
-
-),
-
-shipment_lines as (
-
-    select * from {{ ref('stg_oms__shipment_lines') }}
-
-),
-
-deliveries as (
-
-    -- A shipment is delivered once; a re-sent delivery event must not count it twice.
-    select
-        shipment_id,
-        min(delivered_at) as delivered_at
-    from {{ ref('stg_oms__shipment_deliveries') }}
-    group by shipment_id
 
 ),
 
@@ -75,6 +46,24 @@ nodes as (
 carriers as (
 
     select * from {{ ref('dim_carriers') }}
+
+),
+
+shipment_outcomes as (
+
+    select * from {{ ref('ml_shipment_outcomes') }}
+
+),
+
+node_days as (
+
+    select * from {{ ref('ml_node_days') }}
+
+),
+
+allocation_spans as (
+
+    select * from {{ ref('ml_allocation_spans') }}
 
 ),
 
@@ -171,64 +160,6 @@ base as (
 
 ),
 
--- Per node and day: deliveries that day and how many missed their order's promise, with the
--- sourcing decisions and rejections of that day. A day's figures are known once it is over.
-shipment_outcomes as (
-
-    select
-        shipped.shipment_id,
-        shipped.node_id,
-        shipped.carrier,
-        orders.ship_to_region,
-        cast(deliveries.delivered_at as date) as outcome_date,
-        case when deliveries.delivered_at > orders.promised_by then 1 else 0 end as is_late,
-        -- Days in transit beyond what the carrier promises for its service level.
-        {{ dbt.datediff('cast(shipped.shipped_at as date)', 'cast(deliveries.delivered_at as date)', 'day') }}
-        - coalesce(carriers.transit_days, 0) as extra_transit_days
-    from shipped
-    inner join deliveries on shipped.shipment_id = deliveries.shipment_id
-    inner join orders on shipped.order_id = orders.order_id
-    left join carriers
-        on
-            shipped.carrier = carriers.carrier
-            and shipped.service_level = carriers.service_level
-
-),
-
-node_days as (
-
-    select
-        node_id,
-        outcome_date as activity_date,
-        count(*) as deliveries,
-        sum(is_late) as late_deliveries,
-        0 as allocations,
-        0 as rejections
-    from shipment_outcomes
-    group by node_id, outcome_date
-    union all
-    select
-        node_id,
-        cast(allocated_at as date) as activity_date,
-        0 as deliveries,
-        0 as late_deliveries,
-        count(*) as allocations,
-        0 as rejections
-    from allocations
-    group by node_id, cast(allocated_at as date)
-    union all
-    select
-        node_id,
-        cast(rejected_at as date) as activity_date,
-        0 as deliveries,
-        0 as late_deliveries,
-        0 as allocations,
-        count(*) as rejections
-    from rejections
-    group by node_id, cast(rejected_at as date)
-
-),
-
 carrier_days as (
 
     select
@@ -242,59 +173,11 @@ carrier_days as (
 ),
 
 node_history as (
-
-    -- The trailing window, and all history before the cutoff's day: a node's own reliability
-    -- shows through its daily noise only over many deliveries.
-    select
-        base.order_id,
-        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.deliveries end)
-            as node_deliveries,
-        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.late_deliveries end)
-            as node_late_deliveries,
-        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.allocations end)
-            as node_allocations,
-        sum(case when node_days.activity_date >= {{ trailing_start }} then node_days.rejections end)
-            as node_rejections,
-        sum(node_days.deliveries) as node_deliveries_all,
-        sum(node_days.late_deliveries) as node_late_deliveries_all
-    from base
-    inner join node_days
-        on
-            base.node_id = node_days.node_id
-            and node_days.activity_date < base.cutoff_date
-    group by base.order_id
-
-),
-
--- How long the lane (node to destination region) has recently taken beyond the promised transit.
-lane_days as (
-
-    select
-        node_id,
-        ship_to_region,
-        outcome_date,
-        count(*) as deliveries,
-        sum(extra_transit_days) as extra_transit_days
-    from shipment_outcomes
-    group by node_id, ship_to_region, outcome_date
-
+{{ node_history('base', 'node_days') }}
 ),
 
 lane_history as (
-
-    select
-        base.order_id,
-        sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
-        sum(lane_days.deliveries) as lane_deliveries_trailing
-    from base
-    inner join lane_days
-        on
-            base.node_id = lane_days.node_id
-            and base.ship_to_region = lane_days.ship_to_region
-            and lane_days.outcome_date < base.cutoff_date
-            and lane_days.outcome_date >= {{ trailing_start }}
-    group by base.order_id
-
+{{ lane_history('base', 'shipment_outcomes') }}
 ),
 
 carrier_history as (
@@ -313,56 +196,8 @@ carrier_history as (
 
 ),
 
--- The node's open work at the cutoff: allocated lines not yet shipped, rejected or cancelled.
-allocation_spans as (
-
-    select
-        allocations.node_id,
-        allocations.allocated_at,
-        allocations.quantity,
-        least(
-            coalesce(min(shipped.shipped_at), {{ far_future() }}),
-            coalesce(min(rejections.rejected_at), {{ far_future() }}),
-            coalesce(min(cancellations.cancelled_at), {{ far_future() }})
-        ) as closed_at
-    from allocations
-    left join shipment_lines
-        on
-            allocations.order_id = shipment_lines.order_id
-            and allocations.line_id = shipment_lines.line_id
-    left join shipped
-        on
-            shipment_lines.shipment_id = shipped.shipment_id
-            and allocations.node_id = shipped.node_id
-            and shipped.shipped_at >= allocations.allocated_at
-    left join rejections
-        on
-            allocations.order_id = rejections.order_id
-            and allocations.line_id = rejections.line_id
-            and allocations.node_id = rejections.node_id
-            and rejections.rejected_at >= allocations.allocated_at
-    left join cancellations
-        on
-            allocations.order_id = cancellations.order_id
-            and allocations.line_id = cancellations.line_id
-            and cancellations.cancelled_at >= allocations.allocated_at
-    group by allocations.event_id, allocations.node_id, allocations.allocated_at, allocations.quantity
-
-),
-
 node_backlog as (
-
-    select
-        base.order_id,
-        sum(allocation_spans.quantity) as backlog_units
-    from base
-    inner join allocation_spans
-        on
-            base.node_id = allocation_spans.node_id
-            and allocation_spans.allocated_at < base.cutoff_at
-            and allocation_spans.closed_at >= base.cutoff_at
-    group by base.order_id
-
+{{ node_backlog('base', 'allocation_spans') }}
 ),
 
 -- Exceptions carriers reported in the hours before the cutoff, by destination region and by
@@ -473,19 +308,10 @@ final as (
         extract(isodow from base.cutoff_at) as cutoff_weekday,
         extract(hour from base.cutoff_at) as cutoff_hour,
         coalesce(demand.orders_yesterday, 0) / nullif(demand.orders_per_day_trailing, 0) as demand_ratio,
-        coalesce(node_history.node_deliveries, 0) as node_deliveries_trailing,
-        node_history.node_late_deliveries * 1.0 / nullif(node_history.node_deliveries, 0) as node_late_rate,
-        node_history.node_rejections * 1.0 / nullif(node_history.node_allocations, 0) as node_rejection_rate,
-        coalesce(node_history.node_deliveries_all, 0) as node_deliveries_before,
-        node_history.node_late_deliveries_all * 1.0
-        / nullif(node_history.node_deliveries_all, 0) as node_late_rate_before,
-        lane_history.lane_extra_transit_days,
-        coalesce(lane_history.lane_deliveries_trailing, 0) as lane_deliveries_trailing,
+        {{ node_context_columns('nodes', 'node_history', 'lane_history', 'node_backlog') }},
         coalesce(carrier_history.carrier_deliveries, 0) as carrier_deliveries_trailing,
         carrier_history.carrier_late_deliveries * 1.0
         / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
-        coalesce(node_backlog.backlog_units, 0) as node_backlog_units,
-        coalesce(node_backlog.backlog_units, 0) * 1.0 / nullif(nodes.daily_capacity_units, 0) as node_backlog_days,
         coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
         coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
         -- The label: known once the order is done, or once its promise passed with nothing

@@ -21,7 +21,19 @@ weekly_training = dg.ScheduleDefinition(
 )
 
 
+# The shadow replay's table, which marts.fct_shadow_routing reads: `omsi replay` writes it, on
+# demand and outside every job (pipelines/replay/; docs/closed-loop.md says why).
+shadow_routing_decisions = dg.AssetSpec(
+    key=dg.AssetKey(["ml", "shadow_routing_decisions"]),
+    group_name="ml",
+    description="ml.shadow_routing_decisions: every first sourcing decision replayed by the "
+    "routing feed's rule, written by `omsi replay` (not by any job).",
+)
+
+
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*model_assets, *score_assets], jobs=[training_job], schedules=[weekly_training]
+        assets=[*model_assets, *score_assets, shadow_routing_decisions],
+        jobs=[training_job],
+        schedules=[weekly_training],
     )

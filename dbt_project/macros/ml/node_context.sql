@@ -1,0 +1,96 @@
+{#-
+  A node's point-in-time context for any (order, node) pairs: the same definitions for the node an
+  order was allocated to (ml_delivery_features) and for a node it could have been allocated to
+  (ml_shadow_candidates). `pairs` names a CTE with order_id, node_id, ship_to_region, cutoff_at
+  and cutoff_date; each of the first three macros is the body of a CTE keyed by (order_id,
+  node_id), and `node_context_columns` selects the model's features from them. Trailing figures
+  use whole days completed before the cutoff's day (var ml_trailing_days); the backlog is the
+  node's open work at the cutoff instant.
+-#}
+
+{% macro ml_trailing_start(pairs) -%}
+    {{ dbt.dateadd('day', -var('ml_trailing_days'), pairs ~ '.cutoff_date') }}
+{%- endmacro %}
+
+
+{% macro node_history(pairs, node_days) %}
+    -- The trailing window, and all history before the cutoff's day: a node's own reliability
+    -- shows through its daily noise only over many deliveries.
+    select
+        {{ pairs }}.order_id,
+        {{ pairs }}.node_id,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.deliveries end)
+            as node_deliveries,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.late_deliveries end)
+            as node_late_deliveries,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.allocations end)
+            as node_allocations,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.rejections end)
+            as node_rejections,
+        sum({{ node_days }}.deliveries) as node_deliveries_all,
+        sum({{ node_days }}.late_deliveries) as node_late_deliveries_all
+    from {{ pairs }}
+    inner join {{ node_days }}
+        on
+            {{ pairs }}.node_id = {{ node_days }}.node_id
+            and {{ node_days }}.activity_date < {{ pairs }}.cutoff_date
+    group by {{ pairs }}.order_id, {{ pairs }}.node_id
+{% endmacro %}
+
+
+{% macro lane_history(pairs, shipment_outcomes) %}
+    -- How long the lane (node to destination region) has recently taken beyond the promised
+    -- transit.
+    select
+        {{ pairs }}.order_id,
+        {{ pairs }}.node_id,
+        sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
+        sum(lane_days.deliveries) as lane_deliveries_trailing
+    from {{ pairs }}
+    inner join (
+        select
+            node_id,
+            ship_to_region,
+            outcome_date,
+            count(*) as deliveries,
+            sum(extra_transit_days) as extra_transit_days
+        from {{ shipment_outcomes }}
+        group by node_id, ship_to_region, outcome_date
+    ) as lane_days
+        on
+            {{ pairs }}.node_id = lane_days.node_id
+            and {{ pairs }}.ship_to_region = lane_days.ship_to_region
+            and lane_days.outcome_date < {{ pairs }}.cutoff_date
+            and lane_days.outcome_date >= {{ ml_trailing_start(pairs) }}
+    group by {{ pairs }}.order_id, {{ pairs }}.node_id
+{% endmacro %}
+
+
+{% macro node_backlog(pairs, allocation_spans) %}
+    -- The node's open work at the cutoff: allocated lines not yet shipped, rejected or cancelled.
+    select
+        {{ pairs }}.order_id,
+        {{ pairs }}.node_id,
+        sum({{ allocation_spans }}.quantity) as backlog_units
+    from {{ pairs }}
+    inner join {{ allocation_spans }}
+        on
+            {{ pairs }}.node_id = {{ allocation_spans }}.node_id
+            and {{ allocation_spans }}.allocated_at < {{ pairs }}.cutoff_at
+            and {{ allocation_spans }}.closed_at >= {{ pairs }}.cutoff_at
+    group by {{ pairs }}.order_id, {{ pairs }}.node_id
+{% endmacro %}
+
+
+{% macro node_context_columns(nodes, node_history, lane_history, node_backlog) -%}
+        coalesce({{ node_history }}.node_deliveries, 0) as node_deliveries_trailing,
+        {{ node_history }}.node_late_deliveries * 1.0 / nullif({{ node_history }}.node_deliveries, 0) as node_late_rate,
+        {{ node_history }}.node_rejections * 1.0 / nullif({{ node_history }}.node_allocations, 0) as node_rejection_rate,
+        coalesce({{ node_history }}.node_deliveries_all, 0) as node_deliveries_before,
+        {{ node_history }}.node_late_deliveries_all * 1.0
+        / nullif({{ node_history }}.node_deliveries_all, 0) as node_late_rate_before,
+        {{ lane_history }}.lane_extra_transit_days,
+        coalesce({{ lane_history }}.lane_deliveries_trailing, 0) as lane_deliveries_trailing,
+        coalesce({{ node_backlog }}.backlog_units, 0) as node_backlog_units,
+        coalesce({{ node_backlog }}.backlog_units, 0) * 1.0 / nullif({{ nodes }}.daily_capacity_units, 0) as node_backlog_days
+{%- endmacro %}

@@ -1,0 +1,73 @@
+{{ config(materialized='ephemeral') }}
+-- Every allocated line's open span at its node: from its allocation until it shipped, was
+-- rejected or cancelled, whichever came first (far in the future while none has). A node's
+-- backlog at an instant is the units of the spans open then (macros/ml/node_context.sql).
+with
+
+allocations as (
+
+    select * from {{ ref('stg_oms__line_allocations') }}
+
+),
+
+rejections as (
+
+    select * from {{ ref('stg_oms__line_rejections') }}
+
+),
+
+cancellations as (
+
+    select * from {{ ref('stg_oms__line_cancellations') }}
+
+),
+
+shipped as (
+
+    select * from {{ ref('stg_oms__shipments_shipped') }}
+
+),
+
+shipment_lines as (
+
+    select * from {{ ref('stg_oms__shipment_lines') }}
+
+),
+
+final as (
+
+    select
+        allocations.node_id,
+        allocations.allocated_at,
+        allocations.quantity,
+        least(
+            coalesce(min(shipped.shipped_at), {{ far_future() }}),
+            coalesce(min(rejections.rejected_at), {{ far_future() }}),
+            coalesce(min(cancellations.cancelled_at), {{ far_future() }})
+        ) as closed_at
+    from allocations
+    left join shipment_lines
+        on
+            allocations.order_id = shipment_lines.order_id
+            and allocations.line_id = shipment_lines.line_id
+    left join shipped
+        on
+            shipment_lines.shipment_id = shipped.shipment_id
+            and allocations.node_id = shipped.node_id
+            and allocations.allocated_at <= shipped.shipped_at
+    left join rejections
+        on
+            allocations.order_id = rejections.order_id
+            and allocations.line_id = rejections.line_id
+            and allocations.node_id = rejections.node_id
+            and allocations.allocated_at <= rejections.rejected_at
+    left join cancellations
+        on
+            allocations.order_id = cancellations.order_id
+            and allocations.line_id = cancellations.line_id
+            and allocations.allocated_at <= cancellations.cancelled_at
+    group by allocations.event_id, allocations.node_id, allocations.allocated_at, allocations.quantity
+
+)
+
+select * from final

@@ -1,0 +1,59 @@
+{{ config(materialized='ephemeral') }}
+-- One row per delivered shipment: its node, carrier and destination region, the day its outcome
+-- became known (delivered), whether it missed its order's promise and its days in transit beyond
+-- the carrier's promise. The node and carrier histories of the ml models read it
+-- (ml_delivery_features, ml_node_days, ml_routing_penalties, macros/ml/node_context.sql).
+with
+
+orders as (
+
+    select * from {{ ref('int_orders') }}
+
+),
+
+shipped as (
+
+    select * from {{ ref('stg_oms__shipments_shipped') }}
+
+),
+
+deliveries as (
+
+    -- A shipment is delivered once; a re-sent delivery event must not count it twice.
+    select
+        shipment_id,
+        min(delivered_at) as delivered_at
+    from {{ ref('stg_oms__shipment_deliveries') }}
+    group by shipment_id
+
+),
+
+carriers as (
+
+    select * from {{ ref('dim_carriers') }}
+
+),
+
+final as (
+
+    select
+        shipped.shipment_id,
+        shipped.node_id,
+        shipped.carrier,
+        orders.ship_to_region,
+        cast(deliveries.delivered_at as date) as outcome_date,
+        case when deliveries.delivered_at > orders.promised_by then 1 else 0 end as is_late,
+        -- Days in transit beyond what the carrier promises for its service level.
+        {{ dbt.datediff('cast(shipped.shipped_at as date)', 'cast(deliveries.delivered_at as date)', 'day') }}
+        - coalesce(carriers.transit_days, 0) as extra_transit_days
+    from shipped
+    inner join deliveries on shipped.shipment_id = deliveries.shipment_id
+    inner join orders on shipped.order_id = orders.order_id
+    left join carriers
+        on
+            shipped.carrier = carriers.carrier
+            and shipped.service_level = carriers.service_level
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- The shadow replay's output (pipelines/replay/), one row per order's first sourcing decision.
+-- `omsi replay` replaces its rows; the dbt view marts.fct_shadow_routing reads it as a source,
+-- so every writable connection creates it (empty) before dbt can first build that view.
+create schema if not exists ml;
+create table if not exists ml.shadow_routing_decisions (
+    order_id varchar not null,
+    cutoff_at timestamp not null,          -- the decision's instant (first allocation)
+    is_replayed boolean not null,          -- false: pickup or split decisions, kept as made
+    candidate_nodes integer not null,      -- nodes whose record could take the order, chosen included
+    chosen_node_id varchar not null,       -- what the OMS chose
+    shadow_node_id varchar not null,       -- what the feed's rule would have chosen then
+    is_changed boolean not null,
+    chosen_own_cost double,                -- estimated own cost (pick/pack + distance)
+    shadow_own_cost double,
+    chosen_routing_penalty double,         -- the feed's penalty of the node on the decision's day
+    shadow_routing_penalty double,
+    p_late_chosen double,                  -- expected P(late) routed as the OMS did
+    p_late_shadow double,                  -- and as the feed's rule would have
+    p_cancel_chosen double,                -- expected P(an out-of-stock cancellation), both ways
+    p_cancel_shadow double,
+    late_estimate varchar not null,        -- 'model' (the promoted delivery model) or 'history'
+    model_version varchar,                 -- the delivery model's version; null for 'history'
+    replayed_at timestamp not null
+);
