@@ -459,6 +459,58 @@ def test_shadow_routing_says_what_to_run_before_a_replay(
     assert "Decisions the feed's rule changes" not in tiles(app)
 
 
+def test_the_experiment_section_shows_the_latest_experiment(
+    world: WorldSnapshots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result as `omsi experiment` writes it (compare() on two branches' order rows), kept by
+    the same function, shown on the Fulfilment and routing page; before any, it says what to run."""
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.experiment.compare import compare
+    from pipelines.experiment.results import write_tables
+
+    monkeypatch.setenv("OMSI_SERVING", str(world.final))
+    app = run_page("fulfilment")
+    assert any("omsi experiment" in i.value for i in app.info)
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    control = pd.DataFrame({"order_id": [f"SO{i:06d}" for i in range(n)], "one": 1,
+                            "completed": 1, "shipped": 1, "shipments_with_km": 1})  # fmt: skip
+    for column, rate in (("late", 0.1), ("stock_cancelled", 0.02), ("split", 0.08),
+                         ("rejected", 0.01)):  # fmt: skip
+        control[column] = (rng.random(n) < rate).astype(int)
+    control["on_time"] = 1 - control["late"]
+    control["cost"], control["km"] = 20 + rng.random(n), 500 * rng.random(n)
+    treatment = control.copy()
+    treatment.loc[treatment.index[treatment["late"] == 1][::3], ["late", "on_time"]] = [0, 1]
+    results = compare(control, treatment, resamples=200)
+    result = {
+        "experiment": "seed1-test", "run_at": "2026-12-03T10:00:00",
+        "metrics": {r.name: r.to_dict() for r in results},
+        "node_mix": {"control": {"dc": 0.6, "store": 0.4}, "treatment": {"dc": 0.7, "store": 0.3}},
+    }  # fmt: skip
+    copy = tmp_path / "serving.duckdb"
+    shutil.copyfile(world.final, copy)
+    with duckdb.connect(str(copy)) as con:
+        write_tables(con, result, schema="main")
+    monkeypatch.setenv("OMSI_SERVING", str(copy))
+    app = run_page("fulfilment")
+    shown = table_with(app, "relative_change").set_index("metric")
+    for r in results:
+        assert shown.loc[r.name, "relative_change"] == pytest.approx(r.relative_change)
+        assert shown.loc[r.name, "ci_low"] == pytest.approx(r.ci_low)
+    assert shown.loc["late_deliveries", "relative_change"] < 0
+    [mix] = [
+        d.value.set_index("node_type")
+        for d in app.dataframe
+        if list(d.value.columns) == ["node_type", "control", "treatment"]
+    ]
+    assert mix.loc["dc", "treatment"] == pytest.approx(0.7)
+    assert any("seed1-test" in c.value for c in app.caption)
+
+
 def test_cost_to_serve_equals_the_cost_facts(serving, marts, period) -> None:
     app = run_page("cost", link(period))
     total, revenue, orders = one(

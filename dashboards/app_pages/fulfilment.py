@@ -6,7 +6,7 @@ estimate of what routing by the feed would have changed (dashboards/shadow_routi
 import altair as alt
 import streamlit as st
 
-from dashboards import drill, shadow_routing
+from dashboards import drill, experiment, shadow_routing
 from dashboards import mart_queries as q
 from dashboards import page_parts as parts
 from dashboards.snapshot import SnapshotError
@@ -165,5 +165,6 @@ try:
         )  # fmt: skip
 
     shadow_routing.section(version, filters)
+    experiment.section(version)
 except SnapshotError as error:
     st.error(str(error))

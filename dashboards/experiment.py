@@ -45,7 +45,7 @@ def node_mix(version: SnapshotVersion, experiment: str) -> pd.DataFrame:
     )
 
 
-def experiment_section(version: SnapshotVersion) -> None:
+def section(version: SnapshotVersion) -> None:
     st.subheader("Closed-loop experiment")
     if missing_tables(version, TABLES):
         st.info(NOT_YET, icon=":material/science:")
