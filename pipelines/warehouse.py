@@ -7,8 +7,6 @@ from pathlib import Path
 import duckdb
 
 _RAW_TABLES = Path(__file__).parent / "ingest" / "raw_tables.sql"
-# Tables Python fills and dbt reads as sources: they exist before the first build that reads them.
-_PYTHON_SOURCES = (Path(__file__).parent / "replay" / "decisions_table.sql",)
 
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -23,6 +21,4 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     con.execute("set preserve_insertion_order = false")
     if not read_only:
         con.execute(_RAW_TABLES.read_text())
-        for ddl in _PYTHON_SOURCES:
-            con.execute(ddl.read_text())
     return con

@@ -38,7 +38,7 @@ def estimator_for(registry: Registry, say: Callable[[str], None]) -> Estimator:
 
 
 def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    for table in (DELIVERY.table, CANDIDATES):
+    for table in (DELIVERY.table, CANDIDATES, TABLE):
         schema, name = table.split(".")
         if not table_exists(con, name, schema):
             raise ReplayInputsMissing(
@@ -57,8 +57,8 @@ def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_decisions(con: duckdb.DuckDBPyConnection, decisions: pd.DataFrame) -> None:
-    """Replace every row of the decisions table (its columns: pipelines/replay/decisions_table.sql)
-    with `decisions`, matched by column name, in one transaction."""
+    """Replace every row of the decisions table with `decisions`, matched by column name, in one
+    transaction. dbt creates the table (dbt_project/macros/ml/shadow_routing_decisions.sql)."""
     cur = con.cursor()
     try:
         cur.register("decisions", decisions)

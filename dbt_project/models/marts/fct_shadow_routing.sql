@@ -1,10 +1,16 @@
-{{ config(materialized='view') }}
+{{ config(
+    materialized='view',
+    pre_hook=[
+        "create schema if not exists {{ source('ml', 'shadow_routing_decisions').schema }}",
+        "{{ create_shadow_routing_decisions() }}",
+    ],
+) }}
 -- The shadow replay (`omsi replay`, pipelines/replay/): one row per order's first sourcing
 -- decision, the node the OMS chose and the node the routing feed's rule would have chosen with
 -- the penalties of that day, and the delivery model's expected P(late) and P(out-of-stock
 -- cancellation) of both. An estimate from the model, not a measurement (docs/closed-loop.md).
 -- A view over the replay's table, so it shows the latest replay without a rebuild; empty until
--- the first replay.
+-- the first replay. Its pre-hook creates the table (macros/ml/shadow_routing_decisions.sql).
 with
 
 decisions as (

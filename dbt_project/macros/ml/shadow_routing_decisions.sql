@@ -1,8 +1,11 @@
--- The shadow replay's output (pipelines/replay/), one row per order's first sourcing decision.
--- `omsi replay` replaces its rows; the dbt view marts.fct_shadow_routing reads it as a source,
--- so every writable connection creates it (empty) before dbt can first build that view.
-create schema if not exists ml;
-create table if not exists ml.shadow_routing_decisions (
+{#-
+  The shadow replay's table, ml.shadow_routing_decisions: `omsi replay` (pipelines/replay/)
+  replaces its rows, by column name, and marts.fct_shadow_routing is a view over it. The view's
+  pre-hook creates it empty, so that a build never finds the source missing before the first
+  replay, and this is the one place its columns are declared.
+-#}
+{% macro create_shadow_routing_decisions() %}
+create table if not exists {{ source('ml', 'shadow_routing_decisions') }} (
     order_id varchar not null,
     cutoff_at timestamp not null,          -- the decision's instant (first allocation)
     is_replayed boolean not null,          -- false: pickup or split decisions, kept as made
@@ -21,4 +24,5 @@ create table if not exists ml.shadow_routing_decisions (
     late_estimate varchar not null,        -- 'model' (the promoted delivery model) or 'history'
     model_version varchar,                 -- the delivery model's version; null for 'history'
     replayed_at timestamp not null
-);
+)
+{% endmacro %}
