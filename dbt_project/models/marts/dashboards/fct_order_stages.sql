@@ -4,7 +4,9 @@
 --   release_to_ship   first allocation -> first shipment; SLA: to the lines' earliest planned ship-by
 --   transit           first shipment -> delivered; SLA: planned ship-by -> promised_by
 --   pickup_ready      placed -> ready for pickup; SLA: placed -> promised_by
---   collection        ready for pickup -> collected; no SLA
+--   collection        ready for pickup -> collected; no SLA. A split pickup order's parts are
+--                     collected one by one, so the stage ends when the last part is, and only
+--                     once every part announced ready was collected
 --   order_cycle       placed -> done for the customer; SLA: placed -> promised_by
 with
 
@@ -17,6 +19,21 @@ orders as (
 lines as (
 
     select * from {{ ref('fct_order_lines') }}
+
+),
+
+-- When the customer had collected every part announced ready (fct_orders.collected_at is the
+-- first collection: a part collected before the last part was ready would end the stage early).
+collections as (
+
+    select
+        order_id,
+        max(status_changed_at) as collected_at
+    from {{ ref('stg_oms__pickups') }}
+    group by 1
+    having
+        count(*) filter (where pickup_status = 'collected')
+        >= count(*) filter (where pickup_status = 'ready')
 
 ),
 
@@ -105,9 +122,10 @@ stages as (
         'collection' as lifecycle_stage,
         5 as stage_order,
         orders.ready_for_pickup_at as started_at,
-        orders.collected_at as ended_at,
+        collections.collected_at as ended_at,
         cast(null as double) as sla_hours
     from orders
+    inner join collections on orders.order_id = collections.order_id
     where orders.collected_at is not null and orders.ready_for_pickup_at is not null
 
     union all
