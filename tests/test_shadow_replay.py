@@ -123,12 +123,12 @@ def test_the_replay_ignores_every_event_after_a_decisions_cutoff(world, model) -
     assert len(before[0]) > 1000
     # Not vacuous: some of those decisions had rivals, and some moved.
     assert before[0]["is_changed"].sum() > 5
-    pd.testing.assert_frame_equal(before[0], before[1])
+    pd.testing.assert_frame_equal(before[0], before[1], check_exact=True)
     rivals = [
         _sorted(c[c["cutoff_at"] <= decided], ["order_id", "node_id"])
         for c in (full_candidates, cut_candidates)
     ]
-    pd.testing.assert_frame_equal(rivals[0], rivals[1])
+    pd.testing.assert_frame_equal(rivals[0], rivals[1], check_exact=True)
     # The comparison sees a difference where there is one: decisions after T do change.
     after = [f[f["cutoff_at"] > decided] for f in (full, cut)]
     both = set(after[0]["order_id"]) & set(after[1]["order_id"])
