@@ -12,7 +12,6 @@ so the order in which this module emits is part of the world's bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ from pipelines.simulator.draws import (
     AFTERCARE,
     NODE_DAYS,
     ORDER_WALK,
-    OrderDraws,
     order_draws,
     stream,
 )
@@ -36,7 +34,8 @@ from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
 from pipelines.simulator.network import Carriers, Network
 from pipelines.simulator.records import (
-    EventColumns,
+    DayState,
+    LineSourcing,
     OrderDrivers,
     OrderTail,
     Parcel,
@@ -76,36 +75,6 @@ BACKORDER_SALE_HOUR = 11
 PLANNED_SHIP_HOUR = 20
 PLANNED_SHIP_BY = f"{PLANNED_SHIP_HOUR}:00:00Z"
 OUT_OF_STOCK_CANCEL_S, BACKORDER_CANCEL_S = 600, 7200
-
-
-@dataclass(slots=True)
-class DayState:
-    """What the walk over one day's orders changes, and what it gathers for after the walk."""
-
-    day: int
-    plan: RoutingPlan
-    draws: OrderDraws | None  # the draws of the order being walked
-    rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
-    tru: list[list[int]]  # the true stock
-    true_cap: list[float]  # each node's capacity today (hidden staffing)
-    day_noise: list[float]  # each node's hidden reliability today (logit)
-    used: list[float]  # units allocated to each node today
-    parcels: list[Parcel] = field(default_factory=list)
-    tails: list[OrderTail] = field(default_factory=list)
-    drivers: list[OrderDrivers] = field(default_factory=list)
-    paid: EventColumns = field(default_factory=lambda: EventColumns([], []))
-    allocated: EventColumns = field(default_factory=lambda: EventColumns([], []))
-
-
-@dataclass(slots=True)
-class _LineSourcing:
-    """An order's sourcing while its lines are allocated: a rejected in-store pick turns the
-    rest of the order into a transfer, so mode and candidates carry from line to line."""
-
-    mode: str  # in_store, transfer or delivery
-    candidates: list[int]
-    groups: dict[tuple[int, int], list[ParcelLine]]  # lines by (node, parcel key)
-    group_t: dict[tuple[int, int], int]  # when each group was allocated
 
 
 # Records built per order, parcel and line: tuple.__new__ skips the NamedTuple constructor's frame.
@@ -298,11 +267,11 @@ class Fulfilment:
             return
         plan = state.plan
         if is_pickup and in_store:
-            sourcing = _LineSourcing("in_store", [store_node], {}, {})
+            sourcing = LineSourcing("in_store", [store_node], {}, {})
         elif is_pickup:
-            sourcing = _LineSourcing("transfer", plan.transfer_ranked[store_node], {}, {})
+            sourcing = LineSourcing("transfer", plan.transfer_ranked[store_node], {}, {})
         else:
-            sourcing = _LineSourcing("delivery", plan.ranked[metro], {}, {})
+            sourcing = LineSourcing("delivery", plan.ranked[metro], {}, {})
         first = src.first_nodes(rec, state.used, sourcing.candidates, o.skus, o.qtys, plan.buffer)
         self._allocate(state, o, sourcing, first, store_node, drivers)
         # Each group is a parcel; its fate is drawn for the whole day at once (shipping.py). The
@@ -349,7 +318,7 @@ class Fulfilment:
         self,
         state: DayState,
         o: OrderRequest,
-        sourcing: _LineSourcing,
+        sourcing: LineSourcing,
         first: list[int],
         store_node: int,
         drivers: OrderDrivers,
@@ -428,7 +397,7 @@ class Fulfilment:
         t: int,
         plan_day: int,
         short: bool,
-        sourcing: _LineSourcing,
+        sourcing: LineSourcing,
     ) -> int:
         """The picker comes back empty-handed (or the store is swamped): the line goes back to
         the OMS, a short record is corrected. Returns when the line can be allocated again."""
@@ -455,7 +424,7 @@ class Fulfilment:
         self,
         state: DayState,
         o: OrderRequest,
-        sourcing: _LineSourcing,
+        sourcing: LineSourcing,
         lid: str,
         s: int,
         q: int,

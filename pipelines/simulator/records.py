@@ -1,11 +1,15 @@
-"""The named records the order flow hands from one step to the next."""
+"""The named records the order flow hands from one step to the next, and the state the walk over
+one day's orders changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+
+from pipelines.simulator.draws import OrderDraws
+from pipelines.simulator.sourcing import RoutingPlan
 
 
 class ParcelLine(NamedTuple):
@@ -98,3 +102,33 @@ class ParcelFates:
     carrier_disruption: np.ndarray
     node_effect: np.ndarray
     carrier_effect: np.ndarray
+
+
+@dataclass(slots=True)
+class DayState:
+    """What the walk over one day's orders changes, and what it gathers for after the walk."""
+
+    day: int
+    plan: RoutingPlan
+    draws: OrderDraws | None  # the draws of the order being walked
+    rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
+    tru: list[list[int]]  # the true stock
+    true_cap: list[float]  # each node's capacity today (hidden staffing)
+    day_noise: list[float]  # each node's hidden reliability today (logit)
+    used: list[float]  # units allocated to each node today
+    parcels: list[Parcel] = field(default_factory=list)
+    tails: list[OrderTail] = field(default_factory=list)
+    drivers: list[OrderDrivers] = field(default_factory=list)
+    paid: EventColumns = field(default_factory=lambda: EventColumns([], []))
+    allocated: EventColumns = field(default_factory=lambda: EventColumns([], []))
+
+
+@dataclass(slots=True)
+class LineSourcing:
+    """An order's sourcing while its lines are allocated: a rejected in-store pick turns the
+    rest of the order into a transfer, so mode and candidates carry from line to line."""
+
+    mode: str  # in_store, transfer or delivery
+    candidates: list[int]
+    groups: dict[tuple[int, int], list[ParcelLine]]  # lines by (node, parcel key)
+    group_t: dict[tuple[int, int], int]  # when each group was allocated
