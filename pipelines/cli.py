@@ -199,19 +199,33 @@ def run(
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild incremental models from scratch.")
     ] = False,
+    full_checks: Annotated[
+        bool,
+        typer.Option(
+            help="Run every dbt test over every row, even with nothing new (the nightly check);"
+            " an incremental run tests only the rows it wrote."
+        ),
+    ] = False,
 ) -> None:
     """Materialize every asset in-process: ingest landing/, dbt build, publish serving.
 
     The same graph the Dagster UI (`make dev`) shows; runs are recorded in $OMSI_HOME/dagster.
     """
+    from pipelines.ingest.discover import landing_fingerprint
     from pipelines.ingest.findings import batches_after, findings_since
+    from pipelines.quiet_runs import nothing_new
     from pipelines.run_steps import describe, recorded_steps
     from pipelines.runner import run_refresh
     from pipelines.warehouse import connect
 
     home = OmsiHome.from_env().ensure()
+    if not (full_refresh or full_checks):
+        reason = nothing_new(home, landing_fingerprint(home.landing))
+        if reason:
+            typer.echo(reason)
+            return
     last_batch = batches_after(home.warehouse)
-    result = run_refresh(home, full_refresh=full_refresh, progress=_say)
+    result = run_refresh(home, full_refresh=full_refresh, full_checks=full_checks, progress=_say)
     _echo_findings(*findings_since(home.warehouse, last_batch))
     with connect(home.warehouse, read_only=True) as con:
         typer.echo(describe(result.run_id, recorded_steps(con, result.run_id)))

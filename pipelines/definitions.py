@@ -26,7 +26,11 @@ daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
     job=refresh_job,
     cron_schedule="0 5 * * *",
-    description="A daily rebuild even when no file arrived.",
+    # The nightly full check: the runs the landing sensor starts test only the rows they wrote
+    # (pipelines/dbt/data_test_scope.py); this one tests every row, even when nothing is new.
+    run_config={"ops": {"dbt_models": {"config": {"full_checks": True}}}},
+    description="A daily rebuild that runs every dbt test over every row, even when no file"
+    " arrived.",
 )
 
 defs = dg.Definitions.merge(

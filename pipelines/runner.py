@@ -6,6 +6,7 @@ points the UI at, so a run started from the terminal shows up there with its mat
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,8 +18,27 @@ from pipelines.settings import OmsiHome
 if TYPE_CHECKING:
     from dagster import DagsterInstance, ExecuteInProcessResult
 
-# One slot for the warehouse pool: DuckDB allows one writing process at a time.
-DAGSTER_YAML = """\
+# One slot for the warehouse pool: DuckDB allows one writing process at a time. The run logs
+# are Dagster's SQLite files, written through a storage that keeps its connections open
+# (pipelines/dagster_event_log.py); base_dir is where Dagster keeps them by default.
+_WRITTEN_BY_OMSI = "# Written by omsi for this home; delete this line to keep your own edits.\n"
+DAGSTER_YAML = (
+    _WRITTEN_BY_OMSI
+    + """\
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+event_log_storage:
+  module: pipelines.dagster_event_log
+  class: HeldSqliteEventLogStorage
+  config:
+    base_dir: {runs}
+"""
+)
+# What homes made before the storage above were given; replaced by the text above.
+_EARLIER_DAGSTER_YAML = """\
 concurrency:
   pools:
     default_limit: 1
@@ -28,12 +48,19 @@ telemetry:
 
 
 def prepare_dagster_home(home: OmsiHome) -> Path:
-    """`$OMSI_HOME/dagster` with its dagster.yaml; the folder `make dev` uses as DAGSTER_HOME."""
+    """`$OMSI_HOME/dagster` with its dagster.yaml; the folder `make dev` uses as DAGSTER_HOME.
+
+    The file names its own folder, so it is written again when the home was moved or copied,
+    unless someone took its first line out to keep their edits."""
     dagster_home = home.root / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    wanted = DAGSTER_YAML.format(runs=json.dumps(str(dagster_home / "history" / "runs")))
+    found = config.read_text() if config.exists() else None
+    if found is None or (
+        found != wanted and (found.startswith(_WRITTEN_BY_OMSI) or found == _EARLIER_DAGSTER_YAML)
+    ):
+        config.write_text(wanted)
     return dagster_home
 
 
@@ -99,7 +126,11 @@ def _prepare_dbt_project(warehouse: Path) -> None:
 
 
 def run_refresh(
-    home: OmsiHome, *, full_refresh: bool = False, progress: Callable[[str], None] = print
+    home: OmsiHome,
+    *,
+    full_refresh: bool = False,
+    full_checks: bool = False,
+    progress: Callable[[str], None] = print,
 ) -> ExecuteInProcessResult:
     """Materialize every asset and check; the result says which steps succeeded.
 
@@ -108,6 +139,10 @@ def run_refresh(
     """
     started = time.perf_counter()  # before Dagster and the definitions load: part of the run
     import dagster as dg
+
+    from pipelines.ingest.discover import landing_fingerprint
+
+    landing = landing_fingerprint(home.landing)  # as the run finds it (files may come meanwhile)
 
     _prepare_dbt_project(home.warehouse)
     from pipelines.definitions import REFRESH_JOB, defs
@@ -118,7 +153,9 @@ def run_refresh(
         {"terminal": _progress_logger(progress)}
     )
     run_config = {
-        "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+        "ops": {
+            "dbt_models": {"config": {"full_refresh": full_refresh, "full_checks": full_checks}}
+        },
         "loggers": {"terminal": {}},
     }
     gating = logging.getLogger(_GATING_LOGGER)
@@ -136,6 +173,12 @@ def run_refresh(
     finally:
         gating.setLevel(level)
     _record_steps(home, instance, result, time.perf_counter() - started)
+    if result.success:
+        from pipelines.quiet_runs import record_completed_run
+        from pipelines.warehouse import connect
+
+        with connect(home.warehouse) as con:
+            record_completed_run(con, result.run_id, landing)
     return result
 
 

@@ -120,6 +120,7 @@ def test_asset_graph_is_wired_as_designed():
 def test_dbt_build_args():
     assert build_args() == ["build"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
+    assert build_args(exclude=["--exclude", "tag:x"]) == ["build", "--exclude", "tag:x"]
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:
@@ -292,6 +293,9 @@ def test_a_second_run_without_new_files_adds_nothing_and_skips_the_build(built_h
 def test_omsi_run_ends_with_where_the_time_went(built_home, monkeypatch):
     home, _, _ = built_home
     monkeypatch.setenv("OMSI_HOME", str(home.root))
+    # A touched file is a change to look at (the run then finds its content landed already).
+    touched = next((home.landing / "olist" / "events").glob("*.jsonl"))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
     outcome = CliRunner().invoke(app, ["run"])
     assert outcome.exit_code == 0, outcome.output
     printed = outcome.stdout[outcome.stdout.index("where the time went") :].splitlines()
@@ -302,6 +306,29 @@ def test_omsi_run_ends_with_where_the_time_went(built_home, monkeypatch):
     shown = {line[:20].strip(): float(line[20:].split()[0]) for line in printed[1:-2]}
     assert shown == {step: pytest.approx(seconds, abs=0.05) for step, seconds in steps.items()}
     assert printed[-2].split()[0] == "total"
+
+
+def test_omsi_run_with_nothing_new_returns_before_dagster_starts(built_home, monkeypatch):
+    home, _, _ = built_home
+    monkeypatch.setenv("OMSI_HOME", str(home.root))
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+    runs = len(instance.get_runs())
+    first = CliRunner().invoke(app, ["run"])  # records the landing folder as it found it
+    assert first.exit_code == 0, first.output
+    published = home.serving.stat().st_mtime_ns
+
+    again = CliRunner().invoke(app, ["run"])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("nothing new: the landing folder holds the files run")
+    assert len(instance.get_runs()) <= runs + 1  # the second started no Dagster run
+    assert home.serving.stat().st_mtime_ns == published
+
+    # A touched file is something to look at again.
+    touched = next((home.landing / "olist" / "events").glob("*.jsonl"))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
+    third = CliRunner().invoke(app, ["run"])
+    assert third.exit_code == 0, third.output
+    assert "nothing new" not in third.stdout and "where the time went" in third.stdout
 
 
 def test_a_failing_blocking_check_stops_everything_downstream(tmp_path):
@@ -382,3 +409,63 @@ def test_the_dashboard_reads_what_the_run_published(built_home, monkeypatch):
         ).fetchall()[0]
     assert metrics["Lines read"] == read and metrics["Landed"] == landed
     assert any("Reconciled" in s.value for s in app.success)
+
+
+def _failed_checks(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+
+
+def test_an_incremental_run_tests_what_it_wrote_and_the_nightly_check_finds_history(
+    built_home, tmp_path
+):
+    home, first, _ = built_home
+    # A copy, so that the tests after this one find the home as the first run left it.
+    copy = OmsiHome(tmp_path / "home")
+    shutil.copytree(home.root, copy.root)
+    # New events: one order of the excerpt again under new ids, so the run writes new rows.
+    source = sorted((copy.landing / "olist" / "events").glob("*.jsonl"))[0]
+    events = [json.loads(line) for line in source.open()]
+    order_id = next(e["data"]["order_id"] for e in events if e["event_type"] == "order.placed")
+    (placed,) = [
+        e for e in events if e["event_type"] == "order.placed" and e["data"]["order_id"] == order_id
+    ]
+    placed["event_id"] += "-again"
+    placed["data"]["order_id"] += "-again"
+    (copy.landing / "again.jsonl").write_text(json.dumps(placed) + "\n")
+    # And a row in history broken after the build that tested it.
+    with duckdb.connect(str(copy.warehouse)) as con:
+        (broken,) = con.execute(
+            "select order_id from staging.stg_oms__orders_placed order by order_id limit 1"
+        ).fetchall()[0]
+        con.execute(
+            "update staging.stg_oms__orders_placed set channel = null where order_id = ?", [broken]
+        )
+        (through,) = con.execute(
+            "select through_batch_id from ops.dbt_builds order by finished_at desc limit 1"
+        ).fetchall()[0]
+
+    messages: list[str] = []
+    incremental = run_refresh(copy, progress=messages.append)
+    # The run tested the rows it wrote, not the broken one, and said so.
+    assert incremental.success, "\n".join(messages[-40:])
+    assert any(f"rows of batches after {through}" in m for m in messages), messages
+    checked = {e.check_name for e in incremental.get_asset_check_evaluations()}
+    everything = {e.check_name for e in first.get_asset_check_evaluations()}
+    assert "not_null_stg_oms__orders_placed_channel" in checked
+    assert not any(name.startswith("relationships_") for name in checked)
+    assert {name for name in everything if name.startswith("relationships_")}
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+        scopes = con.execute(
+            "select tests_after_batch from ops.dbt_builds order by finished_at"
+        ).fetchall()
+        (rebuilt,) = con.execute(
+            "select count(*) from marts.fct_orders where order_id = ?", [order_id + "-again"]
+        ).fetchall()[0]
+    assert scopes[0] == (None,) and scopes[-1] == (through,) and rebuilt == 1
+
+    # The nightly full check reads every row: it finds the broken one (and the views over it).
+    nightly = run_refresh(copy, full_checks=True, progress=lambda _: None)
+    assert not nightly.success
+    failed = _failed_checks(nightly)
+    assert "not_null_stg_oms__orders_placed_channel" in failed
+    assert all("channel" in name for name in failed), failed

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -26,13 +27,15 @@ create table if not exists ops.dbt_builds (
     run_id varchar,                   -- the Dagster run that built
     elapsed_seconds double,           -- dbt's own elapsed time (run_results.json)
     models_seconds double,            -- of which building models, seeds and snapshots
-    tests_seconds double              -- and running data and unit tests
+    tests_seconds double,             -- and running data and unit tests
+    tests_after_batch bigint          -- tests read rows of newer batches only; null: every row
 );
 -- Warehouses made before the build times were kept get them (nullable: older builds have none).
 alter table ops.dbt_builds add column if not exists run_id varchar;
 alter table ops.dbt_builds add column if not exists elapsed_seconds double;
 alter table ops.dbt_builds add column if not exists models_seconds double;
 alter table ops.dbt_builds add column if not exists tests_seconds double;
+alter table ops.dbt_builds add column if not exists tests_after_batch bigint;
 """
 
 # run_results.json names each node by a unique_id that starts with its resource type.
@@ -67,6 +70,31 @@ def _newest_batch(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select coalesce(max(batch_id), 0) from raw.ingest_batches").fetchall()[0][0]
 
 
+class LastBuild(NamedTuple):
+    through_batch_id: int
+    project_fingerprint: str
+    finished_at: datetime
+
+
+def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
+    """The newest successful build, or None before the first."""
+    con.execute(_TABLE)
+    found = con.execute(
+        """
+        select through_batch_id, project_fingerprint, finished_at from ops.dbt_builds
+        order by finished_at desc limit 1
+        """
+    ).fetchall()
+    return LastBuild(*found[0]) if found else None
+
+
+def serving_published_at(serving: Path) -> datetime | None:
+    """When the serving snapshot was written, in UTC without a zone like the warehouse's times."""
+    if not serving.exists():
+        return None
+    return datetime.fromtimestamp(serving.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
 def up_to_date(
     con: duckdb.DuckDBPyConnection, fingerprint: str, published_at: datetime | None
 ) -> str | None:
@@ -75,16 +103,10 @@ def up_to_date(
     `published_at` is when the serving snapshot was written (None: there is none); a snapshot
     older than the last build means publishing failed after it, so the run must go on.
     """
-    con.execute(_TABLE)
-    last = con.execute(
-        """
-        select through_batch_id, project_fingerprint, finished_at from ops.dbt_builds
-        order by finished_at desc limit 1
-        """
-    ).fetchall()
-    if not last:
+    last = last_build(con)
+    if last is None:
         return None
-    through, built_with, finished_at = last[0]
+    through, built_with, finished_at = last
     if published_at is None or published_at < finished_at:
         return None
     # A batch that read no file (every one skipped for its checksum) changed nothing.
@@ -107,17 +129,22 @@ def record_build(
     full_refresh: bool,
     run_id: str | None = None,
     times: BuildTimes | None = None,
+    tests_after_batch: int | None = None,
 ) -> None:
-    """Note a successful build over every batch ingested so far, with its run and times."""
+    """Note a successful build over every batch ingested so far, with its run, times and the
+    batch after which its tests read rows (None: every row)."""
     con.execute(_TABLE)
     elapsed, models, tests = (times.elapsed, times.models, times.tests) if times else (None,) * 3
     con.execute(
         """
         insert into ops.dbt_builds (
             finished_at, through_batch_id, project_fingerprint, full_refresh, run_id,
-            elapsed_seconds, models_seconds, tests_seconds
+            elapsed_seconds, models_seconds, tests_seconds, tests_after_batch
         )
-        values (now()::timestamp, $batch, $fingerprint, $full, $run, $elapsed, $models, $tests)
+        values (
+            now()::timestamp, $batch, $fingerprint, $full, $run, $elapsed, $models, $tests,
+            $tests_after
+        )
         """,
         {
             "batch": _newest_batch(con),
@@ -127,6 +154,7 @@ def record_build(
             "elapsed": elapsed,
             "models": models,
             "tests": tests,
+            "tests_after": tests_after_batch,
         },
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
@@ -37,6 +38,7 @@ def dbt_env(home: OmsiHome) -> dict[str, str]:
     return {"OMSI_WAREHOUSE": str(home.warehouse)}
 
 
-def build_args(*, full_refresh: bool = False) -> list[str]:
-    """Arguments of one `dbt build`; a pure function so that the choice is easy to test."""
-    return ["build", "--full-refresh"] if full_refresh else ["build"]
+def build_args(*, full_refresh: bool = False, exclude: Sequence[str] = ()) -> list[str]:
+    """Arguments of one `dbt build`; a pure function so that the choice is easy to test.
+    `exclude` is the tests an incremental build leaves out (`DataTestScope.exclude_args`)."""
+    return ["build", "--full-refresh"] if full_refresh else ["build", *exclude]

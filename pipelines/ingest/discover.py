@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,3 +43,17 @@ def discover(folder: Path) -> list[LandedFile]:
         elif path.name.endswith(EVENT_SUFFIXES):
             found.append(LandedFile(path, relative, "events"))
     return sorted(found, key=lambda f: (f.kind == "events", f.relative))
+
+
+def landing_fingerprint(folder: Path) -> str:
+    """Changes whenever a file ingest would read is added, removed, rewritten or touched ('' for
+    none). From names, sizes and modification times: reading the files to hash them would cost
+    as much as ingesting them."""
+    files = discover(folder) if folder.is_dir() else []
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for found in files:
+        stat = found.path.stat()
+        digest.update(f"{found.relative}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

@@ -1,5 +1,8 @@
 -- The dashboard marts lose and invent nothing: each one's counts sum to the rows of the fact
 -- it aggregates. Returns a row per aggregate whose sum differs.
+-- Reads all of history: runs on full builds and in the nightly full check.
+{{ config(tags=['whole_history']) }}
+
 with
 
 checks as (

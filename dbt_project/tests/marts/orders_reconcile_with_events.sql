@@ -1,7 +1,8 @@
 -- Events in, orders out: every order with a landed order.placed event is one row of
 -- fct_orders, and fct_orders holds no order without one. Returns each order on one side only.
 -- Attached to fct_orders, so Dagster shows it as that asset's check.
-{{ config(meta={'dagster': {'ref': {'name': 'fct_orders'}}}) }}
+-- Reads all of history: runs on full builds and in the nightly full check.
+{{ config(tags=['whole_history'], meta={'dagster': {'ref': {'name': 'fct_orders'}}}) }}
 
 with
 

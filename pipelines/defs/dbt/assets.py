@@ -2,14 +2,13 @@
 
 # No `from __future__ import annotations`: Dagster reads the config class from the signature.
 import os
-from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.dbt.builds import build_times, record_build, up_to_date
+from pipelines.dbt.builds import build_times, record_build, serving_published_at, up_to_date
 from pipelines.dbt.commands import build_args, dbt_env
+from pipelines.dbt.data_test_scope import data_test_scope
 from pipelines.dbt.project_files import project_fingerprint
 from pipelines.defs.dbt.project import DBT_PROJECT, OmsiDbtTranslator, require_manifest
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
@@ -17,6 +16,9 @@ from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
+    # Every test over every row, even when nothing is new: the nightly full check
+    # (pipelines/dbt/data_test_scope.py says what an ordinary incremental build leaves out).
+    full_checks: bool = False
 
 
 @dbt_assets(
@@ -32,15 +34,22 @@ def dbt_models(
     config: DbtBuildConfig,
 ):
     fingerprint = project_fingerprint()
-    if not config.full_refresh:
-        with warehouse.connect() as con:
-            reason = up_to_date(con, fingerprint, _published_at(warehouse.paths.serving))
-        if reason:
-            # dbt's assets are skippable: yielding nothing skips serving too.
-            context.log.info(reason)
-            return
-    os.environ.update(dbt_env(warehouse.paths))
-    build = dbt.cli(build_args(full_refresh=config.full_refresh), context=context)
+    every_row = config.full_refresh or config.full_checks
+    with warehouse.connect() as con:
+        reason = (
+            None
+            if every_row
+            else up_to_date(con, fingerprint, serving_published_at(warehouse.paths.serving))
+        )
+        scope = data_test_scope(con, fingerprint, every_row=every_row)
+    if reason:
+        # dbt's assets are skippable: yielding nothing skips serving too.
+        context.log.info(reason)
+        return
+    context.log.info(scope.describe())
+    os.environ.update({**dbt_env(warehouse.paths), **scope.env()})
+    args = build_args(full_refresh=config.full_refresh, exclude=scope.exclude_args())
+    build = dbt.cli(args, context=context)
     # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from build.stream()
     times = build_times(build.get_artifact("run_results.json"))
@@ -49,12 +58,10 @@ def dbt_models(
     )
     with warehouse.connect() as con:
         record_build(
-            con, fingerprint, full_refresh=config.full_refresh, run_id=context.run_id, times=times
+            con,
+            fingerprint,
+            full_refresh=config.full_refresh,
+            run_id=context.run_id,
+            times=times,
+            tests_after_batch=scope.after_batch,
         )
-
-
-def _published_at(serving: Path) -> datetime | None:
-    """When the serving snapshot was written, in UTC without a zone like the warehouse's times."""
-    if not serving.exists():
-        return None
-    return datetime.fromtimestamp(serving.stat().st_mtime, UTC).replace(tzinfo=None)

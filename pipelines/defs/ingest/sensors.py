@@ -1,25 +1,10 @@
 """Start a run when files appear or change in the landing folder."""
 
 # No `from __future__ import annotations`: Dagster reads parameter types from the signature.
-import hashlib
-
 import dagster as dg
 
 from pipelines.defs.warehouse_resource import WarehouseResource
-from pipelines.ingest.discover import discover
-
-
-def landing_fingerprint(warehouse: WarehouseResource) -> str:
-    """Changes whenever a file is added, removed, rewritten or touched under landing/."""
-    landing = warehouse.paths.landing
-    files = discover(landing) if landing.is_dir() else []
-    if not files:
-        return ""  # nothing to ingest is no reason to run
-    digest = hashlib.sha256()
-    for found in files:
-        stat = found.path.stat()
-        digest.update(f"{found.relative}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+from pipelines.ingest.discover import landing_fingerprint
 
 
 def build_landing_sensor(job_name: str) -> dg.SensorDefinition:
@@ -30,7 +15,7 @@ def build_landing_sensor(job_name: str) -> dg.SensorDefinition:
         description="Runs ingest and everything downstream when the landing folder changes.",
     )
     def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        fingerprint = landing_fingerprint(warehouse)
+        fingerprint = landing_fingerprint(warehouse.paths.landing)
         if not fingerprint or fingerprint == context.cursor:
             return dg.SkipReason("no new or changed files in the landing folder")
         context.update_cursor(fingerprint)
