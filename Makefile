@@ -58,7 +58,7 @@ format: install  ## Apply ruff's formatting and fixes
 	$(UV) run ruff format pipelines models dashboards tests benchmarks
 	$(UV) run ruff check --fix pipelines models dashboards tests benchmarks
 
-bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental, the order path against its floor), models, dashboard queries, the closed-loop experiment
+bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and one-day incremental, the order path against its floor), models, dashboard queries, the closed-loop experiment, omsi run at scale (first, one new day, nothing new)
 	$(UV) run python benchmarks/bench_ingest.py
 	$(UV) run python benchmarks/bench_generate.py
 	$(UV) run python benchmarks/bench_marts.py
@@ -66,6 +66,7 @@ bench: install  ## Print speed figures: ingest, simulator, dbt marts (full and o
 	$(UV) run python benchmarks/bench_dashboards.py --orders $(BENCH_ORDERS) --days $(BENCH_DAYS) \
 		$(if $(BENCH_SERVING),--serving $(BENCH_SERVING))
 	$(UV) run python benchmarks/bench_experiment.py
+	$(UV) run python benchmarks/bench_run.py --orders $(BENCH_ORDERS) --days $(BENCH_DAYS)
 
 docs: install  ## Build and serve the dbt docs site on http://localhost:8080
 	cd dbt_project && OMSI_WAREHOUSE=$(OMSI_HOME)/warehouse.duckdb $(UV) run dbt docs generate --profiles-dir . && \

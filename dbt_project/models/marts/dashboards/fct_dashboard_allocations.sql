@@ -20,12 +20,18 @@ filters as (
 
 final as (
 
+    -- An order's events may land before its placement (another system's file came first): its
+    -- rows count on their own day, under 'unknown', until the placement lands, so that the
+    -- aggregates over this view still add up to every row of the fact.
     select
-        filters.report_date,
-        filters.channel,
-        filters.fulfillment_method,
+        coalesce(
+            filters.report_date,
+            cast(coalesce(allocations.allocated_at, allocations.rejected_at) as date)
+        ) as report_date,
+        coalesce(filters.channel, 'unknown') as channel,
+        coalesce(filters.fulfillment_method, 'unknown') as fulfillment_method,
         coalesce(allocations.node_type, 'unknown') as node_type,
-        filters.region,
+        coalesce(filters.region, 'unknown') as region,
         allocations.allocation_id,
         allocations.order_id,
         allocations.line_id,
@@ -39,7 +45,7 @@ final as (
         allocations.rejected_at,
         allocations.is_phantom_rejection
     from allocations
-    inner join filters on allocations.order_id = filters.order_id
+    left join filters on allocations.order_id = filters.order_id
 
 )
 

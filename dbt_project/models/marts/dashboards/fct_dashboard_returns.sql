@@ -19,12 +19,18 @@ filters as (
 
 final as (
 
+    -- An order's events may land before its placement (another system's file came first): its
+    -- rows count on their own day, under 'unknown', until the placement lands, so that the
+    -- aggregates over this view still add up to every row of the fact.
     select
-        filters.report_date,
-        filters.channel,
-        filters.fulfillment_method,
-        filters.node_type,
-        filters.region,
+        coalesce(
+            filters.report_date,
+            cast(coalesce(returns.initiated_at, returns.received_at, returns.refunded_at) as date)
+        ) as report_date,
+        coalesce(filters.channel, 'unknown') as channel,
+        coalesce(filters.fulfillment_method, 'unknown') as fulfillment_method,
+        coalesce(filters.node_type, 'unknown') as node_type,
+        coalesce(filters.region, 'unknown') as region,
         returns.return_id,
         returns.order_id,
         returns.line_id,
@@ -41,7 +47,7 @@ final as (
         returns.refunded_at,
         returns.refund_cycle_days
     from returns
-    inner join filters on returns.order_id = filters.order_id
+    left join filters on returns.order_id = filters.order_id
 
 )
 

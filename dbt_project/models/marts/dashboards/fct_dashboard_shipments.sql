@@ -20,12 +20,18 @@ filters as (
 
 final as (
 
+    -- An order's events may land before its placement (another system's file came first): its
+    -- rows count on their own day, under 'unknown', until the placement lands, so that the
+    -- aggregates over this view still add up to every row of the fact.
     select
-        filters.report_date,
-        filters.channel,
-        filters.fulfillment_method,
+        coalesce(
+            filters.report_date,
+            cast(coalesce(shipments.packed_at, shipments.shipped_at, shipments.delivered_at) as date)
+        ) as report_date,
+        coalesce(filters.channel, 'unknown') as channel,
+        coalesce(filters.fulfillment_method, 'unknown') as fulfillment_method,
         coalesce(shipments.node_type, 'unknown') as node_type,
-        filters.region,
+        coalesce(filters.region, 'unknown') as region,
         shipments.shipment_id,
         shipments.order_id,
         shipments.node_id,
@@ -40,7 +46,7 @@ final as (
         shipments.shipping_cost,
         shipments.exception_codes
     from shipments
-    inner join filters on shipments.order_id = filters.order_id
+    left join filters on shipments.order_id = filters.order_id
 
 )
 
