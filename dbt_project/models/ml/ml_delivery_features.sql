@@ -79,6 +79,12 @@ outcomes as (
 
 ),
 
+order_areas as (
+
+    select * from {{ ref('ml_order_areas') }}
+
+),
+
 -- The first sourcing decision: every line allocated at the order's first allocation instant.
 first_allocated as (
 
@@ -245,6 +251,47 @@ carrier_exceptions as (
 
 ),
 
+-- Weather exceptions by the destination's area (a storm covers more than a state): a weather
+-- disruption lasts one to three days, so notices from parcels already on their way there say
+-- whether this order will meet it. Counted over 24, 48 and 72 hours, and the hours since the
+-- newest of the last week (null: none).
+area_weather as (
+
+    select
+        exceptions.reported_at,
+        order_areas.destination_area
+    from exceptions
+    inner join order_areas on exceptions.order_id = order_areas.order_id
+    where exceptions.exception_code = 'weather'
+
+),
+
+area_exceptions as (
+
+    select
+        base.order_id,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -24, 'base.cutoff_at') }}
+        ) as weather_24h,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -48, 'base.cutoff_at') }}
+        ) as weather_48h,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'base.cutoff_at') }}
+        ) as weather_72h,
+        date_diff('second', max(area_weather.reported_at), base.cutoff_at) / 3600.0
+            as hours_since_weather
+    from base
+    inner join order_areas on base.order_id = order_areas.order_id
+    inner join area_weather
+        on
+            order_areas.destination_area = area_weather.destination_area
+            and base.cutoff_at > area_weather.reported_at
+            and {{ dbt.dateadd('day', -7, 'base.cutoff_at') }} <= area_weather.reported_at
+    group by base.order_id, base.cutoff_at
+
+),
+
 -- Demand against its own trailing level: peaks strain nodes and carriers alike.
 placed_days as (
 
@@ -314,6 +361,11 @@ final as (
         / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
         coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
         coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
+        order_areas.destination_area,
+        coalesce(area_exceptions.weather_24h, 0) as area_weather_exceptions_24h,
+        coalesce(area_exceptions.weather_48h, 0) as area_weather_exceptions_48h,
+        coalesce(area_exceptions.weather_72h, 0) as area_weather_exceptions_72h,
+        area_exceptions.hours_since_weather as hours_since_area_weather_exception,
         -- The label: known once the order is done, or once its promise passed with nothing
         -- completed (a lost parcel is late for good); null while it can still go either way.
         case
@@ -336,6 +388,8 @@ final as (
     left join node_backlog on base.order_id = node_backlog.order_id
     left join region_exceptions on base.order_id = region_exceptions.order_id
     left join carrier_exceptions on base.order_id = carrier_exceptions.order_id
+    left join order_areas on base.order_id = order_areas.order_id
+    left join area_exceptions on base.order_id = area_exceptions.order_id
     left join demand on base.order_id = demand.order_id
     left join outcomes on base.order_id = outcomes.order_id
 
