@@ -86,6 +86,8 @@ DELIVERY = FeatureSpec(
         "area_weather_exceptions_48h",
         "area_weather_exceptions_72h",
         "hours_since_area_weather_exception",
+        "carrier_delayed_exception_share",
+        "area_late_delivery_share",
     ),
     factors={
         "promise_slack": (
@@ -119,6 +121,8 @@ DELIVERY = FeatureSpec(
             "area_weather_exceptions_48h",
             "area_weather_exceptions_72h",
             "hours_since_area_weather_exception",
+            "carrier_delayed_exception_share",
+            "area_late_delivery_share",
         ),
         "demand_peak": ("demand_ratio", "cutoff_weekday", "cutoff_hour"),
         "order_size": (

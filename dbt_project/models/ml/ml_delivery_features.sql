@@ -212,6 +212,7 @@ recent_exceptions as (
 
     select
         exceptions.reported_at,
+        exceptions.exception_code,
         orders.ship_to_region,
         shipped.carrier
     from exceptions
@@ -292,6 +293,83 @@ area_exceptions as (
 
 ),
 
+-- A carrier's bad day shows as delay notices out of proportion to what it carries: its delayed
+-- exceptions in the hours before the cutoff, over its shipments in the 96 whole hours before
+-- the cutoff's hour (about a parcel's time on the road).
+carrier_delays as (
+
+    select
+        base.order_id,
+        count(*) as delayed_exceptions
+    from base
+    inner join recent_exceptions
+        on
+            base.carrier = recent_exceptions.carrier
+            and base.cutoff_at > recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }} <= recent_exceptions.reported_at
+    where recent_exceptions.exception_code = 'delayed'
+    group by base.order_id
+
+),
+
+carrier_hours as (
+
+    select
+        carrier,
+        date_trunc('hour', shipped_at) as shipped_hour,
+        count(*) as shipments
+    from shipped
+    group by carrier, date_trunc('hour', shipped_at)
+
+),
+
+carrier_volume as (
+
+    select
+        base.order_id,
+        sum(carrier_hours.shipments) as shipments
+    from base
+    inner join carrier_hours
+        on
+            base.carrier = carrier_hours.carrier
+            and date_trunc('hour', base.cutoff_at) > carrier_hours.shipped_hour
+            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', base.cutoff_at)") }} <= carrier_hours.shipped_hour
+    group by base.order_id
+
+),
+
+-- Deliveries to the destination's area in the 48 whole hours before the cutoff's hour, and how
+-- many missed their promise: the late parcels a storm leaves without a notice.
+area_hours as (
+
+    select
+        order_areas.destination_area,
+        date_trunc('hour', shipment_outcomes.delivered_at) as delivered_hour,
+        count(*) as deliveries,
+        sum(shipment_outcomes.is_late) as late_deliveries
+    from shipment_outcomes
+    inner join order_areas on shipment_outcomes.order_id = order_areas.order_id
+    group by order_areas.destination_area, date_trunc('hour', shipment_outcomes.delivered_at)
+
+),
+
+area_deliveries as (
+
+    select
+        base.order_id,
+        sum(area_hours.deliveries) as deliveries,
+        sum(area_hours.late_deliveries) as late_deliveries
+    from base
+    inner join order_areas on base.order_id = order_areas.order_id
+    inner join area_hours
+        on
+            order_areas.destination_area = area_hours.destination_area
+            and date_trunc('hour', base.cutoff_at) > area_hours.delivered_hour
+            and {{ dbt.dateadd('hour', -48, "date_trunc('hour', base.cutoff_at)") }} <= area_hours.delivered_hour
+    group by base.order_id
+
+),
+
 -- Demand against its own trailing level: peaks strain nodes and carriers alike.
 placed_days as (
 
@@ -366,6 +444,10 @@ final as (
         coalesce(area_exceptions.weather_48h, 0) as area_weather_exceptions_48h,
         coalesce(area_exceptions.weather_72h, 0) as area_weather_exceptions_72h,
         area_exceptions.hours_since_weather as hours_since_area_weather_exception,
+        coalesce(carrier_delays.delayed_exceptions, 0) * 1.0
+        / nullif(carrier_volume.shipments, 0) as carrier_delayed_exception_share,
+        area_deliveries.late_deliveries * 1.0
+        / nullif(area_deliveries.deliveries, 0) as area_late_delivery_share,
         -- The label: known once the order is done, or once its promise passed with nothing
         -- completed (a lost parcel is late for good); null while it can still go either way.
         case
@@ -390,6 +472,9 @@ final as (
     left join carrier_exceptions on base.order_id = carrier_exceptions.order_id
     left join order_areas on base.order_id = order_areas.order_id
     left join area_exceptions on base.order_id = area_exceptions.order_id
+    left join carrier_delays on base.order_id = carrier_delays.order_id
+    left join carrier_volume on base.order_id = carrier_volume.order_id
+    left join area_deliveries on base.order_id = area_deliveries.order_id
     left join demand on base.order_id = demand.order_id
     left join outcomes on base.order_id = outcomes.order_id
 
