@@ -82,6 +82,12 @@ DELIVERY = FeatureSpec(
         "node_backlog_days",
         "region_recent_exceptions",
         "carrier_recent_exceptions",
+        "area_weather_exceptions_24h",
+        "area_weather_exceptions_48h",
+        "area_weather_exceptions_72h",
+        "hours_since_area_weather_exception",
+        "carrier_delayed_exception_share",
+        "area_late_delivery_share",
     ),
     factors={
         "promise_slack": (
@@ -108,7 +114,16 @@ DELIVERY = FeatureSpec(
         ),
         "node_backlog": ("node_backlog_units", "node_backlog_days"),
         "carrier": ("carrier", "carrier_late_rate", "carrier_deliveries_trailing"),
-        "disruption": ("region_recent_exceptions", "carrier_recent_exceptions"),
+        "disruption": (
+            "region_recent_exceptions",
+            "carrier_recent_exceptions",
+            "area_weather_exceptions_24h",
+            "area_weather_exceptions_48h",
+            "area_weather_exceptions_72h",
+            "hours_since_area_weather_exception",
+            "carrier_delayed_exception_share",
+            "area_late_delivery_share",
+        ),
         "demand_peak": ("demand_ratio", "cutoff_weekday", "cutoff_hour"),
         "order_size": (
             "line_count",

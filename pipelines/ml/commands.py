@@ -165,17 +165,26 @@ def evaluate_command(
         )
     home = OmsiHome.from_env()
     registry = Registry(home.models)
+    titles = {"delivery": "delivery risk", "inventory": "inventory record inaccuracy"}
+    builders = {"delivery": delivery_report, "inventory": inventory_report}
+    # One model below its gates (none promoted) must not hide the other's figures.
+    reports, missing = {}, {}
     try:
         with _connect(home, read_only=True) as con:
-            reports = {
-                "delivery": delivery_report(con, registry, truth),
-                "inventory": inventory_report(con, registry, truth),
-            }
-    except (RuntimeError, ArtifactRefused) as exc:
+            for name, build in builders.items():
+                try:
+                    reports[name] = build(con, registry, truth)
+                except RuntimeError as exc:
+                    missing[name] = str(exc)
+    except ArtifactRefused as exc:
         _fail(str(exc))
+    if not reports:
+        _fail("; ".join(missing.values()))
     if as_json:
-        typer.echo(json.dumps(reports, indent=2))
+        typer.echo(json.dumps(reports | {"not_evaluated": missing}, indent=2))
         return
-    typer.echo(render(reports["delivery"], "delivery risk"))
-    typer.echo("")
-    typer.echo(render(reports["inventory"], "inventory record inaccuracy"))
+    for name, report in reports.items():
+        typer.echo(render(report, titles[name]))
+        typer.echo("")
+    for name, reason in missing.items():
+        typer.echo(f"{titles[name]}: not evaluated ({reason})")

@@ -67,7 +67,8 @@
 
 
 {% macro node_backlog(pairs, allocation_spans) %}
-    -- The node's open work at the cutoff: allocated lines not yet shipped, rejected or cancelled.
+    -- The node's open work at the cutoff: allocated lines not yet packed, shipped, rejected or
+    -- cancelled (ml_allocation_spans).
     select
         {{ pairs }}.order_id,
         {{ pairs }}.node_id,

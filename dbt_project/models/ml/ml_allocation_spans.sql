@@ -1,6 +1,8 @@
 {{ config(materialized='ephemeral') }}
--- Every allocated line's open span at its node: from its allocation until it shipped, was
--- rejected or cancelled, whichever came first (far in the future while none has). A node's
+-- Every allocated line's open span at its node: from its allocation until it was packed or
+-- shipped, was rejected or cancelled, whichever came first (far in the future while none has).
+-- Packing ends the node's work on the line: a pickup from the store's own shelf is packed and
+-- never shipped, so a span closed only by shipping would stay open for good. A node's
 -- backlog at an instant is the units of the spans open then (macros/ml/node_context.sql).
 with
 
@@ -34,6 +36,30 @@ shipment_lines as (
 
 ),
 
+lines_packed as (
+
+    select * from {{ ref('stg_oms__shipment_lines_packed') }}
+
+),
+
+packed as (
+
+    select * from {{ ref('stg_oms__shipments_packed') }}
+
+),
+
+packed_lines as (
+
+    select
+        packed.node_id,
+        lines_packed.order_id,
+        lines_packed.line_id,
+        lines_packed.packed_at
+    from lines_packed
+    inner join packed on lines_packed.shipment_id = packed.shipment_id
+
+),
+
 final as (
 
     select
@@ -42,6 +68,7 @@ final as (
         allocations.quantity,
         least(
             coalesce(min(shipped.shipped_at), {{ far_future() }}),
+            coalesce(min(packed_lines.packed_at), {{ far_future() }}),
             coalesce(min(rejections.rejected_at), {{ far_future() }}),
             coalesce(min(cancellations.cancelled_at), {{ far_future() }})
         ) as closed_at
@@ -55,6 +82,12 @@ final as (
             shipment_lines.shipment_id = shipped.shipment_id
             and allocations.node_id = shipped.node_id
             and allocations.allocated_at <= shipped.shipped_at
+    left join packed_lines
+        on
+            allocations.order_id = packed_lines.order_id
+            and allocations.line_id = packed_lines.line_id
+            and allocations.node_id = packed_lines.node_id
+            and allocations.allocated_at <= packed_lines.packed_at
     left join rejections
         on
             allocations.order_id = rejections.order_id

@@ -79,6 +79,12 @@ outcomes as (
 
 ),
 
+order_areas as (
+
+    select * from {{ ref('ml_order_areas') }}
+
+),
+
 -- The first sourcing decision: every line allocated at the order's first allocation instant.
 first_allocated as (
 
@@ -206,6 +212,7 @@ recent_exceptions as (
 
     select
         exceptions.reported_at,
+        exceptions.exception_code,
         orders.ship_to_region,
         shipped.carrier
     from exceptions
@@ -241,6 +248,124 @@ carrier_exceptions as (
             base.carrier = recent_exceptions.carrier
             and recent_exceptions.reported_at < base.cutoff_at
             and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
+    group by base.order_id
+
+),
+
+-- Weather exceptions by the destination's area (a storm covers more than a state): a weather
+-- disruption lasts one to three days, so notices from parcels already on their way there say
+-- whether this order will meet it. Counted over 24, 48 and 72 hours, and the hours since the
+-- newest of the last week (null: none).
+area_weather as (
+
+    select
+        exceptions.reported_at,
+        order_areas.destination_area
+    from exceptions
+    inner join order_areas on exceptions.order_id = order_areas.order_id
+    where exceptions.exception_code = 'weather'
+
+),
+
+area_exceptions as (
+
+    select
+        base.order_id,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -24, 'base.cutoff_at') }}
+        ) as weather_24h,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -48, 'base.cutoff_at') }}
+        ) as weather_48h,
+        count(*) filter (
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'base.cutoff_at') }}
+        ) as weather_72h,
+        date_diff('second', max(area_weather.reported_at), base.cutoff_at) / 3600.0
+            as hours_since_weather
+    from base
+    inner join order_areas on base.order_id = order_areas.order_id
+    inner join area_weather
+        on
+            order_areas.destination_area = area_weather.destination_area
+            and base.cutoff_at > area_weather.reported_at
+            and {{ dbt.dateadd('day', -7, 'base.cutoff_at') }} <= area_weather.reported_at
+    group by base.order_id, base.cutoff_at
+
+),
+
+-- A carrier's bad day shows as delay notices out of proportion to what it carries: its delayed
+-- exceptions in the hours before the cutoff, over its shipments in the 96 whole hours before
+-- the cutoff's hour (about a parcel's time on the road).
+carrier_delays as (
+
+    select
+        base.order_id,
+        count(*) as delayed_exceptions
+    from base
+    inner join recent_exceptions
+        on
+            base.carrier = recent_exceptions.carrier
+            and base.cutoff_at > recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }} <= recent_exceptions.reported_at
+    where recent_exceptions.exception_code = 'delayed'
+    group by base.order_id
+
+),
+
+carrier_hours as (
+
+    select
+        carrier,
+        date_trunc('hour', shipped_at) as shipped_hour,
+        count(*) as shipments
+    from shipped
+    group by carrier, date_trunc('hour', shipped_at)
+
+),
+
+carrier_volume as (
+
+    select
+        base.order_id,
+        sum(carrier_hours.shipments) as shipments
+    from base
+    inner join carrier_hours
+        on
+            base.carrier = carrier_hours.carrier
+            and date_trunc('hour', base.cutoff_at) > carrier_hours.shipped_hour
+            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', base.cutoff_at)") }} <= carrier_hours.shipped_hour
+    group by base.order_id
+
+),
+
+-- Deliveries to the destination's area in the 48 whole hours before the cutoff's hour, and how
+-- many missed their promise: the late parcels a storm leaves without a notice.
+area_hours as (
+
+    select
+        order_areas.destination_area,
+        date_trunc('hour', shipment_outcomes.delivered_at) as delivered_hour,
+        count(*) as deliveries,
+        sum(shipment_outcomes.is_late) as late_deliveries
+    from shipment_outcomes
+    inner join order_areas on shipment_outcomes.order_id = order_areas.order_id
+    group by order_areas.destination_area, date_trunc('hour', shipment_outcomes.delivered_at)
+
+),
+
+area_deliveries as (
+
+    select
+        base.order_id,
+        sum(area_hours.deliveries) as deliveries,
+        sum(area_hours.late_deliveries) as late_deliveries
+    from base
+    inner join order_areas on base.order_id = order_areas.order_id
+    inner join area_hours
+        on
+            order_areas.destination_area = area_hours.destination_area
+            and date_trunc('hour', base.cutoff_at) > area_hours.delivered_hour
+            and {{ dbt.dateadd('hour', -48, "date_trunc('hour', base.cutoff_at)") }} <= area_hours.delivered_hour
     group by base.order_id
 
 ),
@@ -314,6 +439,15 @@ final as (
         / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
         coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
         coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
+        order_areas.destination_area,
+        coalesce(area_exceptions.weather_24h, 0) as area_weather_exceptions_24h,
+        coalesce(area_exceptions.weather_48h, 0) as area_weather_exceptions_48h,
+        coalesce(area_exceptions.weather_72h, 0) as area_weather_exceptions_72h,
+        area_exceptions.hours_since_weather as hours_since_area_weather_exception,
+        coalesce(carrier_delays.delayed_exceptions, 0) * 1.0
+        / nullif(carrier_volume.shipments, 0) as carrier_delayed_exception_share,
+        area_deliveries.late_deliveries * 1.0
+        / nullif(area_deliveries.deliveries, 0) as area_late_delivery_share,
         -- The label: known once the order is done, or once its promise passed with nothing
         -- completed (a lost parcel is late for good); null while it can still go either way.
         case
@@ -336,6 +470,11 @@ final as (
     left join node_backlog on base.order_id = node_backlog.order_id
     left join region_exceptions on base.order_id = region_exceptions.order_id
     left join carrier_exceptions on base.order_id = carrier_exceptions.order_id
+    left join order_areas on base.order_id = order_areas.order_id
+    left join area_exceptions on base.order_id = area_exceptions.order_id
+    left join carrier_delays on base.order_id = carrier_delays.order_id
+    left join carrier_volume on base.order_id = carrier_volume.order_id
+    left join area_deliveries on base.order_id = area_deliveries.order_id
     left join demand on base.order_id = demand.order_id
     left join outcomes on base.order_id = outcomes.order_id
 

@@ -38,9 +38,11 @@ final as (
 
     select
         shipped.shipment_id,
+        shipped.order_id,
         shipped.node_id,
         shipped.carrier,
         orders.ship_to_region,
+        deliveries.delivered_at,
         cast(deliveries.delivered_at as date) as outcome_date,
         case when deliveries.delivered_at > orders.promised_by then 1 else 0 end as is_late,
         -- Days in transit beyond what the carrier promises for its service level.
