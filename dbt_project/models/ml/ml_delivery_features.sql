@@ -3,7 +3,7 @@
 -- One row per allocated order: what the retailer knew at the order's first allocation
 -- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before
 -- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
--- trailing rates use whole days completed before the cutoff's day. tests/test_ml_features.py
+-- trailing rates use whole days completed before the cutoff's day. tests/test_ml.py
 -- proves it: dropping or moving every event after a cutoff leaves the rows up to it unchanged.
 with
 
