@@ -10,6 +10,8 @@ against a floor measured in the same process: reading the events it wrote back a
 each one again with orjson, the least any writer of these lines must spend. `--baseline REV`
 runs the simulator of an older commit (a temporary git worktree) interleaved with this one and
 prints the median CPU seconds of both and their ratio: the check that a change kept its speed.
+It also prints the median of the pairs' ratios (each pair ran back to back, under one load).
+CPU seconds count from after the imports, pandas included (see _CHILD).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ _CHILD = """
 import gzip, json, resource, sys, time
 from pathlib import Path
 import orjson
+# Imported before the clock starts: the truth writer's first pyarrow array imports pandas,
+# which without cached bytecode (PYTHONDONTWRITEBYTECODE) costs seconds of compiling, the
+# same on both sides of a comparison and none of the simulator's own work.
+import pandas, pyarrow.parquet
 from pipelines.simulator import generate
 
 def cpu():
@@ -93,6 +99,10 @@ def _report(r: dict) -> None:
     print(verdict, flush=True)
 
 
+def _seconds(runs: list[float]) -> str:
+    return "/".join(f"{x:.2f}" for x in runs)
+
+
 def against_baseline(rev: str, orders: int, days: int, repeat: int, scratch: Path) -> None:
     """This simulator and the one at `rev`, interleaved, by median CPU seconds."""
     tree = scratch / "baseline"
@@ -108,9 +118,12 @@ def against_baseline(rev: str, orders: int, days: int, repeat: int, scratch: Pat
             for name, code in pair if i % 2 == 0 else pair[::-1]:
                 cpu[name].append(run(orders, days, scratch / "w", code)["cpu_s"])
         this, base = statistics.median(cpu["this"]), statistics.median(cpu[rev])
+        # Each pair ran back to back, so its ratio shares the machine's load of the moment.
+        paired = statistics.median(a / b for a, b in zip(cpu["this"], cpu[rev], strict=True))
         print(
             f"{orders:,} orders over {days} days, median CPU of {repeat}: this {this:.2f} s,"
-            f" {rev} {base:.2f} s, ratio {this / base:.3f}",
+            f" {rev} {base:.2f} s, ratio {this / base:.3f} (median of pair ratios"
+            f" {paired:.3f}; this {_seconds(cpu['this'])}, {rev} {_seconds(cpu[rev])})",
             flush=True,
         )
     finally:
