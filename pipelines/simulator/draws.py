@@ -11,7 +11,7 @@ order's own block: order k of a day reads row k, whatever the orders before it d
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -28,27 +28,30 @@ def stream(seed: int, kind: int, day: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, kind, day])
 
 
-class OrderDraws:
-    """One order's uniform draws: its row of the day's block, then a generator of its own.
+def _row_then_more(block: np.ndarray, key: tuple[int, ...]) -> Iterator[float]:
+    """Order k's draws (k = key[-1]): its row of the day's block, then a generator of its own."""
+    yield from block[key[-1]].tolist()
+    # Seeded by the order's key, so the overflow is as much the order's own as its row.
+    more = random.Random(repr(key)).random
+    while True:
+        yield more()
 
+
+class OrderDraws:
+    """One order's uniform draws, in the order it asks for them.
+
+    `random` is a generator's `__next__`: one C-level call per draw, and the order's row becomes
+    Python floats only at its first draw (converting every row of the day up front cost more than
+    the draws themselves: most orders use a few of their 16, the walk's mostly none).
     `randint` scales one uniform draw: uniform to well within what the world needs (ranges here
     are at most a few days of seconds against 2**53 steps), and one call rather than the frames
     of `random.Random.randint`.
     """
 
-    __slots__ = ("_next", "_key")
+    __slots__ = ("random",)
 
-    def __init__(self, row: Sequence[float], key: tuple[int, ...]) -> None:
-        self._next = iter(row).__next__
-        self._key = key
-
-    def random(self) -> float:
-        try:
-            return self._next()
-        except StopIteration:
-            # Seeded by the order's key, so the overflow is as much the order's own as its row.
-            self._next = random.Random(repr(self._key)).random
-            return self._next()
+    def __init__(self, block: np.ndarray, key: tuple[int, ...]) -> None:
+        self.random: Callable[[], float] = _row_then_more(block, key).__next__
 
     def randint(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
@@ -57,10 +60,24 @@ class OrderDraws:
         return a + (b - a) * self.random()
 
 
-def order_draws(seed: int, kind: int, day: int, orders: int) -> list[OrderDraws]:
-    """The day's orders' draws of one kind, order k's at index k."""
-    rows = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER)).tolist()
-    return [OrderDraws(row, (seed, kind, day, k)) for k, row in enumerate(rows)]
+class DayDraws:
+    """The day's orders' draws of one kind: order k's are row k of one block of uniforms.
+
+    `of(k)` makes order k's draws when it first asks, and gives the same draws, continuing, when
+    it asks again before the next order does.
+    """
+
+    __slots__ = ("_block", "_key", "_k", "_draws")
+
+    def __init__(self, seed: int, kind: int, day: int, orders: int) -> None:
+        self._block = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER))
+        self._key = (seed, kind, day)
+        self._k, self._draws = -1, None
+
+    def of(self, k: int) -> OrderDraws:
+        if k != self._k:
+            self._k, self._draws = k, OrderDraws(self._block, (*self._key, k))
+        return self._draws
 
 
 def weighted_choice(r: float, names: Sequence[str], weights: Sequence[float]) -> str:

@@ -22,13 +22,7 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.checkout import Checkout, OrderRequest
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.demand import DayOrders
-from pipelines.simulator.draws import (
-    AFTERCARE,
-    NODE_DAYS,
-    ORDER_WALK,
-    order_draws,
-    stream,
-)
+from pipelines.simulator.draws import AFTERCARE, NODE_DAYS, ORDER_WALK, DayDraws, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
@@ -200,7 +194,7 @@ class Fulfilment:
         state = DayState(
             day=day,
             plan=plan or src.oms_plan,
-            draws=None,
+            walk=DayDraws(seed, ORDER_WALK, day, orders.n),
             rec=inv.rec.tolist(),
             tru=inv.truth.tolist(),
             true_cap=(np.array(src.cap) * nodes.uniform(lo, hi, len(src.cap))).tolist(),
@@ -211,19 +205,15 @@ class Fulfilment:
         )
         checkout = self.checkout.requests(day, orders)
         order = self._order
-        for request, draws in zip(
-            checkout.requests, order_draws(seed, ORDER_WALK, day, orders.n), strict=True
-        ):
-            state.draws = draws
+        for k, request in enumerate(checkout.requests):
+            state.order = k
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
         u = parcel_draws(seed, day, state.tails, int(np.diff(orders.line_start).max(initial=0)))
         ships, fates, held = self.shipping.ship_day(state.parcels, u, state.day_noise)
-        after = self.aftercare.after_order
-        for tail, draws in zip(
-            state.tails, order_draws(seed, AFTERCARE, day, orders.n), strict=True
-        ):
-            after(draws, tail, ships[tail.first_parcel : tail.end_parcel])
+        after, draws = self.aftercare.after_order, DayDraws(seed, AFTERCARE, day, orders.n)
+        for k, tail in enumerate(state.tails):
+            after(draws.of(k), tail, ships[tail.first_parcel : tail.end_parcel])
         inv.rec = np.array(state.rec, dtype=np.int64)
         inv.truth = np.array(state.tru, dtype=np.int64)
         if held is not None:
@@ -297,7 +287,7 @@ class Fulfilment:
     def _cancel_before_sourcing(
         self, state: DayState, o: OrderRequest, drivers: OrderDrivers
     ) -> None:
-        draws, pre, placed_t = state.draws, o.pre_cancel, o.placed_t
+        draws, pre, placed_t = state.draws(), o.pre_cancel, o.placed_t
         reason = _CANCEL_REASONS[pre]
         if pre == 1:
             t = placed_t + PAYMENT_FAILED_AFTER_S
@@ -334,7 +324,7 @@ class Fulfilment:
         alloc_times, alloc_rows = state.allocated
         routes = src.route_carrier[service][metro]
         is_store, no_heavy = src.is_store, src.c_heavy < 0
-        backlog, true_cap, rnd = self.backlog, state.true_cap, state.draws.random
+        backlog, true_cap = self.backlog, state.true_cap
         groups, group_t = sourcing.groups, sourcing.group_t
         for k, (lid, s, q) in enumerate(zip(o.line_ids, o.skus, o.qtys, strict=True)):
             n = first[k]
@@ -364,7 +354,7 @@ class Fulfilment:
                 busy = (
                     is_store[n]
                     and int((backlog[n] + used[n]) / true_cap[n]) >= SWAMPED_BACKLOG_DAYS
-                    and rnd() < self.swamped_reject
+                    and state.draws().random() < self.swamped_reject
                 )
                 if not short and not busy:
                     tru[n][s] -= q
@@ -401,7 +391,7 @@ class Fulfilment:
     ) -> int:
         """The picker comes back empty-handed (or the store is swamped): the line goes back to
         the OMS, a short record is corrected. Returns when the line can be allocated again."""
-        draws, rec, tru = state.draws, state.rec, state.tru
+        draws, rec, tru = state.draws(), state.rec, state.tru
         pick_t = max(plan_day * DAY + draws.randint(*PICK_WINDOW), t + PICK_AFTER_ALLOC_S)
         if sourcing.mode == "in_store":
             pick_t = t + draws.randint(*SHELF_PICK_WINDOW)
@@ -438,7 +428,7 @@ class Fulfilment:
             a = inv.due_within(n, s, t // DAY, self.backorder_days)
             if a >= 0 and (best < 0 or a < best_day):
                 best, best_day = n, a
-        waits = best >= 0 and state.draws.random() >= self.backorder_cancel_share
+        waits = best >= 0 and state.draws().random() >= self.backorder_cancel_share
         if best >= 0:
             expected = self.ts(best_day * DAY + BACKORDER_EXPECTED_HOUR * HOUR)
             data = payloads.order_line_backordered([(oid, lid, q, expected)])

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipelines.simulator.draws import OrderDraws
+from pipelines.simulator.draws import DayDraws, OrderDraws
 from pipelines.simulator.sourcing import RoutingPlan
 
 
@@ -110,7 +110,7 @@ class DayState:
 
     day: int
     plan: RoutingPlan
-    draws: OrderDraws | None  # the draws of the order being walked
+    walk: DayDraws  # the draws of the day's orders as they are walked
     rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
     tru: list[list[int]]  # the true stock
     true_cap: list[float]  # each node's capacity today (hidden staffing)
@@ -121,6 +121,11 @@ class DayState:
     drivers: list[OrderDrivers] = field(default_factory=list)
     paid: EventColumns = field(default_factory=lambda: EventColumns([], []))
     allocated: EventColumns = field(default_factory=lambda: EventColumns([], []))
+    order: int = -1  # the index of the order being walked
+
+    def draws(self) -> OrderDraws:
+        """The draws of the order being walked: made when it first draws (most never do)."""
+        return self.walk.of(self.order)
 
 
 @dataclass(slots=True)
