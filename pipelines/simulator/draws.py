@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -28,30 +29,35 @@ def stream(seed: int, kind: int, day: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, kind, day])
 
 
-def _row_then_more(block: np.ndarray, key: tuple[int, ...]) -> Iterator[float]:
-    """Order k's draws (k = key[-1]): its row of the day's block, then a generator of its own."""
-    yield from block[key[-1]].tolist()
-    # Seeded by the order's key, so the overflow is as much the order's own as its row.
-    more = random.Random(repr(key)).random
-    while True:
-        yield more()
-
-
 class OrderDraws:
-    """One order's uniform draws, in the order it asks for them.
+    """The day's orders' draws of one kind, handed to one order at a time: order k's are row k
+    of one block of uniforms, then a generator keyed by the order.
 
-    `random` is a generator's `__next__`: one C-level call per draw, and the order's row becomes
-    Python floats only at its first draw (converting every row of the day up front cost more than
-    the draws themselves: most orders use a few of their 16, the walk's mostly none).
+    `of(k)` points the draws at order k, continuing where they were if k is already the order
+    drawing; they are order k's until another order is pointed at. One object for the day
+    rather than one per order, and `random` a C-level `__next__` over the order's row (made
+    Python floats only when the order is pointed at): the day's orders draw a few each, and
+    objects, frames and floats made per order cost more than the draws themselves.
     `randint` scales one uniform draw: uniform to well within what the world needs (ranges here
     are at most a few days of seconds against 2**53 steps), and one call rather than the frames
     of `random.Random.randint`.
     """
 
-    __slots__ = ("random",)
+    __slots__ = ("random", "_block", "_key", "_k", "_overflow")
 
-    def __init__(self, block: np.ndarray, key: tuple[int, ...]) -> None:
-        self.random: Callable[[], float] = _row_then_more(block, key).__next__
+    def __init__(self, seed: int, kind: int, day: int, orders: int) -> None:
+        self._block = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER))
+        self._key = (seed, kind, day)
+        self._k = -1
+        self._overflow = _Overflow(self)
+        self.random: Callable[[], float] = self._unpointed
+
+    def of(self, k: int) -> OrderDraws:
+        if k != self._k:
+            self._k = k
+            # chain asks _overflow for its iterator only once the row is used up.
+            self.random = chain(self._block[k].tolist(), self._overflow).__next__
+        return self
 
     def randint(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
@@ -59,25 +65,23 @@ class OrderDraws:
     def uniform(self, a: float, b: float) -> float:
         return a + (b - a) * self.random()
 
+    @staticmethod
+    def _unpointed() -> float:
+        raise RuntimeError("draws asked for before an order was pointed at (OrderDraws.of)")
 
-class DayDraws:
-    """The day's orders' draws of one kind: order k's are row k of one block of uniforms.
 
-    `of(k)` makes order k's draws when it first asks, and gives the same draws, continuing, when
-    it asks again before the next order does.
-    """
+class _Overflow:
+    """What the order being pointed at draws after its row: a generator seeded by the order's
+    key, so the overflow is as much the order's own as its row."""
 
-    __slots__ = ("_block", "_key", "_k", "_draws")
+    __slots__ = ("_draws",)
 
-    def __init__(self, seed: int, kind: int, day: int, orders: int) -> None:
-        self._block = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER))
-        self._key = (seed, kind, day)
-        self._k, self._draws = -1, None
+    def __init__(self, draws: OrderDraws) -> None:
+        self._draws = draws
 
-    def of(self, k: int) -> OrderDraws:
-        if k != self._k:
-            self._k, self._draws = k, OrderDraws(self._block, (*self._key, k))
-        return self._draws
+    def __iter__(self) -> Iterator[float]:
+        d = self._draws
+        return iter(random.Random(repr((*d._key, d._k))).random, None)
 
 
 def weighted_choice(r: float, names: Sequence[str], weights: Sequence[float]) -> str:

@@ -22,7 +22,7 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.checkout import Checkout, OrderRequest
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.demand import DayOrders
-from pipelines.simulator.draws import AFTERCARE, NODE_DAYS, ORDER_WALK, DayDraws, stream
+from pipelines.simulator.draws import AFTERCARE, NODE_DAYS, ORDER_WALK, OrderDraws, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
@@ -194,7 +194,7 @@ class Fulfilment:
         state = DayState(
             day=day,
             plan=plan or src.oms_plan,
-            walk=DayDraws(seed, ORDER_WALK, day, orders.n),
+            walk=OrderDraws(seed, ORDER_WALK, day, orders.n),
             rec=inv.rec.tolist(),
             tru=inv.truth.tolist(),
             true_cap=(np.array(src.cap) * nodes.uniform(lo, hi, len(src.cap))).tolist(),
@@ -209,9 +209,10 @@ class Fulfilment:
             state.order = k
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
-        u = parcel_draws(seed, day, state.tails, int(np.diff(orders.line_start).max(initial=0)))
-        ships, fates, held = self.shipping.ship_day(state.parcels, u, state.day_noise)
-        after, draws = self.aftercare.after_order, DayDraws(seed, AFTERCARE, day, orders.n)
+        counts = np.array([t.end_parcel - t.first_parcel for t in state.tails], dtype=np.int64)
+        u = parcel_draws(seed, day, counts, int(np.diff(orders.line_start).max(initial=0)))
+        ships, fates, held = self.shipping.ship_day(state.parcels, counts, u, state.day_noise)
+        after, draws = self.aftercare.after_order, OrderDraws(seed, AFTERCARE, day, orders.n)
         for k, tail in enumerate(state.tails):
             after(draws.of(k), tail, ships[tail.first_parcel : tail.end_parcel])
         inv.rec = np.array(state.rec, dtype=np.int64)

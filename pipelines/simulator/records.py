@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipelines.simulator.draws import DayDraws, OrderDraws
+from pipelines.simulator.draws import OrderDraws
 from pipelines.simulator.sourcing import RoutingPlan
 
 
@@ -110,7 +110,7 @@ class DayState:
 
     day: int
     plan: RoutingPlan
-    walk: DayDraws  # the draws of the day's orders as they are walked
+    walk: OrderDraws  # the draws of the day's orders as they are walked
     rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
     tru: list[list[int]]  # the true stock
     true_cap: list[float]  # each node's capacity today (hidden staffing)
