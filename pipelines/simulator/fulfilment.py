@@ -93,6 +93,7 @@ class Fulfilment:
         self.cfg, self.seed = cfg, seed
         self.inv, self.sink = inv, sink
         self.node_ids, self.sku_ids = net.node_ids, cat.sku_ids
+        self.n_skus = len(cat.sku_ids)
         self.costs = CostLedger()
         # The world's draws from `rng`, in this order: node effects, primary carriers, disruptions.
         node_effect = draw_node_effects(cfg, net, rng)
@@ -215,8 +216,7 @@ class Fulfilment:
         after, draws = self.aftercare.after_order, OrderDraws(seed, AFTERCARE, day, orders.n)
         for k, tail in enumerate(state.tails):
             after(draws.of(k), tail, ships[tail.first_parcel : tail.end_parcel])
-        inv.rec = np.array(state.rec, dtype=np.int64)
-        inv.truth = np.array(state.tru, dtype=np.int64)
+        self._write_back(state)
         if held is not None:
             inv.reserved += self._cell_totals(held.cells, held.quantities)
             for d in np.unique(held.until).tolist():
@@ -319,6 +319,7 @@ class Fulfilment:
         oid, metro, service = o.order_id, o.metro, o.service
         alloc_t = o.placed_t + self.remorse_s + o.alloc_wait
         rec, tru, used = state.rec, state.tru, state.used
+        touched, n_skus = state.touched, self.n_skus
         proc, cutoff_s, weights, node_ids, prefixes, c_name, c_service, c_base, c_kg = (
             self._line_tables
         )
@@ -337,6 +338,7 @@ class Fulfilment:
                     self._no_stock(state, o, sourcing, lid, s, q, t, drivers)
                     break
                 rec[n][s] -= q
+                touched.append(n * n_skus + s)  # every change to the cell follows this one
                 used[n] += q
                 w = weights[s] * q
                 if sourcing.mode == "delivery" and (w <= PARCEL_MAX_KG or no_heavy):
@@ -459,6 +461,17 @@ class Fulfilment:
         self.stock_ops.setdefault(sale_day, []).append(
             StockOp(best, s, q, "sale", sale_day * DAY + BACKORDER_SALE_HOUR * HOUR)
         )
+
+    def _write_back(self, state: DayState) -> None:
+        """The stock the walk changed, from its lists back into the inventory's arrays: only the
+        cells it touched (converting every cell back was a noticeable share of a day)."""
+        if not state.touched:
+            return
+        nodes, skus = np.divmod(np.unique(np.array(state.touched, dtype=np.int64)), self.n_skus)
+        cells = list(zip(nodes.tolist(), skus.tolist(), strict=True))
+        rec, tru = state.rec, state.tru
+        self.inv.rec[nodes, skus] = [rec[n][s] for n, s in cells]
+        self.inv.truth[nodes, skus] = [tru[n][s] for n, s in cells]
 
     def _cell_totals(self, cells: np.ndarray, qtys: np.ndarray) -> np.ndarray:
         """Quantities summed per node/SKU cell (flat index node * SKUs + sku), as a stock matrix."""

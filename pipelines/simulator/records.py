@@ -122,6 +122,7 @@ class DayState:
     paid: EventColumns = field(default_factory=lambda: EventColumns([], []))
     allocated: EventColumns = field(default_factory=lambda: EventColumns([], []))
     order: int = -1  # the index of the order being walked
+    touched: list[int] = field(default_factory=list)  # cells (node * SKUs + sku) rec/tru changed
 
     def draws(self) -> OrderDraws:
         """The draws of the order being walked: made when it first draws (most never do)."""
