@@ -211,7 +211,7 @@ class Fulfilment:
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
         counts = np.array([t.end_parcel - t.first_parcel for t in state.tails], dtype=np.int64)
-        u = parcel_draws(seed, day, counts, orders.line_start)
+        u = parcel_draws(seed, day, counts, int(np.diff(orders.line_start).max(initial=0)))
         ships, fates, held = self.shipping.ship_day(state.parcels, counts, u, state.day_noise)
         after, draws = self.aftercare.after_order, OrderDraws(seed, AFTERCARE, day, orders.n)
         for k, tail in enumerate(state.tails):

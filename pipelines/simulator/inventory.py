@@ -40,9 +40,6 @@ class Inventory:
         inv = cfg["inventory"]
         self.cfg = inv
         self.net, self.cat, self.carried = net, cat, carried
-        # The world's carried cells (flat node * SKUs + sku, ascending): the cells that draw
-        # receipt errors, shrink and damage. Fixed for the world, so no routing moves a draw.
-        self.carried_cells = np.flatnonzero(carried)
         types = np.array(net.node_types)
         is_store = types == "store"
         n_dc = max(1, int((types == "dc").sum()))
@@ -111,19 +108,17 @@ class Inventory:
     def start_of_day(self, day: int, sink: EventSink, seed: int) -> None:
         """Receipts, drift, recorded shrink and damage, walk-in sales; emits their events.
 
-        Every draw is made for every carried node/SKU cell from the day's stream of its kind,
-        and a cell reads its own: which cells are hit depends on the stock, which routing
-        changes, and the draws of one cell must not move when another cell's stock does.
+        Every draw is made for every node/SKU cell from the day's stream of its kind, and a cell
+        reads its own: which cells are hit depends on the stock, which routing changes, and the
+        draws of one cell must not move when another cell's stock does.
         """
         t0 = day * DAY
         node_ids, sku_ids = self.net.node_ids, self.cat.sku_ids
-        cells, width = self.carried_cells, self.rec.shape[1]
+        shape = self.rec.shape
         arriving = np.argwhere(self.arrival == day)
         if len(arriving):
             a, b = arriving[:, 0], arriving[:, 1]
-            # Only carried cells are reordered, so each arriving cell has a place in `cells`.
-            at = np.searchsorted(cells, a * width + b)
-            u = stream(seed, RECEIPTS, day).random((2, len(cells)))[:, at]
+            u = stream(seed, RECEIPTS, day).random((2, *shape))[:, a, b]
             qty = self.pending[a, b]
             # A mis-received line is one unit over or under, each half the time.
             rate = float(self.cfg["receipt_error_rate"])
@@ -149,17 +144,16 @@ class Inventory:
                 ),
             )
         self._drift(stream(seed, DRIFT, day), 1)
-        shrink = stream(seed, SHRINK, day).random((2, len(cells)))
+        shrink = stream(seed, SHRINK, day).random((2, *shape))
         for u, reason, key in (
             (shrink[0], "shrink", "recorded_shrink_rate"),
             (shrink[1], "damage", "recorded_damage_rate"),
         ):
             p = float(self.cfg[key])
-            hit = np.flatnonzero((self.truth.ravel()[cells] > 0) & (u < p))
+            hit = np.argwhere(self.carried & (self.truth > 0) & (u < p))
             # Given a hit, u / p is uniform again: the time of day without another draw.
-            secs = 8 * 3600 + (u[hit] / p * 12 * 3600).astype(np.int64)
-            nodes, skus = np.divmod(cells[hit], width)
-            for n, s, sec in zip(nodes.tolist(), skus.tolist(), secs.tolist(), strict=True):
+            secs = 8 * 3600 + (u[hit[:, 0], hit[:, 1]] / p * 12 * 3600).astype(np.int64)
+            for (n, s), sec in zip(hit.tolist(), secs.tolist(), strict=True):
                 self.truth[n, s] -= 1
                 if self.rec[n, s] > 0:
                     self.rec[n, s] -= 1

@@ -49,17 +49,15 @@ SALE_AFTER_PACK_S, RECOVERED_NOTICE_S, DAMAGE_NOTICE_S = 60, 6 * HOUR, 900
 _DRAW_ROWS = 11  # rows of uniform draws per parcel, one per random step below
 
 
-def parcel_draws(seed: int, day: int, counts: np.ndarray, line_start: np.ndarray) -> np.ndarray:
+def parcel_draws(seed: int, day: int, counts: np.ndarray, slots: int) -> np.ndarray:
     """The uniform draws of the day's parcels, one column per parcel: the k-th parcel of the
-    day's i-th order (of `counts[i]`) reads slot k of order i, row `line_start[i] + k` of a block
-    with a row per order line (an order has no more parcels than lines). The lines are demand,
-    which routing does not change, so a parcel's carrier luck is its slot's however the orders
-    before it were routed; a row per line rather than as many per order as the day's longest
-    order has lines draws a fraction of the numbers."""
-    block = stream(seed, PARCEL_SLOTS, day).random((int(line_start[-1]), _DRAW_ROWS))
-    first = np.cumsum(counts) - counts
-    rows = np.arange(int(counts.sum())) + np.repeat(line_start[:-1] - first, counts)
-    return block[rows].T
+    day's i-th order (of `counts[i]`) reads slot k of order i, so a parcel's carrier luck is its
+    slot's, however the orders before it were routed. `slots` bounds an order's parcels (its
+    lines) and must not depend on routing, or the block would be laid out differently."""
+    block = stream(seed, PARCEL_SLOTS, day).random((len(counts), max(slots, 1), _DRAW_ROWS))
+    order = np.repeat(np.arange(len(counts)), counts)
+    slot = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return block[order, slot].T
 
 
 class Held(NamedTuple):
