@@ -10,6 +10,10 @@ against a floor measured in the same process: reading the events it wrote back a
 each one again with orjson, the least any writer of these lines must spend. `--baseline REV`
 runs the simulator of an older commit (a temporary git worktree) interleaved with this one and
 prints the median CPU seconds of both and their ratio: the check that a change kept its speed.
+It also prints the median of the pairs' ratios (each pair ran back to back, under one load).
+On a machine whose load swings within a minute (other jobs on the shared cores), `--together`
+runs both worlds of a pair at the same time instead, so both meet the same load.
+CPU seconds count from after the imports, pandas included (see _CHILD).
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ _CHILD = """
 import gzip, json, resource, sys, time
 from pathlib import Path
 import orjson
+# Imported before the clock starts: the truth writer's first pyarrow array imports pandas,
+# which without cached bytecode (PYTHONDONTWRITEBYTECODE) costs seconds of compiling, the
+# same on both sides of a comparison and none of the simulator's own work.
+import pandas, pyarrow.parquet
 from pipelines.simulator import generate
 
 def cpu():
@@ -61,18 +69,34 @@ print(json.dumps({"orders": orders, "days": days, "events": report.events, "wall
 """
 
 
-def run(orders: int, days: int, out: Path, code: Path = ROOT) -> dict:
-    """One world in a fresh process, with the simulator of the project at `code`."""
-    result = subprocess.run(
+def _start(orders: int, days: int, out: Path, code: Path) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(out), str(orders), str(days)],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         cwd=code,
         env={**os.environ, "PYTHONPATH": str(code)},
     )
+
+
+def _result(child: subprocess.Popen, out: Path) -> dict:
+    stdout, _ = child.communicate()
     shutil.rmtree(out, ignore_errors=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, child.args)
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run(orders: int, days: int, out: Path, code: Path = ROOT) -> dict:
+    """One world in a fresh process, with the simulator of the project at `code`."""
+    return _result(_start(orders, days, out, code), out)
+
+
+def run_together(orders: int, days: int, scratch: Path, codes: list[Path]) -> list[dict]:
+    """One world per simulator in `codes`, all running at once: each meets the same load."""
+    outs = [scratch / f"w{i}" for i in range(len(codes))]
+    children = [_start(orders, days, out, code) for out, code in zip(outs, codes, strict=True)]
+    return [_result(child, out) for child, out in zip(children, outs, strict=True)]
 
 
 def _report(r: dict) -> None:
@@ -93,8 +117,15 @@ def _report(r: dict) -> None:
     print(verdict, flush=True)
 
 
-def against_baseline(rev: str, orders: int, days: int, repeat: int, scratch: Path) -> None:
-    """This simulator and the one at `rev`, interleaved, by median CPU seconds."""
+def _seconds(runs: list[float]) -> str:
+    return "/".join(f"{x:.2f}" for x in runs)
+
+
+def against_baseline(
+    rev: str, orders: int, days: int, repeat: int, scratch: Path, together: bool
+) -> None:
+    """This simulator and the one at `rev`, interleaved (or each pair at once), by median CPU
+    seconds."""
     tree = scratch / "baseline"
     subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
@@ -105,12 +136,20 @@ def against_baseline(rev: str, orders: int, days: int, repeat: int, scratch: Pat
         cpu: dict[str, list[float]] = {"this": [], rev: []}
         for i in range(repeat):
             pair = [("this", ROOT), (rev, tree)]
+            if together:
+                results = run_together(orders, days, scratch, [code for _, code in pair])
+                for (name, _), r in zip(pair, results, strict=True):
+                    cpu[name].append(r["cpu_s"])
+                continue
             for name, code in pair if i % 2 == 0 else pair[::-1]:
                 cpu[name].append(run(orders, days, scratch / "w", code)["cpu_s"])
         this, base = statistics.median(cpu["this"]), statistics.median(cpu[rev])
+        # Each pair ran back to back (or at once), so its ratio shares the load of the moment.
+        paired = statistics.median(a / b for a, b in zip(cpu["this"], cpu[rev], strict=True))
         print(
             f"{orders:,} orders over {days} days, median CPU of {repeat}: this {this:.2f} s,"
-            f" {rev} {base:.2f} s, ratio {this / base:.3f}",
+            f" {rev} {base:.2f} s, ratio {this / base:.3f} (median of pair ratios"
+            f" {paired:.3f}; this {_seconds(cpu['this'])}, {rev} {_seconds(cpu[rev])})",
             flush=True,
         )
     finally:
@@ -126,13 +165,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="scratch folder (default: a temp)")
     parser.add_argument("--baseline", help="a git revision to compare CPU seconds with")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each side with --baseline")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="with --baseline, run each pair at the same time rather than one after the other",
+    )
     args = parser.parse_args()
     scratch = args.out or Path(tempfile.mkdtemp(prefix="omsi-bench-"))
     try:
         if args.baseline:
             for orders in args.orders:
                 days = min(args.days, max(1, orders // 100))
-                against_baseline(args.baseline, orders, days, args.repeat, scratch)
+                against_baseline(args.baseline, orders, days, args.repeat, scratch, args.together)
             return
         print(
             f"{'orders':>10} {'days':>5} {'events':>11} {'wall s':>8} {'events/s':>10}"

@@ -11,7 +11,8 @@ order's own block: order k of a day reads row k, whatever the orders before it d
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -29,26 +30,34 @@ def stream(seed: int, kind: int, day: int = 0) -> np.random.Generator:
 
 
 class OrderDraws:
-    """One order's uniform draws: its row of the day's block, then a generator of its own.
+    """The day's orders' draws of one kind, handed to one order at a time: order k's are row k
+    of one block of uniforms, then a generator keyed by the order.
 
+    `of(k)` points the draws at order k, continuing where they were if k is already the order
+    drawing; they are order k's until another order is pointed at. One object for the day
+    rather than one per order, and `random` a C-level `__next__` over the order's row (made
+    Python floats only when the order is pointed at): the day's orders draw a few each, and
+    objects, frames and floats made per order cost more than the draws themselves.
     `randint` scales one uniform draw: uniform to well within what the world needs (ranges here
     are at most a few days of seconds against 2**53 steps), and one call rather than the frames
     of `random.Random.randint`.
     """
 
-    __slots__ = ("_next", "_key")
+    __slots__ = ("random", "_block", "_key", "_k", "_overflow")
 
-    def __init__(self, row: Sequence[float], key: tuple[int, ...]) -> None:
-        self._next = iter(row).__next__
-        self._key = key
+    def __init__(self, seed: int, kind: int, day: int, orders: int) -> None:
+        self._block = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER))
+        self._key = (seed, kind, day)
+        self._k = -1
+        self._overflow = _Overflow(self)
+        self.random: Callable[[], float] = self._unpointed
 
-    def random(self) -> float:
-        try:
-            return self._next()
-        except StopIteration:
-            # Seeded by the order's key, so the overflow is as much the order's own as its row.
-            self._next = random.Random(repr(self._key)).random
-            return self._next()
+    def of(self, k: int) -> OrderDraws:
+        if k != self._k:
+            self._k = k
+            # chain asks _overflow for its iterator only once the row is used up.
+            self.random = chain(self._block[k].tolist(), self._overflow).__next__
+        return self
 
     def randint(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
@@ -56,11 +65,23 @@ class OrderDraws:
     def uniform(self, a: float, b: float) -> float:
         return a + (b - a) * self.random()
 
+    @staticmethod
+    def _unpointed() -> float:
+        raise RuntimeError("draws asked for before an order was pointed at (OrderDraws.of)")
 
-def order_draws(seed: int, kind: int, day: int, orders: int) -> list[OrderDraws]:
-    """The day's orders' draws of one kind, order k's at index k."""
-    rows = stream(seed, kind, day).random((orders, DRAWS_PER_ORDER)).tolist()
-    return [OrderDraws(row, (seed, kind, day, k)) for k, row in enumerate(rows)]
+
+class _Overflow:
+    """What the order being pointed at draws after its row: a generator seeded by the order's
+    key, so the overflow is as much the order's own as its row."""
+
+    __slots__ = ("_draws",)
+
+    def __init__(self, draws: OrderDraws) -> None:
+        self._draws = draws
+
+    def __iter__(self) -> Iterator[float]:
+        d = self._draws
+        return iter(random.Random(repr((*d._key, d._k))).random, None)
 
 
 def weighted_choice(r: float, names: Sequence[str], weights: Sequence[float]) -> str:

@@ -22,13 +22,7 @@ from pipelines.simulator.catalogue import Catalogue
 from pipelines.simulator.checkout import Checkout, OrderRequest
 from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.demand import DayOrders
-from pipelines.simulator.draws import (
-    AFTERCARE,
-    NODE_DAYS,
-    ORDER_WALK,
-    order_draws,
-    stream,
-)
+from pipelines.simulator.draws import AFTERCARE, NODE_DAYS, ORDER_WALK, OrderDraws, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.inventory import Inventory
 from pipelines.simulator.late_model import MAX_BACKLOG_DAYS, LateModel, draw_node_effects
@@ -99,6 +93,7 @@ class Fulfilment:
         self.cfg, self.seed = cfg, seed
         self.inv, self.sink = inv, sink
         self.node_ids, self.sku_ids = net.node_ids, cat.sku_ids
+        self.n_skus = len(cat.sku_ids)
         self.costs = CostLedger()
         # The world's draws from `rng`, in this order: node effects, primary carriers, disruptions.
         node_effect = draw_node_effects(cfg, net, rng)
@@ -200,7 +195,7 @@ class Fulfilment:
         state = DayState(
             day=day,
             plan=plan or src.oms_plan,
-            draws=None,
+            walk=OrderDraws(seed, ORDER_WALK, day, orders.n),
             rec=inv.rec.tolist(),
             tru=inv.truth.tolist(),
             true_cap=(np.array(src.cap) * nodes.uniform(lo, hi, len(src.cap))).tolist(),
@@ -211,21 +206,17 @@ class Fulfilment:
         )
         checkout = self.checkout.requests(day, orders)
         order = self._order
-        for request, draws in zip(
-            checkout.requests, order_draws(seed, ORDER_WALK, day, orders.n), strict=True
-        ):
-            state.draws = draws
+        for k, request in enumerate(checkout.requests):
+            state.order = k
             order(state, request)
         self.checkout.emit(orders, checkout, state.tails, state.paid, state.allocated)
-        u = parcel_draws(seed, day, state.tails, int(np.diff(orders.line_start).max(initial=0)))
-        ships, fates, held = self.shipping.ship_day(state.parcels, u, state.day_noise)
-        after = self.aftercare.after_order
-        for tail, draws in zip(
-            state.tails, order_draws(seed, AFTERCARE, day, orders.n), strict=True
-        ):
-            after(draws, tail, ships[tail.first_parcel : tail.end_parcel])
-        inv.rec = np.array(state.rec, dtype=np.int64)
-        inv.truth = np.array(state.tru, dtype=np.int64)
+        counts = np.array([t.end_parcel - t.first_parcel for t in state.tails], dtype=np.int64)
+        u = parcel_draws(seed, day, counts, int(np.diff(orders.line_start).max(initial=0)))
+        ships, fates, held = self.shipping.ship_day(state.parcels, counts, u, state.day_noise)
+        after, draws = self.aftercare.after_order, OrderDraws(seed, AFTERCARE, day, orders.n)
+        for k, tail in enumerate(state.tails):
+            after(draws.of(k), tail, ships[tail.first_parcel : tail.end_parcel])
+        self._write_back(state)
         if held is not None:
             inv.reserved += self._cell_totals(held.cells, held.quantities)
             for d in np.unique(held.until).tolist():
@@ -297,7 +288,7 @@ class Fulfilment:
     def _cancel_before_sourcing(
         self, state: DayState, o: OrderRequest, drivers: OrderDrivers
     ) -> None:
-        draws, pre, placed_t = state.draws, o.pre_cancel, o.placed_t
+        draws, pre, placed_t = state.draws(), o.pre_cancel, o.placed_t
         reason = _CANCEL_REASONS[pre]
         if pre == 1:
             t = placed_t + PAYMENT_FAILED_AFTER_S
@@ -328,13 +319,14 @@ class Fulfilment:
         oid, metro, service = o.order_id, o.metro, o.service
         alloc_t = o.placed_t + self.remorse_s + o.alloc_wait
         rec, tru, used = state.rec, state.tru, state.used
+        touched, n_skus = state.touched, self.n_skus
         proc, cutoff_s, weights, node_ids, prefixes, c_name, c_service, c_base, c_kg = (
             self._line_tables
         )
         alloc_times, alloc_rows = state.allocated
         routes = src.route_carrier[service][metro]
         is_store, no_heavy = src.is_store, src.c_heavy < 0
-        backlog, true_cap, rnd = self.backlog, state.true_cap, state.draws.random
+        backlog, true_cap = self.backlog, state.true_cap
         groups, group_t = sourcing.groups, sourcing.group_t
         for k, (lid, s, q) in enumerate(zip(o.line_ids, o.skus, o.qtys, strict=True)):
             n = first[k]
@@ -346,6 +338,7 @@ class Fulfilment:
                     self._no_stock(state, o, sourcing, lid, s, q, t, drivers)
                     break
                 rec[n][s] -= q
+                touched.append(n * n_skus + s)  # every change to the cell follows this one
                 used[n] += q
                 w = weights[s] * q
                 if sourcing.mode == "delivery" and (w <= PARCEL_MAX_KG or no_heavy):
@@ -364,7 +357,7 @@ class Fulfilment:
                 busy = (
                     is_store[n]
                     and int((backlog[n] + used[n]) / true_cap[n]) >= SWAMPED_BACKLOG_DAYS
-                    and rnd() < self.swamped_reject
+                    and state.draws().random() < self.swamped_reject
                 )
                 if not short and not busy:
                     tru[n][s] -= q
@@ -401,7 +394,7 @@ class Fulfilment:
     ) -> int:
         """The picker comes back empty-handed (or the store is swamped): the line goes back to
         the OMS, a short record is corrected. Returns when the line can be allocated again."""
-        draws, rec, tru = state.draws, state.rec, state.tru
+        draws, rec, tru = state.draws(), state.rec, state.tru
         pick_t = max(plan_day * DAY + draws.randint(*PICK_WINDOW), t + PICK_AFTER_ALLOC_S)
         if sourcing.mode == "in_store":
             pick_t = t + draws.randint(*SHELF_PICK_WINDOW)
@@ -438,7 +431,7 @@ class Fulfilment:
             a = inv.due_within(n, s, t // DAY, self.backorder_days)
             if a >= 0 and (best < 0 or a < best_day):
                 best, best_day = n, a
-        waits = best >= 0 and state.draws.random() >= self.backorder_cancel_share
+        waits = best >= 0 and state.draws().random() >= self.backorder_cancel_share
         if best >= 0:
             expected = self.ts(best_day * DAY + BACKORDER_EXPECTED_HOUR * HOUR)
             data = payloads.order_line_backordered([(oid, lid, q, expected)])
@@ -468,6 +461,17 @@ class Fulfilment:
         self.stock_ops.setdefault(sale_day, []).append(
             StockOp(best, s, q, "sale", sale_day * DAY + BACKORDER_SALE_HOUR * HOUR)
         )
+
+    def _write_back(self, state: DayState) -> None:
+        """The stock the walk changed, from its lists back into the inventory's arrays: only the
+        cells it touched (converting every cell back was a noticeable share of a day)."""
+        if not state.touched:
+            return
+        nodes, skus = np.divmod(np.unique(np.array(state.touched, dtype=np.int64)), self.n_skus)
+        cells = list(zip(nodes.tolist(), skus.tolist(), strict=True))
+        rec, tru = state.rec, state.tru
+        self.inv.rec[nodes, skus] = [rec[n][s] for n, s in cells]
+        self.inv.truth[nodes, skus] = [tru[n][s] for n, s in cells]
 
     def _cell_totals(self, cells: np.ndarray, qtys: np.ndarray) -> np.ndarray:
         """Quantities summed per node/SKU cell (flat index node * SKUs + sku), as a stock matrix."""

@@ -104,8 +104,13 @@ def p_delay_at_least(load: np.ndarray, days: int, capacity_range: tuple[float, f
 
 def mean_sigmoid(z: np.ndarray, sd: float) -> np.ndarray:
     """E[sigmoid(z + e)] for e ~ Normal(0, sd), by Gauss-Hermite quadrature; z of any shape."""
-    x = z[..., None] + (sd * np.sqrt(2.0)) * _HERMITE_X
-    return (1.0 / (1.0 + np.exp(-x))) @ _HERMITE_W / np.sqrt(np.pi)
+    # 1 / (1 + exp(-x)) at x = z + point, in place: the (parcels x cases x points) array is the
+    # biggest the oracle makes, and each step of the formula would otherwise be a new one.
+    x = np.subtract.outer(-z, (sd * np.sqrt(2.0)) * _HERMITE_X)
+    np.exp(x, out=x)
+    x += 1.0
+    np.reciprocal(x, out=x)
+    return x @ _HERMITE_W / np.sqrt(np.pi)
 
 
 def shelf_ready(t_alloc: np.ndarray, delay: np.ndarray | int) -> np.ndarray:
@@ -216,7 +221,9 @@ class LateModel:
             more = p_delay_at_least(k.load, delay + 1, capacity_range)
             weight = at_least - more
             rows = np.flatnonzero(weight > 0)
-            if len(rows):
+            if len(rows) == len(p):  # most days, every parcel may meet no delay
+                p += weight * self._p_late_given_delay(k, delay)
+            elif len(rows):
                 sub = AtAllocation(*(a[rows] for a in k))
                 p[rows] += weight[rows] * self._p_late_given_delay(sub, delay)
             at_least = more

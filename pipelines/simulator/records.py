@@ -110,7 +110,7 @@ class DayState:
 
     day: int
     plan: RoutingPlan
-    draws: OrderDraws | None  # the draws of the order being walked
+    walk: OrderDraws  # the draws of the day's orders as they are walked
     rec: list[list[int]]  # the system's stock record by node and SKU, as lists for speed
     tru: list[list[int]]  # the true stock
     true_cap: list[float]  # each node's capacity today (hidden staffing)
@@ -121,6 +121,12 @@ class DayState:
     drivers: list[OrderDrivers] = field(default_factory=list)
     paid: EventColumns = field(default_factory=lambda: EventColumns([], []))
     allocated: EventColumns = field(default_factory=lambda: EventColumns([], []))
+    order: int = -1  # the index of the order being walked
+    touched: list[int] = field(default_factory=list)  # cells (node * SKUs + sku) rec/tru changed
+
+    def draws(self) -> OrderDraws:
+        """The draws of the order being walked: made when it first draws (most never do)."""
+        return self.walk.of(self.order)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from pipelines.simulator.costs import CostLedger
 from pipelines.simulator.draws import PARCEL_SLOTS, stream
 from pipelines.simulator.emit import DAY, EventSink
 from pipelines.simulator.late_model import AtAllocation, LateModel, shelf_ready
-from pipelines.simulator.records import EventColumns, OrderTail, Parcel, ParcelFates, Shipment
+from pipelines.simulator.records import EventColumns, Parcel, ParcelFates, Shipment
 from pipelines.simulator.sourcing import HOUR, PARCEL_MAX_KG, Sourcing
 
 # How a parcel reaches the customer: from the pickup store's shelf, moved to it, or delivered.
@@ -49,14 +49,13 @@ SALE_AFTER_PACK_S, RECOVERED_NOTICE_S, DAMAGE_NOTICE_S = 60, 6 * HOUR, 900
 _DRAW_ROWS = 11  # rows of uniform draws per parcel, one per random step below
 
 
-def parcel_draws(seed: int, day: int, tails: list[OrderTail], slots: int) -> np.ndarray:
+def parcel_draws(seed: int, day: int, counts: np.ndarray, slots: int) -> np.ndarray:
     """The uniform draws of the day's parcels, one column per parcel: the k-th parcel of the
-    day's i-th order reads slot k of order i, so a parcel's carrier luck is its slot's, however
-    the orders before it were routed. `slots` bounds an order's parcels (its lines) and must not
-    depend on routing, or the block would be laid out differently."""
-    block = stream(seed, PARCEL_SLOTS, day).random((len(tails), max(slots, 1), _DRAW_ROWS))
-    counts = np.array([t.end_parcel - t.first_parcel for t in tails], dtype=np.int64)
-    order = np.repeat(np.arange(len(tails)), counts)
+    day's i-th order (of `counts[i]`) reads slot k of order i, so a parcel's carrier luck is its
+    slot's, however the orders before it were routed. `slots` bounds an order's parcels (its
+    lines) and must not depend on routing, or the block would be laid out differently."""
+    block = stream(seed, PARCEL_SLOTS, day).random((len(counts), max(slots, 1), _DRAW_ROWS))
+    order = np.repeat(np.arange(len(counts)), counts)
     slot = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
     return block[order, slot].T
 
@@ -125,16 +124,17 @@ class Shipping:
         self.ship_seq = 0
 
     def ship_day(
-        self, parcels: list[Parcel], u: np.ndarray, day_noise: list[float]
+        self, parcels: list[Parcel], counts: np.ndarray, u: np.ndarray, day_noise: list[float]
     ) -> tuple[list[Shipment], ParcelFates | None, Held | None]:
-        """The day's parcels: their late chance, the draws `u` (`parcel_draws`), and their events.
+        """The day's parcels, `counts[i]` of them the i-th order's: their late chance, the draws
+        `u` (`parcel_draws`), and their events.
 
         Returns each parcel's shipment, the fates for the truth, and what stays reserved.
         """
         if not parcels:
             return [], None, None
         routes = self._route(parcels)
-        chance = self._late_chance(parcels, routes, day_noise)
+        chance = self._late_chance(parcels, counts, routes, day_noise)
         late = u[0] < chance.p_late
         times, lost, notice, recovered, damaged = self._times(parcels, routes, chance, late, u)
         sids = self._shipment_ids(len(parcels))
@@ -196,12 +196,11 @@ class Shipping:
         return routes
 
     def _late_chance(
-        self, parcels: list[Parcel], routes: _Routes, day_noise: list[float]
+        self, parcels: list[Parcel], counts: np.ndarray, routes: _Routes, day_noise: list[float]
     ) -> _Chance:
         """The logistic late model over the day's parcels: with every hidden cause as it turned
         out, and as their allocation could know it (`LateModel.p_late_at_allocation`)."""
         m = self.model
-        k = len(parcels)
         t_alloc = np.array([x.allocated_t for x in parcels], dtype=np.int64)
         promised_t = np.array([x.promised_t for x in parcels], dtype=np.int64)
         delay = np.array([x.backlog_days for x in parcels], dtype=np.int64)
@@ -222,17 +221,17 @@ class Shipping:
         slack_ship = promised_day - (ship_day + transit)
         in_time = ship_day < promised_day
         region, group = np.array(routes.region), np.array(routes.group)
-        wc, cc = m.weather_cum[region], m.carrier_cum[group]
-        rows = np.arange(k)
-        weather = in_time & ~in_store & (wc[rows, promised_day + 1] - wc[rows, ship_day] > 0)
-        carrier_dis = in_time & ~in_store & (cc[rows, promised_day + 1] - cc[rows, ship_day] > 0)
+        # Disrupted days up to the promise less those before shipping (two cells per parcel:
+        # gathering each parcel's whole row of days cost more than the rest of the model).
+        wc, cc, end = m.weather_cum, m.carrier_cum, promised_day + 1
+        weather = in_time & ~in_store & (wc[region, end] - wc[region, ship_day] > 0)
+        carrier_dis = in_time & ~in_store & (cc[group, end] - cc[group, ship_day] > 0)
         z = m.shipped_logit(slack_ship, node_eff, c_eff, delay, weather, carrier_dis, ship_day)
         p_ship = np.where(in_time, 1.0 / (1.0 + np.exp(-z)), 1.0)
         queue = np.array([x.queue_units for x in parcels])
         # An order's parcels are consecutive; the first allocated is its first allocation.
-        order_ids = np.array([x.order_id for x in parcels])
-        starts = np.flatnonzero(np.r_[True, order_ids[1:] != order_ids[:-1]])
-        first_t = np.minimum.reduceat(t_alloc, starts)
+        shipped = counts[counts > 0]
+        first_t = np.minimum.reduceat(t_alloc, np.cumsum(shipped) - shipped)
         known = AtAllocation(
             in_store,
             t_alloc,
@@ -244,7 +243,7 @@ class Shipping:
             region,
             group,
             queue / self.nominal_cap[node],
-            np.repeat(first_t // DAY, np.diff(np.r_[starts, k])),
+            np.repeat(first_t // DAY, shipped),
         )
         return _Chance(
             p_late=np.where(in_store, p_store, p_ship),
