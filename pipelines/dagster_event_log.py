@@ -27,6 +27,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+# Database files whose connection stays open: the cross-run index and the runs used last.
+HELD_FILES = 8
+
 
 def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -46,7 +49,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _engine(self, shard: str) -> Engine:
-        engine = self._engines.get(shard)
+        engine = self._engines.pop(shard, None)
         if engine is None:
             # One connection shared by the threads that write, one at a time under _db_lock.
             engine = create_engine(
@@ -55,7 +58,11 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
             event.listen(engine, "connect", _relaxed_sync)
-            self._engines[shard] = engine
+        self._engines[shard] = engine  # now the most recently used
+        # A long-lived process (the UI, the daemon) visits one file per run: keep the few in use.
+        while len(self._engines) > HELD_FILES:
+            oldest = next(iter(self._engines))
+            self._engines.pop(oldest).dispose()
         return engine
 
     @contextmanager
