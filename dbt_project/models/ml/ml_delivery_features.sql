@@ -1,4 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='order_id',
+    on_schema_change='append_new_columns'
+) }}
+{#- Warehouses built before this model was incremental hold it without _built_through_batch:
+    the column comes in null, and the first incremental run recomputes every row. -#}
 {%- set trailing_start = ml_trailing_start('base') %}
 -- One row per allocated order: what the retailer knew at the order's first allocation
 -- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before
@@ -163,6 +170,10 @@ base as (
         on
             orders.order_id = decision.order_id
             and decision.lateness_rank = 1
+    {% if is_incremental() -%}
+    -- Only the rows a new batch can change (macros/ml/delivery_recompute.sql).
+    where orders.order_id in ({{ delivery_features_to_recompute(ref('int_orders')) }})
+    {%- endif %}
 
 ),
 
@@ -455,7 +466,9 @@ final as (
             when outcomes.is_fully_cancelled then null
             when outcomes.promised_by < {{ as_of_timestamp() }} then true
         end as is_late,
-        outcomes.completed_at is null and not outcomes.is_fully_cancelled as is_open
+        outcomes.completed_at is null and not outcomes.is_fully_cancelled as is_open,
+        -- The newest ingest batch this row was computed with: the incremental watermark.
+        (select max(events.batch_id) from {{ source('raw', 'events') }} as events) as _built_through_batch
     from base
     inner join decision_summary on base.order_id = decision_summary.order_id
     left join order_size on base.order_id = order_size.order_id
