@@ -223,6 +223,7 @@ recent_exceptions as (
 
     select
         exceptions.reported_at,
+        cast(exceptions.reported_at as date) as reported_date,
         exceptions.exception_code,
         orders.ship_to_region,
         shipped.carrier
@@ -239,9 +240,11 @@ region_exceptions as (
         base.order_id,
         count(*) as region_exceptions
     from base
+    cross join {{ days_back(var('ml_recent_hours')) }} as back
     inner join recent_exceptions
         on
             base.ship_to_region = recent_exceptions.ship_to_region
+            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
             and recent_exceptions.reported_at < base.cutoff_at
             and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
     group by base.order_id
@@ -254,9 +257,11 @@ carrier_exceptions as (
         base.order_id,
         count(*) as carrier_exceptions
     from base
+    cross join {{ days_back(var('ml_recent_hours')) }} as back
     inner join recent_exceptions
         on
             base.carrier = recent_exceptions.carrier
+            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
             and recent_exceptions.reported_at < base.cutoff_at
             and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
     group by base.order_id
@@ -271,6 +276,7 @@ area_weather as (
 
     select
         exceptions.reported_at,
+        cast(exceptions.reported_at as date) as reported_date,
         order_areas.destination_area
     from exceptions
     inner join order_areas on exceptions.order_id = order_areas.order_id
@@ -294,10 +300,12 @@ area_exceptions as (
         date_diff('second', max(area_weather.reported_at), base.cutoff_at) / 3600.0
             as hours_since_weather
     from base
+    cross join {{ days_back(7 * 24) }} as back
     inner join order_areas on base.order_id = order_areas.order_id
     inner join area_weather
         on
             order_areas.destination_area = area_weather.destination_area
+            and area_weather.reported_date = {{ window_day('base.cutoff_date', 'back') }}
             and base.cutoff_at > area_weather.reported_at
             and {{ dbt.dateadd('day', -7, 'base.cutoff_at') }} <= area_weather.reported_at
     group by base.order_id, base.cutoff_at
@@ -313,9 +321,11 @@ carrier_delays as (
         base.order_id,
         count(*) as delayed_exceptions
     from base
+    cross join {{ days_back(var('ml_recent_hours')) }} as back
     inner join recent_exceptions
         on
             base.carrier = recent_exceptions.carrier
+            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
             and base.cutoff_at > recent_exceptions.reported_at
             and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }} <= recent_exceptions.reported_at
     where recent_exceptions.exception_code = 'delayed'
@@ -328,6 +338,7 @@ carrier_hours as (
     select
         carrier,
         date_trunc('hour', shipped_at) as shipped_hour,
+        cast(date_trunc('hour', shipped_at) as date) as shipped_date,
         count(*) as shipments
     from shipped
     group by carrier, date_trunc('hour', shipped_at)
@@ -340,9 +351,11 @@ carrier_volume as (
         base.order_id,
         sum(carrier_hours.shipments) as shipments
     from base
+    cross join {{ days_back(96) }} as back
     inner join carrier_hours
         on
             base.carrier = carrier_hours.carrier
+            and carrier_hours.shipped_date = {{ window_day('base.cutoff_date', 'back') }}
             and date_trunc('hour', base.cutoff_at) > carrier_hours.shipped_hour
             and {{ dbt.dateadd('hour', -96, "date_trunc('hour', base.cutoff_at)") }} <= carrier_hours.shipped_hour
     group by base.order_id
@@ -356,6 +369,7 @@ area_hours as (
     select
         order_areas.destination_area,
         date_trunc('hour', shipment_outcomes.delivered_at) as delivered_hour,
+        cast(date_trunc('hour', shipment_outcomes.delivered_at) as date) as delivered_date,
         count(*) as deliveries,
         sum(shipment_outcomes.is_late) as late_deliveries
     from shipment_outcomes
@@ -371,10 +385,12 @@ area_deliveries as (
         sum(area_hours.deliveries) as deliveries,
         sum(area_hours.late_deliveries) as late_deliveries
     from base
+    cross join {{ days_back(48) }} as back
     inner join order_areas on base.order_id = order_areas.order_id
     inner join area_hours
         on
             order_areas.destination_area = area_hours.destination_area
+            and area_hours.delivered_date = {{ window_day('base.cutoff_date', 'back') }}
             and date_trunc('hour', base.cutoff_at) > area_hours.delivered_hour
             and {{ dbt.dateadd('hour', -48, "date_trunc('hour', base.cutoff_at)") }} <= area_hours.delivered_hour
     group by base.order_id
