@@ -177,6 +177,25 @@ base as (
 
 ),
 
+-- Each order once for every calendar day its longest window (a week or more) can touch, the day as a
+-- column: the window joins below match on it and on their key before the time condition
+-- (macros/ml/days_back.sql).
+window_days as (
+
+    select
+        base.order_id,
+        base.cutoff_at,
+        base.ship_to_region,
+        base.carrier,
+        order_areas.destination_area,
+        back.days,
+        cast({{ window_day('base.cutoff_date', 'back') }} as date) as window_date
+    from base
+    cross join {{ days_back([7 * 24, 96, var('ml_recent_hours')] | max) }} as back
+    left join order_areas on base.order_id = order_areas.order_id
+
+),
+
 carrier_days as (
 
     select
@@ -237,34 +256,34 @@ recent_exceptions as (
 region_exceptions as (
 
     select
-        base.order_id,
+        window_days.order_id,
         count(*) as region_exceptions
-    from base
-    cross join {{ days_back(var('ml_recent_hours')) }} as back
+    from window_days
     inner join recent_exceptions
         on
-            base.ship_to_region = recent_exceptions.ship_to_region
-            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
-            and recent_exceptions.reported_at < base.cutoff_at
-            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
-    group by base.order_id
+            window_days.ship_to_region = recent_exceptions.ship_to_region
+            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
+            and recent_exceptions.reported_at < window_days.cutoff_at
+            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+    group by window_days.order_id
 
 ),
 
 carrier_exceptions as (
 
     select
-        base.order_id,
+        window_days.order_id,
         count(*) as carrier_exceptions
-    from base
-    cross join {{ days_back(var('ml_recent_hours')) }} as back
+    from window_days
     inner join recent_exceptions
         on
-            base.carrier = recent_exceptions.carrier
-            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
-            and recent_exceptions.reported_at < base.cutoff_at
-            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }}
-    group by base.order_id
+            window_days.carrier = recent_exceptions.carrier
+            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
+            and recent_exceptions.reported_at < window_days.cutoff_at
+            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+    group by window_days.order_id
 
 ),
 
@@ -287,28 +306,27 @@ area_weather as (
 area_exceptions as (
 
     select
-        base.order_id,
+        window_days.order_id,
         count(*) filter (
-            where area_weather.reported_at >= {{ dbt.dateadd('hour', -24, 'base.cutoff_at') }}
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -24, 'window_days.cutoff_at') }}
         ) as weather_24h,
         count(*) filter (
-            where area_weather.reported_at >= {{ dbt.dateadd('hour', -48, 'base.cutoff_at') }}
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -48, 'window_days.cutoff_at') }}
         ) as weather_48h,
         count(*) filter (
-            where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'base.cutoff_at') }}
+            where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'window_days.cutoff_at') }}
         ) as weather_72h,
-        date_diff('second', max(area_weather.reported_at), base.cutoff_at) / 3600.0
+        date_diff('second', max(area_weather.reported_at), window_days.cutoff_at) / 3600.0
             as hours_since_weather
-    from base
-    cross join {{ days_back(7 * 24) }} as back
-    inner join order_areas on base.order_id = order_areas.order_id
+    from window_days
     inner join area_weather
         on
-            order_areas.destination_area = area_weather.destination_area
-            and area_weather.reported_date = {{ window_day('base.cutoff_date', 'back') }}
-            and base.cutoff_at > area_weather.reported_at
-            and {{ dbt.dateadd('day', -7, 'base.cutoff_at') }} <= area_weather.reported_at
-    group by base.order_id, base.cutoff_at
+            window_days.destination_area = area_weather.destination_area
+            and area_weather.reported_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(7 * 24) }}
+            and window_days.cutoff_at > area_weather.reported_at
+            and {{ dbt.dateadd('day', -7, 'window_days.cutoff_at') }} <= area_weather.reported_at
+    group by window_days.order_id, window_days.cutoff_at
 
 ),
 
@@ -318,18 +336,18 @@ area_exceptions as (
 carrier_delays as (
 
     select
-        base.order_id,
+        window_days.order_id,
         count(*) as delayed_exceptions
-    from base
-    cross join {{ days_back(var('ml_recent_hours')) }} as back
+    from window_days
     inner join recent_exceptions
         on
-            base.carrier = recent_exceptions.carrier
-            and recent_exceptions.reported_date = {{ window_day('base.cutoff_date', 'back') }}
-            and base.cutoff_at > recent_exceptions.reported_at
-            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'base.cutoff_at') }} <= recent_exceptions.reported_at
+            window_days.carrier = recent_exceptions.carrier
+            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
+            and window_days.cutoff_at > recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }} <= recent_exceptions.reported_at
     where recent_exceptions.exception_code = 'delayed'
-    group by base.order_id
+    group by window_days.order_id
 
 ),
 
@@ -348,17 +366,17 @@ carrier_hours as (
 carrier_volume as (
 
     select
-        base.order_id,
+        window_days.order_id,
         sum(carrier_hours.shipments) as shipments
-    from base
-    cross join {{ days_back(96) }} as back
+    from window_days
     inner join carrier_hours
         on
-            base.carrier = carrier_hours.carrier
-            and carrier_hours.shipped_date = {{ window_day('base.cutoff_date', 'back') }}
-            and date_trunc('hour', base.cutoff_at) > carrier_hours.shipped_hour
-            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', base.cutoff_at)") }} <= carrier_hours.shipped_hour
-    group by base.order_id
+            window_days.carrier = carrier_hours.carrier
+            and carrier_hours.shipped_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(96) }}
+            and date_trunc('hour', window_days.cutoff_at) > carrier_hours.shipped_hour
+            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', window_days.cutoff_at)") }} <= carrier_hours.shipped_hour
+    group by window_days.order_id
 
 ),
 
@@ -381,19 +399,18 @@ area_hours as (
 area_deliveries as (
 
     select
-        base.order_id,
+        window_days.order_id,
         sum(area_hours.deliveries) as deliveries,
         sum(area_hours.late_deliveries) as late_deliveries
-    from base
-    cross join {{ days_back(48) }} as back
-    inner join order_areas on base.order_id = order_areas.order_id
+    from window_days
     inner join area_hours
         on
-            order_areas.destination_area = area_hours.destination_area
-            and area_hours.delivered_date = {{ window_day('base.cutoff_date', 'back') }}
-            and date_trunc('hour', base.cutoff_at) > area_hours.delivered_hour
-            and {{ dbt.dateadd('hour', -48, "date_trunc('hour', base.cutoff_at)") }} <= area_hours.delivered_hour
-    group by base.order_id
+            window_days.destination_area = area_hours.destination_area
+            and area_hours.delivered_date = window_days.window_date
+            and window_days.days <= {{ days_in_window(48) }}
+            and date_trunc('hour', window_days.cutoff_at) > area_hours.delivered_hour
+            and {{ dbt.dateadd('hour', -48, "date_trunc('hour', window_days.cutoff_at)") }} <= area_hours.delivered_hour
+    group by window_days.order_id
 
 ),
 
