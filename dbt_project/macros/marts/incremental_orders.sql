@@ -15,15 +15,7 @@
     ),
 
     reference_changed as (
-        select count(*) > 0 as changed
-        from (
-            select batch_id from {{ source('raw', 'nodes') }}
-            union all
-            select batch_id from {{ source('raw', 'skus') }}
-            union all
-            select batch_id from {{ source('raw', 'carriers') }}
-        ) as reference_rows
-        where reference_rows.batch_id > (select watermark.batch_id from watermark)
+        {{ reference_changed_after('(select watermark.batch_id from watermark)') }}
     )
 
     select distinct touched.order_id
@@ -43,4 +35,19 @@
     {%- if is_incremental() %}
     where {{ column }} in ({{ touched_orders() }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- One row, `changed`: whether a reference file (nodes, SKUs, carriers) landed in a batch after
+    `batch`. Their columns feed every order, so such a batch touches them all. -#}
+{% macro reference_changed_after(batch) -%}
+        select count(*) > 0 as changed
+        from (
+            select batch_id from {{ source('raw', 'nodes') }}
+            union all
+            select batch_id from {{ source('raw', 'skus') }}
+            union all
+            select batch_id from {{ source('raw', 'carriers') }}
+        ) as reference_rows
+        where reference_rows.batch_id > {{ batch }}
 {%- endmacro %}

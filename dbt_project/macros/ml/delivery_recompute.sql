@@ -22,15 +22,7 @@
     ),
 
     reference_changed as (
-        select count(*) > 0 as changed
-        from (
-            select batch_id from {{ source('raw', 'nodes') }}
-            union all
-            select batch_id from {{ source('raw', 'skus') }}
-            union all
-            select batch_id from {{ source('raw', 'carriers') }}
-        ) as reference_rows
-        where reference_rows.batch_id > (select watermark.batch_id from watermark)
+        {{ reference_changed_after('(select watermark.batch_id from watermark)') }}
     )
 
     select new_events.order_id from new_events where new_events.order_id is not null
