@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
+
+# DuckDB's cap before it spills to disk; dbt's profile reads the same variable and default.
+MEMORY_LIMIT = os.environ.get("OMSI_MEMORY_LIMIT", "3GB")
 
 _RAW_TABLES = Path(__file__).parent / "ingest" / "raw_tables.sql"
 
@@ -16,6 +20,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     # Row order in a table carries no meaning here (every row has its file and line), and not
     # keeping it lets DuckDB insert with both cores.
     con.execute("set preserve_insertion_order = false")
