@@ -142,6 +142,40 @@ def test_features_ignore_every_event_after_the_cutoff(world: dict[str, Any]) -> 
     assert _differences(con, "ml_delivery_features", [*delivery_columns, "is_late"], later) > 0
 
 
+def test_node_backlog_is_the_units_open_at_the_cutoff(world: dict[str, Any]) -> None:
+    """The backlog feature, a running total over the node's span openings and closings, against
+    its definition as a plain join: the units of the node's allocation spans opened before the
+    order's cutoff and not closed by it (a span opened at the cutoff is not open yet, one closed
+    at the cutoff still is)."""
+    manifest = json.loads((world["root"] / "dbt-full" / "target" / "manifest.json").read_text())
+    spans = manifest["nodes"]["model.omsi.ml_allocation_spans"]["compiled_code"]
+    con = duckdb.connect(str(world["warehouse"]), read_only=True)
+    con.execute("set TimeZone = 'UTC'")
+    compared, open_somewhere, wrong = con.execute(
+        f"""
+        with spans as ({spans}),
+        by_definition as (
+            select
+                features.order_id,
+                features.node_backlog_units as feature,
+                coalesce(sum(spans.quantity) filter (
+                    where spans.allocated_at < features.cutoff_at
+                    and spans.closed_at >= features.cutoff_at
+                ), 0) as expected
+            from ml.ml_delivery_features as features
+            left join spans on features.node_id = spans.node_id
+            group by all
+        )
+        select count(*), count(*) filter (where expected > 0),
+            count(*) filter (where feature is distinct from expected)
+        from by_definition
+        """
+    ).fetchall()[0]
+    con.close()
+    assert compared > 3000 and open_somewhere > compared / 2
+    assert wrong == 0
+
+
 def test_training_is_reproducible_and_split_by_time(world: dict[str, Any], tmp_path: Path) -> None:
     con = warehouse.connect(world["warehouse"])
     try:
