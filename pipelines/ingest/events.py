@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
 from pipelines.ingest import string_views
+from pipelines.ingest.landed_keys import KEY_SQL, LandedKeys
 from pipelines.ingest.schema_drift import chunk_drift_sql
 
 
@@ -285,11 +286,26 @@ def explain_sql(event_types: tuple[str, ...]) -> str:
         """
 
 
-# Only lines whose event_id has another copy (in the warehouse, or more than one in this chunk)
-# need ordering; every other valid line lands.
-_JUDGE_COPIES_SQL = """
+@cache
+def _judge_copies_sql(has_candidates: bool) -> str:
+    """The table `judged`: the outcome of each valid line that has another copy.
+
+    Only lines whose event_id has another copy (in the warehouse, or more than one in this
+    chunk) need ordering; every other valid line lands. Of raw.events only the copies of the
+    chunk's `candidates` are read (row_ids whose key has landed, see
+    pipelines.ingest.landed_keys), and with none, raw.events is not read at all.
+    """
+    landed = (
+        "event_id in (select c.event_id from checked as c semi join candidates using (row_id))"
+        if has_candidates
+        else "false"
+    )
+    return f"""
     create or replace temp table judged as
-    with valid as (
+    with landed as (
+        select event_id, content_hash, file, line_no, batch_id, from raw.events where {landed}
+    ),
+    valid as (
         select row_id, file_no, line_no, event_id, content_hash,
         from checked
         where reason is null
@@ -308,7 +324,7 @@ _JUDGE_COPIES_SQL = """
             ) as landed_by_cut_batch,
         from valid as v
         join chunk_files as f using (file_no)
-        left join raw.events as e using (event_id)
+        left join landed as e using (event_id)
         where e.event_id is not null or v.event_id in (select event_id from repeated)
     ),
     ordered as (
@@ -338,6 +354,7 @@ _JUDGE_COPIES_SQL = """
     from ordered as o
     left join chunk_files as f on f.file_no = o.first_file_no
     """
+
 
 _LAND_VALID_SQL = """
     insert into raw.events
@@ -378,14 +395,30 @@ _VERDICT_COUNTS_SQL = """
     """
 
 
+@dataclass
+class LandedChunk:
+    """A chunk's verdict counts per file, and the keys it adds to the landed set on commit."""
+
+    counts: dict[int, LineCounts]
+    # Keys of the chunk's valid lines that were not landed before. After the chunk commits,
+    # every valid line's event_id is in raw.events: it landed, or it copies one that did.
+    new_keys: np.ndarray
+
+
 def land_chunk(
-    con: duckdb.DuckDBPyConnection, incoming: pa.Table, files: list[str], *, batch_id: int
-) -> dict[int, LineCounts]:
+    con: duckdb.DuckDBPyConnection,
+    incoming: pa.Table,
+    files: list[str],
+    *,
+    batch_id: int,
+    landed: LandedKeys,
+) -> LandedChunk:
     """Classify and land one chunk, which may span several files, inside the caller's transaction.
 
     `incoming` comes from `grouped_by_type`: `file_no` (an index into `files`), `line_no`, `raw`,
     `pre_reason`, `row_id` and `line_type`. `row_id` gives file order then line order, the order
-    that decides which copy of an event_id comes first.
+    that decides which copy of an event_id comes first. `landed` holds the keys of raw.events
+    as it stands; the caller adds `new_keys` to it once the transaction commits.
     """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
     # next register replaces the names anyway.
@@ -393,12 +426,18 @@ def land_chunk(
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
     con.execute(chunk_drift_sql(), {"batch": batch_id})
-    con.execute(_JUDGE_COPIES_SQL)
+    valid = con.execute(
+        f"select row_id, {KEY_SQL} as key from checked where reason is null"
+    ).fetchnumpy()
+    keys = np.asarray(valid["key"], np.uint64)
+    known = landed.contains(keys)
+    con.register("candidates", pa.table({"row_id": np.asarray(valid["row_id"])[known]}))
+    con.execute(_judge_copies_sql(bool(known.any())))
     con.execute(_LAND_VALID_SQL, {"batch": batch_id})
     _quarantine_failed(con, incoming, batch_id)
-    for name in ("incoming", "chunk_files", "failed_lines"):
+    for name in ("incoming", "chunk_files", "candidates", "failed_lines"):
         con.unregister(name)
-    return _line_counts(con, incoming, len(files))
+    return LandedChunk(_line_counts(con, incoming, len(files)), keys[~known])
 
 
 def _quarantine_failed(con: duckdb.DuckDBPyConnection, incoming: pa.Table, batch_id: int) -> None:
