@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from pipelines.ingest import events as ingest_events
-from pipelines.ingest import ingest_folder
+from pipelines.ingest import ingest_folder, landed_keys
 from pipelines.ingest import run as ingest_run
-from pipelines.ingest.landed_keys import LandedKeys
+from pipelines.ingest.landed_keys import LandedKeys, repeated
 from pipelines.ingest.readers import jsonl_chunks
 from pipelines.ingest.run import FileResult
 from pipelines.warehouse import connect
@@ -100,10 +100,12 @@ def test_a_duplicate_split_from_its_original_across_chunks_of_one_file(
 def test_a_key_that_collides_only_makes_a_candidate(
     tmp_path: Path, warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With every key taken for landed (as if each collided), the join on event_id decides."""
+    """With every key taken for landed and repeated (as if all collided), event_ids decide."""
     first, later = _copies("k")
     ingest_folder(warehouse, write(tmp_path / "one", {"a.jsonl": first}))
-    monkeypatch.setattr(LandedKeys, "contains", lambda self, keys: np.ones(len(keys), bool))
+    everything = lambda *args: np.ones(len(args[-1]), bool)  # noqa: E731
+    monkeypatch.setattr(LandedKeys, "contains", everything)
+    monkeypatch.setattr(landed_keys, "repeated", everything)
     result = ingest_folder(warehouse, write(tmp_path / "two", {"b.jsonl": later}))
     _assert_copies_judged(warehouse, by_file(result)["b.jsonl"], "k")
 
@@ -146,10 +148,22 @@ def test_the_key_set_answers_membership_and_grows() -> None:
     assert len(keys) == 3
     probe = np.array([3, 4, 7, top, 0, top - 1], np.uint64)
     assert keys.contains(probe).tolist() == [True, False, True, True, False, False]
-    keys.add(np.array([4, 4, 3, 0], np.uint64))
+    keys.add(np.array([4, 4, 0], np.uint64))
     assert len(keys) == 5
     assert keys.contains(probe).tolist() == [True, True, True, True, True, False]
+    for start in range(100, 10_000, 1000):  # growing past the room it has
+        keys.add(np.arange(start + 999, start - 1, -1, dtype=np.uint64))
+    assert len(keys) == 5 + 10 * 1000
+    assert keys.contains(np.arange(100, 10_100, dtype=np.uint64)).all()
+    assert keys.contains(np.array([5, 99, 10_100, top - 1], np.uint64)).tolist() == [False] * 4
     assert keys.contains(np.array([], np.uint64)).tolist() == []
+
+
+def test_repeated_marks_every_copy_of_a_key() -> None:
+    keys = np.array([5, 9, 5, 1, 9, 5, 2], np.uint64)
+    assert repeated(keys).tolist() == [True, True, True, False, True, True, False]
+    assert repeated(np.array([], np.uint64)).tolist() == []
+    assert repeated(np.array([3], np.uint64)).tolist() == [False]
 
 
 def test_an_empty_key_set_contains_nothing() -> None:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
 from pipelines.ingest import string_views
-from pipelines.ingest.landed_keys import KEY_SQL, LandedKeys
+from pipelines.ingest.landed_keys import LandedKeys, register_candidates
 from pipelines.ingest.schema_drift import chunk_drift_sql
 
 
@@ -287,28 +287,25 @@ def explain_sql(event_types: tuple[str, ...]) -> str:
 
 
 @cache
-def _judge_copies_sql(has_candidates: bool) -> str:
+def _judge_copies_sql(any_landed: bool) -> str:
     """The table `judged`: the outcome of each valid line that has another copy.
 
     Only lines whose event_id has another copy (in the warehouse, or more than one in this
-    chunk) need ordering; every other valid line lands. Of raw.events only the copies of the
-    chunk's `candidates` are read (row_ids whose key has landed, see
-    pipelines.ingest.landed_keys), and with none, raw.events is not read at all.
+    chunk) need ordering; every other valid line lands. Such lines are among the `candidates`
+    (row_ids whose key has landed or repeats in the chunk, see `register_candidates`), and only
+    their copies are read from raw.events; none at all when no candidate's key has landed.
     """
-    landed = (
-        "event_id in (select c.event_id from checked as c semi join candidates using (row_id))"
-        if has_candidates
-        else "false"
-    )
     return f"""
     create or replace temp table judged as
-    with landed as (
-        select event_id, content_hash, file, line_no, batch_id, from raw.events where {landed}
-    ),
-    valid as (
+    with valid as (
         select row_id, file_no, line_no, event_id, content_hash,
         from checked
+        semi join candidates using (row_id)
         where reason is null
+    ),
+    landed as (
+        select event_id, content_hash, file, line_no, batch_id, from raw.events
+        where {"event_id in (select event_id from valid)" if any_landed else "false"}
     ),
     repeated as (
         select event_id from valid group by event_id having count(*) > 1
@@ -426,18 +423,13 @@ def land_chunk(
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
     con.execute(chunk_drift_sql(), {"batch": batch_id})
-    valid = con.execute(
-        f"select row_id, {KEY_SQL} as key from checked where reason is null"
-    ).fetchnumpy()
-    keys = np.asarray(valid["key"], np.uint64)
-    known = landed.contains(keys)
-    con.register("candidates", pa.table({"row_id": np.asarray(valid["row_id"])[known]}))
-    con.execute(_judge_copies_sql(bool(known.any())))
+    new_keys, any_landed = register_candidates(con, landed)
+    con.execute(_judge_copies_sql(any_landed))
     con.execute(_LAND_VALID_SQL, {"batch": batch_id})
     _quarantine_failed(con, incoming, batch_id)
     for name in ("incoming", "chunk_files", "candidates", "failed_lines"):
         con.unregister(name)
-    return LandedChunk(_line_counts(con, incoming, len(files)), keys[~known])
+    return LandedChunk(_line_counts(con, incoming, len(files)), new_keys)
 
 
 def _quarantine_failed(con: duckdb.DuckDBPyConnection, incoming: pa.Table, batch_id: int) -> None:
