@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from pipelines.contract.sql_rules import CompiledContract, Rule, compile_contract
 from pipelines.ingest import string_views
+from pipelines.ingest.landed_keys import LandedKeys, register_candidates
 from pipelines.ingest.schema_drift import chunk_drift_sql
 
 
@@ -285,14 +286,26 @@ def explain_sql(event_types: tuple[str, ...]) -> str:
         """
 
 
-# Only lines whose event_id has another copy (in the warehouse, or more than one in this chunk)
-# need ordering; every other valid line lands.
-_JUDGE_COPIES_SQL = """
+@cache
+def _judge_copies_sql(any_landed: bool) -> str:
+    """The table `judged`: the outcome of each valid line that has another copy.
+
+    Only lines whose event_id has another copy (in the warehouse, or more than one in this
+    chunk) need ordering; every other valid line lands. Such lines are among the `candidates`
+    (row_ids whose key has landed or repeats in the chunk, see `register_candidates`), and only
+    their copies are read from raw.events; none at all when no candidate's key has landed.
+    """
+    return f"""
     create or replace temp table judged as
     with valid as (
         select row_id, file_no, line_no, event_id, content_hash,
         from checked
+        semi join candidates using (row_id)
         where reason is null
+    ),
+    landed as (
+        select event_id, content_hash, file, line_no, batch_id, from raw.events
+        where {"event_id in (select event_id from valid)" if any_landed else "false"}
     ),
     repeated as (
         select event_id from valid group by event_id having count(*) > 1
@@ -308,7 +321,7 @@ _JUDGE_COPIES_SQL = """
             ) as landed_by_cut_batch,
         from valid as v
         join chunk_files as f using (file_no)
-        left join raw.events as e using (event_id)
+        left join landed as e using (event_id)
         where e.event_id is not null or v.event_id in (select event_id from repeated)
     ),
     ordered as (
@@ -338,6 +351,7 @@ _JUDGE_COPIES_SQL = """
     from ordered as o
     left join chunk_files as f on f.file_no = o.first_file_no
     """
+
 
 _LAND_VALID_SQL = """
     insert into raw.events
@@ -378,14 +392,30 @@ _VERDICT_COUNTS_SQL = """
     """
 
 
+@dataclass
+class LandedChunk:
+    """A chunk's verdict counts per file, and the keys it adds to the landed set on commit."""
+
+    counts: dict[int, LineCounts]
+    # Keys of the chunk's valid lines that were not landed before. After the chunk commits,
+    # every valid line's event_id is in raw.events: it landed, or it copies one that did.
+    new_keys: np.ndarray
+
+
 def land_chunk(
-    con: duckdb.DuckDBPyConnection, incoming: pa.Table, files: list[str], *, batch_id: int
-) -> dict[int, LineCounts]:
+    con: duckdb.DuckDBPyConnection,
+    incoming: pa.Table,
+    files: list[str],
+    *,
+    batch_id: int,
+    landed: LandedKeys,
+) -> LandedChunk:
     """Classify and land one chunk, which may span several files, inside the caller's transaction.
 
     `incoming` comes from `grouped_by_type`: `file_no` (an index into `files`), `line_no`, `raw`,
     `pre_reason`, `row_id` and `line_type`. `row_id` gives file order then line order, the order
-    that decides which copy of an event_id comes first.
+    that decides which copy of an event_id comes first. `landed` holds the keys of raw.events
+    as it stands; the caller adds `new_keys` to it once the transaction commits.
     """
     # A failed statement aborts the caller's transaction, so unregister only on success; the
     # next register replaces the names anyway.
@@ -393,12 +423,13 @@ def land_chunk(
     con.register("chunk_files", pa.table({"file_no": list(range(len(files))), "file": files}))
     con.execute(classify_sql())
     con.execute(chunk_drift_sql(), {"batch": batch_id})
-    con.execute(_JUDGE_COPIES_SQL)
+    new_keys, any_landed = register_candidates(con, landed)
+    con.execute(_judge_copies_sql(any_landed))
     con.execute(_LAND_VALID_SQL, {"batch": batch_id})
     _quarantine_failed(con, incoming, batch_id)
-    for name in ("incoming", "chunk_files", "failed_lines"):
+    for name in ("incoming", "chunk_files", "candidates", "failed_lines"):
         con.unregister(name)
-    return _line_counts(con, incoming, len(files))
+    return LandedChunk(_line_counts(con, incoming, len(files)), new_keys)
 
 
 def _quarantine_failed(con: duckdb.DuckDBPyConnection, incoming: pa.Table, batch_id: int) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -22,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
 from pipelines.ingest.events import LineCounts, grouped_by_type, land_chunk
+from pipelines.ingest.landed_keys import LandedKeys
 from pipelines.ingest.quarantine_alerts import QuarantineAlert, batch_alerts
 from pipelines.ingest.readers import (
     CHUNK_BYTES,
@@ -34,6 +36,7 @@ from pipelines.ingest.reference import land_reference
 from pipelines.ingest.schema_drift import Drift, batch_drift, renames
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 _EMPTY = pa.table(
     {"file_no": pa.array([], pa.int32())} | {f.name: pa.array([], f.type) for f in SCHEMA}
 )
@@ -224,14 +227,16 @@ def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pendin
     )
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
+    """What `work` returns, once its writes have committed."""
     con.execute("begin transaction")
     try:
-        work()
+        done = work()
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    return done
 
 
 def ingest_folder(
@@ -334,17 +339,23 @@ def _land_events(
     """Event files chunk by chunk, each chunk in a transaction with the files that end in it."""
     batch_id = result.batch_id
     lines_done = 0
+    landed: LandedKeys | None = None
     # Event files are checksummed as they are read, in the reader thread, with its own cursor.
     chunks = _event_chunks(con.cursor(), events, ingested_before, skipped)
     for chunk, members, ending in _prefetched(chunks):
+        if landed is None:  # once per batch, and only when an event file is read
+            landed = LandedKeys.of_warehouse(con)
 
         def land(
-            chunk: pa.Table = chunk, members: list[_Pending] = members, ending: set[int] = ending
-        ) -> None:
+            chunk: pa.Table = chunk,
+            members: list[_Pending] = members,
+            ending: set[int] = ending,
+            landed: LandedKeys = landed,
+        ) -> np.ndarray:
             chunk_started = time.perf_counter()
-            outcomes = land_chunk(
-                con, chunk, [m.landed.relative for m in members], batch_id=batch_id
-            )
+            files = [m.landed.relative for m in members]
+            landing = land_chunk(con, chunk, files, batch_id=batch_id, landed=landed)
+            outcomes = landing.counts
             seconds = time.perf_counter() - chunk_started
             for file_no, member in enumerate(members):
                 member.outcome.add(outcomes[file_no])
@@ -352,8 +363,10 @@ def _land_events(
                 member.seconds += seconds * outcomes[file_no].lines_read / max(chunk.num_rows, 1)
             for file_no in sorted(ending):
                 result.files.append(_record_file(con, batch_id, members[file_no]))
+            return landing.new_keys
 
-        _in_transaction(con, land)
+        # Added once committed: a chunk rolled back leaves no key of a line that never landed.
+        landed.add(_in_transaction(con, land))
         lines_done += chunk.num_rows
         say(
             f"events: {lines_done:,} lines landed or accounted for ({len(result.files)} of "
