@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import MEMORY_LIMIT
+
 # Raw tables the Data intake page reads as they are; its aggregates (events per type,
 # quarantine per reason, a sample per reason) are dbt models in marts, copied with the rest.
 SERVING_TABLES: dict[str, str] = {
@@ -58,6 +60,7 @@ def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
     con = duckdb.connect(str(tmp))
     try:
         con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         queries = dict(SERVING_TABLES)
         queries |= {

@@ -8,7 +8,7 @@ downstream asset is skipped.
 import dagster as dg
 import duckdb
 
-from pipelines.ingest.expectations import landed_batch, validate_batch
+from pipelines.ingest.expectations import validate_landed_batch
 
 CHECK_SPECS = [
     dg.AssetCheckSpec(
@@ -27,8 +27,8 @@ CHECK_SPECS = [
 
 
 def landed_events_suite(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
-    batch_id, frame = landed_batch(con)
-    result = validate_batch(frame, batch_id)
+    result = validate_landed_batch(con)
+    batch_id = result.batch_id
     failures = [
         f"{o.expectation}({o.column}): {o.unexpected} unexpected" for o in result.failures()
     ]
