@@ -454,6 +454,11 @@ def test_an_incremental_run_tests_what_it_wrote_and_the_nightly_check_finds_hist
     assert "not_null_stg_oms__orders_placed_channel" in checked
     assert not any(name.startswith("relationships_") for name in checked)
     assert {name for name in everything if name.startswith("relationships_")}
+    # The replay's candidates wait for full builds (and `omsi replay`).
+    built = {e.asset_key.path[-1] for e in incremental.get_asset_materialization_events()}
+    built_first = {e.asset_key.path[-1] for e in first.get_asset_materialization_events()}
+    assert "ml_delivery_features" in built and "ml_shadow_candidates" not in built
+    assert "ml_shadow_candidates" in built_first
     with duckdb.connect(str(copy.warehouse), read_only=True) as con:
         scopes = con.execute(
             "select tests_after_batch from ops.dbt_builds order by finished_at"

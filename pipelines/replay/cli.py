@@ -92,6 +92,7 @@ def replay_command(
     numbers are the delivery model's estimate, not a measurement. See docs/closed-loop.md.
     """
     from models.registry import ArtifactRefused, Registry
+    from pipelines.replay.candidates import CandidatesNotBuilt, build_candidates
     from pipelines.replay.run import ReplayInputsMissing, replay_warehouse
     from pipelines.serving import publish_snapshot
     from pipelines.warehouse import connect
@@ -102,6 +103,10 @@ def replay_command(
     note = _feed_settings_note(home)
     if note:
         _say(note)
+    try:
+        build_candidates(home, _say)
+    except CandidatesNotBuilt as exc:
+        _fail(str(exc))
     _say("replaying the first sourcing decisions")
     try:
         with connect(home.warehouse) as con:

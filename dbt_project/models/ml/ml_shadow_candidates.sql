@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['replay']) }}
 -- The shadow replay's candidates (pipelines/replay/): per order's first sourcing decision (one
 -- row of ml_delivery_features), the node the OMS chose and every node that could have taken
 -- the order instead and might have won under the routing feed's rule, each as it stood at the
