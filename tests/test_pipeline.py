@@ -27,6 +27,7 @@ from pipelines.definitions import REFRESH_JOB, defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
 from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.runner import prepare_dagster_home, run_refresh
+from pipelines.serving import publish_snapshot
 from pipelines.settings import OmsiHome
 
 FIXTURE = Path(__file__).parent / "fixtures" / "olist"
@@ -415,6 +416,34 @@ def _failed_checks(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
 
 
+def _assert_same_tables(one: Path, other: Path) -> None:
+    """Every table but the manifest holds the same rows (as multisets) in both snapshots."""
+    con = duckdb.connect()
+    con.execute(f"attach '{one}' as one (read_only)")
+    con.execute(f"attach '{other}' as other (read_only)")
+    names = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'other'"
+        ).fetchall()
+        if name != "serving_manifest"
+    ]
+    differing = {
+        name: con.execute(
+            f"""
+            select count(*) from (
+                (select * from one.{name} except all select * from other.{name})
+                union all
+                (select * from other.{name} except all select * from one.{name})
+            )
+            """
+        ).fetchall()[0][0]
+        for name in names
+    }
+    con.close()
+    assert "fct_orders" in differing and not any(differing.values()), differing
+
+
 def test_an_incremental_run_tests_what_it_wrote_and_the_nightly_check_finds_history(
     built_home, tmp_path
 ):
@@ -459,6 +488,19 @@ def test_an_incremental_run_tests_what_it_wrote_and_the_nightly_check_finds_hist
     built_first = {e.asset_key.path[-1] for e in first.get_asset_materialization_events()}
     assert "ml_delivery_features" in built and "ml_shadow_candidates" not in built
     assert "ml_shadow_candidates" in built_first
+    # Serving brought the old snapshot's order facts up to date for the changed orders only, and
+    # every table equals a snapshot copied whole from the same warehouse.
+    events = incremental.get_asset_materialization_events()
+    serving = [
+        e.materialization.metadata["order_facts"].value
+        for e in events
+        if e.asset_key.path == ["serving", "snapshot"]
+    ]
+    assert serving, sorted("/".join(e.asset_key.path) for e in events)[-30:]
+    assert serving == ["changed orders: 1"]
+    _, whole = publish_snapshot(copy.warehouse, tmp_path / "whole.duckdb", whole=True)
+    assert whole is None
+    _assert_same_tables(copy.serving, tmp_path / "whole.duckdb")
     with duckdb.connect(str(copy.warehouse), read_only=True) as con:
         scopes = con.execute(
             "select tests_after_batch from ops.dbt_builds order by finished_at"

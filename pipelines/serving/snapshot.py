@@ -3,12 +3,19 @@
 Dashboards open serving.duckdb read-only. Because the new file is finished and checkpointed
 before the rename, a reader sees either the old snapshot or the new one, never a half-written
 state, and a dashboard holding the old file open never blocks the pipeline.
+
+After an incremental build the new file starts as a copy of the old one, and the order facts
+(the largest tables, replaced by order in the warehouse) change only for the orders with events
+in batches the old snapshot had not seen; every other table is copied whole. On 1,000,000
+orders the order facts were half of the snapshot's time.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -52,10 +59,89 @@ def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     ]
 
 
-def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
-    """Build serving.duckdb from the warehouse; returns the row count of every table."""
+# Order facts the warehouse builds incrementally by order (delete+insert by order_id): a build
+# rewrites exactly the orders with events in new batches, from all of their events.
+BY_ORDER = (
+    "fct_allocations",
+    "fct_cost_to_serve",
+    "fct_order_lines",
+    "fct_orders",
+    "fct_returns",
+    "fct_shipments",
+)
+
+
+def _carried_through(warehouse: Path, serving: Path) -> int | None:
+    """The batch the current snapshot's marts were built through, when the warehouse's order
+    facts have changed since only by incremental builds; None: copy every table whole.
+
+    An incremental build whose tests read only new rows (`tests_after_batch`) ran with the
+    project unchanged and no new reference file, so it rewrote only the orders with new events;
+    a full build, a full check (the nightly run, which so also compacts the file) or a new
+    project rewrites everything."""
+    if not serving.exists():
+        return None
+    with duckdb.connect() as con:
+        con.execute(f"attach '{serving}' as old (read_only)")
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'old'"
+            ).fetchall()
+        }
+        if not {"serving_manifest", *BY_ORDER} <= tables:
+            return None
+        (through,) = con.execute("select warehouse_batch_id from old.serving_manifest").fetchall()[
+            0
+        ]
+        (rewritten,) = con.execute(
+            """
+            select count(*) from wh.ops.dbt_builds
+            where through_batch_id > $through and (full_refresh or tests_after_batch is null)
+            """,
+            {"through": through},
+        ).fetchall()[0]
+    return None if rewritten else through
+
+
+def _replace_changed_orders(
+    con: duckdb.DuckDBPyConnection, queries: dict[str, str], through: int
+) -> int:
+    """Bring the copied order facts up to date: the rows of orders with newer events replaced.
+    Returns how many orders that was."""
+    con.execute(
+        """
+        create temp table changed_orders as
+        select distinct order_id from wh.raw.events
+        where batch_id > $through and order_id is not null
+        """,
+        {"through": through},
+    )
+    for name in BY_ORDER:
+        con.execute(
+            f"delete from main.{name} where order_id in (select order_id from changed_orders)"
+        )
+        con.execute(
+            f"insert into main.{name} by name select * from ({queries[name]})"
+            " where order_id in (select order_id from changed_orders)"
+        )
+    return con.execute("select count(*) from changed_orders").fetchall()[0][0]
+
+
+class Published(NamedTuple):
+    counts: dict[str, int]  # rows of every table
+    changed_orders: int | None  # orders whose facts were replaced; None: every table copied whole
+
+
+def publish_snapshot(warehouse: Path, serving: Path, *, whole: bool = False) -> Published:
+    """Build serving.duckdb from the warehouse. `whole`: copy every table, even when the old
+    snapshot's order facts could be brought up to date."""
     tmp = serving.with_name(serving.name + ".tmp")
     tmp.unlink(missing_ok=True)
+    through = None if whole else _carried_through(warehouse, serving)
+    if through is not None:
+        shutil.copyfile(serving, tmp)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
     try:
@@ -77,21 +163,40 @@ def publish_snapshot(warehouse: Path, serving: Path) -> dict[str, int]:
             for name in _published_tables(con, "ops")
             if name in _OPS_PUBLISHED
         }
+        old = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_catalog = current_database() and table_schema = 'main'"
+            ).fetchall()
+        }
+        carried = set(BY_ORDER) if through is not None and set(BY_ORDER) <= set(queries) else set()
+        changed = _replace_changed_orders(con, queries, through) if carried else None
+        for name in old - carried:
+            con.execute(f"drop table main.{name}")
         for name, query in queries.items():
-            con.execute(f"create table main.{name} as {query}")
+            if name not in carried:
+                con.execute(f"create table main.{name} as {query}")
             counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
         batch = con.execute("select max(batch_id) from wh.raw.ingest_batches").fetchall()[0][0]
+        # The newest batch the marts were built through: where the next snapshot's order facts
+        # start from (null before the first build).
+        marts = (
+            con.execute("select max(through_batch_id) from wh.ops.dbt_builds").fetchall()[0][0]
+            if "dbt_builds" in _published_tables(con, "ops")
+            else None
+        )
         con.execute(
             """
             create table main.serving_manifest as
             select now()::timestamp as built_at, $batch::bigint as warehouse_batch_id,
-                $tables as tables
+                $tables as tables, $marts::bigint as marts_through_batch_id
             """,
-            {"batch": batch, "tables": ",".join(sorted(queries))},
+            {"batch": batch, "tables": ",".join(sorted(queries)), "marts": marts},
         )
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
         con.close()
     os.replace(tmp, serving)
-    return counts
+    return Published(counts, changed)

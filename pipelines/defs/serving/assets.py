@@ -9,18 +9,27 @@ from pipelines.defs.ml.assets import score_assets
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.serving import publish_snapshot
 
+# Every dbt model but those only full builds make (tag `replay`, pipelines/dbt/data_test_scope.py):
+# an incremental run leaves them out, and a dependency a run does not build would skip serving.
+PUBLISHED_MODELS = [
+    key for key in dbt_models.keys if "replay" not in dbt_models.tags_by_key.get(key, {})
+]
+
 
 @dg.asset(
     key=["serving", "snapshot"],
     group_name="serving",
-    deps=[raw_tables, dbt_models, *score_assets],
+    deps=[raw_tables, *PUBLISHED_MODELS, *score_assets],
     pool=WAREHOUSE_POOL,
     description="serving.duckdb: what dashboards read, replaced atomically after each build.",
 )
 def serving_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
-    counts = publish_snapshot(paths.warehouse, paths.serving)
+    counts, changed_orders = publish_snapshot(paths.warehouse, paths.serving)
+    copied = (
+        "every table whole" if changed_orders is None else f"changed orders: {changed_orders:,}"
+    )
     return dg.MaterializeResult(
-        metadata={"path": str(paths.serving), "tables": len(counts)}
+        metadata={"path": str(paths.serving), "tables": len(counts), "order_facts": copied}
         | {f"rows.{name}": count for name, count in counts.items()}
     )
