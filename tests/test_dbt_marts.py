@@ -70,13 +70,18 @@ def _replay(wh: Path, root: Path) -> None:
 ML_INCREMENTAL = "ml_delivery_features"
 
 
-def _mart_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+# Schemas compared row for row after the incremental build: the marts, and the order-keyed
+# intermediate tables they are built from (rebuilt by order like the order facts).
+COMPARED_SCHEMAS = ("marts", "intermediate")
+
+
+def _mart_tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str = "marts") -> list[str]:
     return [
         name
         for (name,) in con.execute(
             "select table_name from information_schema.tables"
-            " where table_catalog = ? and table_schema = 'marts' order by table_name",
-            [catalog],
+            " where table_catalog = ? and table_schema = ? order by table_name",
+            [catalog, schema],
         ).fetchall()
     ]
 
@@ -104,9 +109,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     kept = root / "incremental.duckdb"
     with duckdb.connect(str(kept)) as copy:
         copy.execute(f"attach '{wh}' as wh (read_only)")
-        copy.execute("create schema marts")
-        for name in _mart_tables(copy, "wh"):
-            copy.execute(f"create table marts.{name} as select * from wh.marts.{name}")
+        for schema in COMPARED_SCHEMAS:
+            copy.execute(f"create schema {schema}")
+            for name in _mart_tables(copy, "wh", schema):
+                copy.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
         copy.execute("create schema ml")
         copy.execute(f"create table ml.{ML_INCREMENTAL} as select * from wh.ml.{ML_INCREMENTAL}")
         copy.execute("detach wh")
@@ -154,22 +160,23 @@ def test_every_build_passes_all_models_and_tests(built: dict[str, Any]) -> None:
     assert sum(uid.startswith("test.") for uid in full) > 100
 
 
-def test_incremental_build_equals_full_refresh(built: dict[str, Any]) -> None:
+@pytest.mark.parametrize("schema", COMPARED_SCHEMAS)
+def test_incremental_build_equals_full_refresh(built: dict[str, Any], schema: str) -> None:
     con = built["con"]
-    names = _mart_tables(con, "warehouse")
-    assert "fct_orders" in names and names == _mart_tables(con, "incremental")
+    names = _mart_tables(con, "warehouse", schema)
+    assert {"marts": "fct_orders", "intermediate": "int_shipments"}[schema] in names
+    assert names == _mart_tables(con, "incremental", schema)
     for name in names:
-        (rows,) = _one(con, f"select count(*) from warehouse.marts.{name}")
+        full, incremental = f"warehouse.{schema}.{name}", f"incremental.{schema}.{name}"
+        (rows,) = _one(con, f"select count(*) from {full}")
         assert rows > 0, f"{name} is empty"
         only_full = _one(
             con,
-            f"select count(*) from (select * from warehouse.marts.{name}"
-            f" except all select * from incremental.marts.{name})",
+            f"select count(*) from (select * from {full} except all select * from {incremental})",
         )[0]
         only_incremental = _one(
             con,
-            f"select count(*) from (select * from incremental.marts.{name}"
-            f" except all select * from warehouse.marts.{name})",
+            f"select count(*) from (select * from {incremental} except all select * from {full})",
         )[0]
         assert (only_full, only_incremental) == (0, 0), name
 

@@ -1,7 +1,50 @@
 -- Every sourcing decision (order.line_allocated) with what became of it. An allocation's
 -- window runs from its own time to the line's next allocation: a rejection or a shipment from
--- the allocated node inside that window is this decision's outcome.
+-- the allocated node inside that window is this decision's outcome. Windows and matches stay
+-- within an order line, so an incremental run reads the touched orders' events only.
 with
+
+line_allocations as (
+
+    select * from {{ ref('stg_oms__line_allocations') }}
+    {{ only_touched_orders() }}
+
+),
+
+line_rejections as (
+
+    select * from {{ ref('stg_oms__line_rejections') }}
+    {{ only_touched_orders() }}
+
+),
+
+line_cancellations as (
+
+    select * from {{ ref('stg_oms__line_cancellations') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipment_lines as (
+
+    select * from {{ ref('int_shipment_lines') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipments as (
+
+    select * from {{ ref('int_shipments') }}
+    {{ only_touched_orders() }}
+
+),
+
+batches as (
+
+    select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
+
+),
 
 allocations as (
 
@@ -11,13 +54,13 @@ allocations as (
             partition by allocations.order_id, allocations.line_id
             order by allocations.attempt, allocations.allocated_at, allocations.event_id
         ) as next_allocated_at
-    from {{ ref('stg_oms__line_allocations') }} as allocations
+    from line_allocations as allocations
 
 ),
 
 rejections as (
 
-    select * from {{ ref('stg_oms__line_rejections') }}
+    select * from line_rejections
 
 ),
 
@@ -27,7 +70,7 @@ cancellations as (
         order_id,
         line_id,
         min(cancelled_at) as cancelled_at
-    from {{ ref('stg_oms__line_cancellations') }}
+    from line_cancellations
     group by order_id, line_id
 
 ),
@@ -41,8 +84,8 @@ fulfilments as (
         shipment_lines.fulfilled_quantity,
         shipments.packed_at,
         shipments.shipped_at
-    from {{ ref('int_shipment_lines') }} as shipment_lines
-    inner join {{ ref('int_shipments') }} as shipments
+    from shipment_lines
+    inner join shipments
         on shipment_lines.shipment_id = shipments.shipment_id
     where shipment_lines.fulfilled_quantity > 0
 
@@ -117,7 +160,8 @@ final as (
             when cancellations.cancelled_at >= allocations.allocated_at then 'cancelled'
             when allocations.next_allocated_at is not null then 'superseded'
             else 'open'
-        end as outcome
+        end as outcome,
+        batches._max_batch_id
     from allocations
     left join fulfilled on allocations.event_id = fulfilled.event_id
     left join matched on allocations.event_id = matched.event_id
@@ -125,6 +169,7 @@ final as (
         on
             allocations.order_id = cancellations.order_id
             and allocations.line_id = cancellations.line_id
+    left join batches on allocations.order_id = batches.order_id
 
 )
 

@@ -4,12 +4,14 @@ with
 orders as (
 
     select * from {{ ref('int_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
 order_lines as (
 
     select * from {{ ref('stg_oms__order_lines') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -22,7 +24,8 @@ final as (
         order_lines.sku,
         order_lines.quantity as ordered_quantity,
         order_lines.unit_price,
-        order_lines.quantity * order_lines.unit_price as ordered_value
+        order_lines.quantity * order_lines.unit_price as ordered_value,
+        orders._max_batch_id
     from order_lines
     inner join orders on order_lines.event_id = orders.event_id
 

@@ -1,17 +1,38 @@
 -- Units per shipment and order line: packed (picked at the node) and fulfilled (handed to the
 -- customer's side: shipped, or packed at the pickup store for an in-store pickup, which never
 -- ships). A re-sent event repeats the same line items, so items are made distinct first.
+-- An incremental run reads the touched orders' shipments, and their line items by shipment_id.
 with
 
 orders as (
 
     select * from {{ ref('int_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
 shipments as (
 
     select * from {{ ref('int_shipments') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipment_lines_packed as (
+
+    select * from {{ ref('stg_oms__shipment_lines_packed') }}
+    {%- if is_incremental() %}
+    where shipment_id in (select shipments.shipment_id from shipments)
+    {%- endif %}
+
+),
+
+shipment_lines_shipped as (
+
+    select * from {{ ref('stg_oms__shipment_lines') }}
+    {%- if is_incremental() %}
+    where shipment_id in (select shipments.shipment_id from shipments)
+    {%- endif %}
 
 ),
 
@@ -27,7 +48,7 @@ packed_lines as (
             line_index,
             line_id,
             quantity
-        from {{ ref('stg_oms__shipment_lines_packed') }}
+        from shipment_lines_packed
     ) as packed_items
     group by shipment_id, line_id
 
@@ -45,7 +66,7 @@ shipped_lines as (
             line_index,
             line_id,
             quantity
-        from {{ ref('stg_oms__shipment_lines') }}
+        from shipment_lines_shipped
     ) as shipped_items
     group by shipment_id, line_id
 
@@ -81,7 +102,8 @@ final as (
                 and shipments.node_id = orders.pickup_node_id
                 then coalesce(packed_lines.packed_quantity, 0)
             else 0
-        end as fulfilled_quantity
+        end as fulfilled_quantity,
+        shipments._max_batch_id
     from shipment_line_keys
     inner join shipments on shipment_line_keys.shipment_id = shipments.shipment_id
     left join orders on shipments.order_id = orders.order_id

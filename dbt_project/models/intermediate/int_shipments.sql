@@ -1,6 +1,58 @@
 -- One row per shipment: packed, shipped, delivered and its exceptions, whichever have arrived.
 -- Events may come late or twice, so each part is reduced to one row per shipment first.
+-- An incremental run reads the packed and shipped events of the touched orders only, and the
+-- deliveries and exceptions of those shipments by shipment_id (the key they are joined on), so
+-- each shipment it rebuilds sees every event a full build would.
 with
+
+shipments_packed as (
+
+    select * from {{ ref('stg_oms__shipments_packed') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipments_shipped as (
+
+    select * from {{ ref('stg_oms__shipments_shipped') }}
+    {{ only_touched_orders() }}
+
+),
+
+shipment_deliveries as (
+
+    select * from {{ ref('stg_oms__shipment_deliveries') }}
+    {%- if is_incremental() %}
+    where
+        shipment_id in (
+            select shipments_packed.shipment_id from shipments_packed
+            union
+            select shipments_shipped.shipment_id from shipments_shipped
+        )
+    {%- endif %}
+
+),
+
+shipment_exceptions as (
+
+    select * from {{ ref('stg_oms__shipment_exceptions') }}
+    {%- if is_incremental() %}
+    where
+        shipment_id in (
+            select shipments_packed.shipment_id from shipments_packed
+            union
+            select shipments_shipped.shipment_id from shipments_shipped
+        )
+    {%- endif %}
+
+),
+
+batches as (
+
+    select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
+
+),
 
 packed as (
 
@@ -9,7 +61,7 @@ packed as (
         min(order_id) as order_id,
         min(node_id) as node_id,
         min(packed_at) as packed_at
-    from {{ ref('stg_oms__shipments_packed') }}
+    from shipments_packed
     group by shipment_id
 
 ),
@@ -26,7 +78,7 @@ shipped as (
         min(tracking_number) as tracking_number,
         min(shipping_cost) as shipping_cost,
         min(weight_kg) as weight_kg
-    from {{ ref('stg_oms__shipments_shipped') }}
+    from shipments_shipped
     group by shipment_id
 
 ),
@@ -36,7 +88,7 @@ delivered as (
     select
         shipment_id,
         min(delivered_at) as delivered_at
-    from {{ ref('stg_oms__shipment_deliveries') }}
+    from shipment_deliveries
     group by shipment_id
 
 ),
@@ -50,7 +102,7 @@ exceptions as (
         {{ dbt.bool_or("exception_code = 'damaged'") }} as is_damaged,
         {{ dbt.bool_or("exception_code = 'lost'") }} as is_lost,
         {{ dbt.listagg('distinct exception_code', "','", 'order by exception_code') }} as exception_codes
-    from {{ ref('stg_oms__shipment_exceptions') }}
+    from shipment_exceptions
     group by shipment_id
 
 ),
@@ -81,12 +133,14 @@ final as (
         exceptions.first_exception_at,
         exceptions.exception_codes,
         coalesce(exceptions.is_damaged, false) as is_damaged,
-        coalesce(exceptions.is_lost, false) as is_lost
+        coalesce(exceptions.is_lost, false) as is_lost,
+        batches._max_batch_id
     from shipment_ids
     left join packed on shipment_ids.shipment_id = packed.shipment_id
     left join shipped on shipment_ids.shipment_id = shipped.shipment_id
     left join delivered on shipment_ids.shipment_id = delivered.shipment_id
     left join exceptions on shipment_ids.shipment_id = exceptions.shipment_id
+    left join batches on coalesce(shipped.order_id, packed.order_id) = batches.order_id
 
 )
 

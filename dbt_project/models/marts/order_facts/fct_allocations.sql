@@ -17,6 +17,7 @@ orders as (
         fulfillment_method,
         placed_at
     from {{ ref('int_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -29,6 +30,7 @@ nodes as (
 batches as (
 
     select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
 
 ),
 

@@ -84,7 +84,11 @@ fulfilment as (
     from {{ ref('int_shipment_lines') }} as shipment_lines
     inner join {{ ref('int_shipments') }} as shipments
         on shipment_lines.shipment_id = shipments.shipment_id
-    {{ only_touched_orders('shipment_lines.order_id') }}
+    {%- if is_incremental() %}
+    where
+        shipment_lines.order_id in ({{ touched_orders() }})
+        and shipments.order_id in ({{ touched_orders() }})
+    {%- endif %}
     group by shipment_lines.order_id, shipment_lines.line_id
 
 ),
@@ -112,6 +116,7 @@ returns as (
 batches as (
 
     select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 
 orders as (
 
+    -- Carries `_max_batch_id`, the order's watermark, with int_orders' other columns.
     select * from {{ ref('int_orders') }}
     {{ only_touched_orders() }}
 
@@ -119,12 +120,6 @@ nodes as (
 
 ),
 
-batches as (
-
-    select * from {{ ref('int_order_batches') }}
-
-),
-
 milestones as (
 
     select
@@ -150,7 +145,6 @@ milestones as (
         shipments.first_shipped_at,
         shipments.last_shipped_at,
         pickups.collected_at,
-        batches._max_batch_id,
         coalesce(shipments.shipment_count, 0) as shipment_count,
         coalesce(shipments.node_count, 0) as node_count,
         coalesce(shipments.has_damaged_shipment, false) as has_damaged_shipment,
@@ -179,7 +173,6 @@ milestones as (
     left join first_allocation on orders.order_id = first_allocation.order_id
     left join damage_returns on orders.order_id = damage_returns.order_id
     left join contacts on orders.order_id = contacts.order_id
-    left join batches on orders.order_id = batches.order_id
 
 ),
 

@@ -41,6 +41,7 @@ fct_order_lines as (
 int_order_batches as (
 
     select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
 
 ),
 

@@ -35,7 +35,11 @@ planned as (
             and shipment_lines.line_id = allocations.line_id
             and shipment_lines.node_id = allocations.node_id
             and allocations.outcome = 'shipped'
-    {{ only_touched_orders('shipment_lines.order_id') }}
+    {%- if is_incremental() %}
+    where
+        shipment_lines.order_id in ({{ touched_orders() }})
+        and allocations.order_id in ({{ touched_orders() }})
+    {%- endif %}
     group by shipment_lines.shipment_id
 
 ),
@@ -43,6 +47,7 @@ planned as (
 orders as (
 
     select * from {{ ref('int_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -61,6 +66,7 @@ carriers as (
 batches as (
 
     select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
 
 ),
 
