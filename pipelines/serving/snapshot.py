@@ -92,9 +92,20 @@ def _carried_through(warehouse: Path, serving: Path) -> int | None:
         }
         if not {"serving_manifest", *BY_ORDER} <= tables:
             return None
-        (through,) = con.execute("select warehouse_batch_id from old.serving_manifest").fetchall()[
-            0
-        ]
+        columns = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns"
+                " where table_catalog = 'old' and table_name = 'serving_manifest'"
+            ).fetchall()
+        }
+        if "marts_through_batch_id" not in columns:  # a snapshot from before this was kept
+            return None
+        (through,) = con.execute(
+            "select marts_through_batch_id from old.serving_manifest"
+        ).fetchall()[0]
+        if through is None:  # published before the first build
+            return None
         (rewritten,) = con.execute(
             """
             select count(*) from wh.ops.dbt_builds
