@@ -7,8 +7,9 @@ facts replace the orders they touch), so its tests of those tables read just tho
 the tests that cannot be cut to them run on full builds and in the nightly full check instead:
 
 - relationships, which read the whole parent;
-- tests of the views over history (intermediate models, the dashboards' row-level views), which
-  recompute every order when tested (tagged `whole_history` in dbt_project.yml);
+- tests of models over all of history (the dashboards' row-level views, which recompute every
+  order when tested, and the intermediate tables, which could be cut to the batch like the
+  facts' but are not yet), tagged `whole_history` in dbt_project.yml;
 - unit tests, which test the SQL, not the data: the project's fingerprint is unchanged since
   the last build, or this would not be a scoped build.
 
