@@ -194,7 +194,7 @@ def publish_snapshot(warehouse: Path, serving: Path, *, whole: bool = False) -> 
         # start from (null before the first build).
         marts = (
             con.execute("select max(through_batch_id) from wh.ops.dbt_builds").fetchall()[0][0]
-            if "dbt_builds" in _published_tables(con, "ops")
+            if "dbt_builds" in queries
             else None
         )
         con.execute(

@@ -19,16 +19,20 @@ shipments_shipped as (
 
 ),
 
+-- The touched orders' shipments: their deliveries and exceptions are read by this key.
+touched_shipments as (
+
+    select shipment_id from shipments_packed
+    union
+    select shipment_id from shipments_shipped
+
+),
+
 shipment_deliveries as (
 
     select * from {{ ref('stg_oms__shipment_deliveries') }}
     {%- if is_incremental() %}
-    where
-        shipment_id in (
-            select shipments_packed.shipment_id from shipments_packed
-            union
-            select shipments_shipped.shipment_id from shipments_shipped
-        )
+    where shipment_id in (select touched_shipments.shipment_id from touched_shipments)
     {%- endif %}
 
 ),
@@ -37,12 +41,7 @@ shipment_exceptions as (
 
     select * from {{ ref('stg_oms__shipment_exceptions') }}
     {%- if is_incremental() %}
-    where
-        shipment_id in (
-            select shipments_packed.shipment_id from shipments_packed
-            union
-            select shipments_shipped.shipment_id from shipments_shipped
-        )
+    where shipment_id in (select touched_shipments.shipment_id from touched_shipments)
     {%- endif %}
 
 ),
