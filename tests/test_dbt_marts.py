@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -68,6 +68,8 @@ def _replay(wh: Path, root: Path) -> None:
 
 # The ml feature table built incrementally (the others are rebuilt whole).
 ML_INCREMENTAL = "ml_delivery_features"
+# The per-order inputs of the ml tables, rebuilt by order like the order facts.
+ML_BY_ORDER = ("ml_allocation_spans", "ml_order_areas", "ml_shipment_outcomes")
 
 
 # Schemas compared row for row after the incremental build: the marts, and the order-keyed
@@ -114,7 +116,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             for name in _mart_tables(copy, "wh", schema):
                 copy.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
         copy.execute("create schema ml")
-        copy.execute(f"create table ml.{ML_INCREMENTAL} as select * from wh.ml.{ML_INCREMENTAL}")
+        for name in (ML_INCREMENTAL, *ML_BY_ORDER):
+            copy.execute(f"create table ml.{name} as select * from wh.ml.{name}")
         copy.execute("detach wh")
     full_statuses = _build(["build", "--full-refresh"], wh, root / "full")
     _replay(wh, root)
@@ -166,6 +169,14 @@ def test_incremental_build_equals_full_refresh(built: dict[str, Any], schema: st
     names = _mart_tables(con, "warehouse", schema)
     assert {"marts": "fct_orders", "intermediate": "int_shipments"}[schema] in names
     assert names == _mart_tables(con, "incremental", schema)
+    _assert_same_rows(con, schema, names)
+
+
+def test_incremental_ml_inputs_equal_full_refresh(built: dict[str, Any]) -> None:
+    _assert_same_rows(built["con"], "ml", ML_BY_ORDER)
+
+
+def _assert_same_rows(con: duckdb.DuckDBPyConnection, schema: str, names: Iterable[str]) -> None:
     for name in names:
         full, incremental = f"warehouse.{schema}.{name}", f"incremental.{schema}.{name}"
         (rows,) = _one(con, f"select count(*) from {full}")

@@ -34,10 +34,14 @@ SERVING_TABLES: dict[str, str] = {
 # The model's feature tables and the shadow replay's inputs stay in the warehouse: serving
 # carries what people read (the replay's decisions through marts.fct_shadow_routing).
 _ML_INTERNAL = (
+    "ml_allocation_spans",
     "ml_delivery_features",
     "ml_inventory_features",
+    "ml_node_days",
+    "ml_order_areas",
     "ml_routing_penalties",
     "ml_shadow_candidates",
+    "ml_shipment_outcomes",
     "shadow_routing_decisions",
 )
 # The pipeline's own record that Data health reads: which batch the marts were built through,

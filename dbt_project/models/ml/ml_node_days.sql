@@ -1,4 +1,3 @@
-{{ config(materialized='ephemeral') }}
 -- Per node and day: deliveries that day and how many missed their order's promise, with the
 -- sourcing decisions and rejections of that day. A day's figures are known once it is over.
 with

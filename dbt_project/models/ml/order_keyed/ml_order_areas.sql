@@ -1,4 +1,3 @@
-{{ config(materialized='ephemeral') }}
 -- One row per order with a known destination: its area, the region (nodes.csv) of the node
 -- nearest to the customer. Weather covers an area, not a state: exceptions in the same area tell
 -- of a storm an order will meet on its way (ml_delivery_features). Reference data only, so it is
@@ -8,6 +7,7 @@ with
 orders as (
 
     select * from {{ ref('int_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -48,7 +48,7 @@ distances as (
 
 ),
 
-final as (
+nearest as (
 
     select
         order_id,
@@ -56,6 +56,17 @@ final as (
         arg_min(region, struct_pack(distance_km, node_id)) as destination_area
     from distances
     group by order_id
+
+),
+
+final as (
+
+    select
+        nearest.order_id,
+        nearest.destination_area,
+        orders._max_batch_id
+    from nearest
+    inner join orders on nearest.order_id = orders.order_id
 
 )
 

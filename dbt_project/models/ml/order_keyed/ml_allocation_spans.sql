@@ -1,4 +1,3 @@
-{{ config(materialized='ephemeral') }}
 -- Every allocated line's open span at its node: from its allocation until it was packed or
 -- shipped, was rejected or cancelled, whichever came first (far in the future while none has).
 -- Packing ends the node's work on the line: a pickup from the store's own shelf is packed and
@@ -9,42 +8,56 @@ with
 allocations as (
 
     select * from {{ ref('stg_oms__line_allocations') }}
+    {{ only_touched_orders() }}
 
 ),
 
 rejections as (
 
     select * from {{ ref('stg_oms__line_rejections') }}
+    {{ only_touched_orders() }}
 
 ),
 
 cancellations as (
 
     select * from {{ ref('stg_oms__line_cancellations') }}
+    {{ only_touched_orders() }}
 
 ),
 
 shipped as (
 
     select * from {{ ref('stg_oms__shipments_shipped') }}
+    {{ only_touched_orders() }}
 
 ),
 
 shipment_lines as (
 
     select * from {{ ref('stg_oms__shipment_lines') }}
+    {{ only_touched_orders() }}
 
 ),
 
 lines_packed as (
 
     select * from {{ ref('stg_oms__shipment_lines_packed') }}
+    {{ only_touched_orders() }}
 
 ),
 
 packed as (
 
     select * from {{ ref('stg_oms__shipments_packed') }}
+    {{ only_touched_orders() }}
+
+),
+
+batches as (
+
+    select * from {{ ref('int_order_batches') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -60,9 +73,10 @@ packed_lines as (
 
 ),
 
-final as (
+spans as (
 
     select
+        allocations.order_id,
         allocations.node_id,
         allocations.allocated_at,
         allocations.quantity,
@@ -99,7 +113,22 @@ final as (
             allocations.order_id = cancellations.order_id
             and allocations.line_id = cancellations.line_id
             and allocations.allocated_at <= cancellations.cancelled_at
-    group by allocations.event_id, allocations.node_id, allocations.allocated_at, allocations.quantity
+    group by
+        allocations.event_id,
+        allocations.order_id,
+        allocations.node_id,
+        allocations.allocated_at,
+        allocations.quantity
+
+),
+
+final as (
+
+    select
+        spans.*,
+        batches._max_batch_id
+    from spans
+    inner join batches on spans.order_id = batches.order_id
 
 )
 
