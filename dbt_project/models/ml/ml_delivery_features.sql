@@ -12,9 +12,10 @@
 -- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
 -- trailing rates use whole days completed before the cutoff's day. tests/test_ml.py
 -- proves it: dropping or moving every event after a cutoff leaves the rows up to it unchanged.
+-- The CTEs read in several places are not materialized (macros/cross_engine/ctes.sql).
 with
 
-orders as (
+orders as {{ not_materialized() }} (
 
     select * from {{ ref('int_orders') }}
 
@@ -26,19 +27,19 @@ order_lines as (
 
 ),
 
-allocations as (
+allocations as {{ not_materialized() }} (
 
     select * from {{ ref('stg_oms__line_allocations') }}
 
 ),
 
-shipped as (
+shipped as {{ not_materialized() }} (
 
     select * from {{ ref('stg_oms__shipments_shipped') }}
 
 ),
 
-exceptions as (
+exceptions as {{ not_materialized() }} (
 
     select * from {{ ref('stg_oms__shipment_exceptions') }}
 
@@ -56,7 +57,7 @@ carriers as (
 
 ),
 
-shipment_outcomes as (
+shipment_outcomes as {{ not_materialized() }} (
 
     select * from {{ ref('ml_shipment_outcomes') }}
 
@@ -68,7 +69,7 @@ node_days as (
 
 ),
 
-allocation_spans as (
+allocation_spans as {{ not_materialized() }} (
 
     select * from {{ ref('ml_allocation_spans') }}
 
@@ -86,14 +87,14 @@ outcomes as (
 
 ),
 
-order_areas as (
+order_areas as {{ not_materialized() }} (
 
     select * from {{ ref('ml_order_areas') }}
 
 ),
 
 -- The first sourcing decision: every line allocated at the order's first allocation instant.
-first_allocated as (
+first_allocated as {{ not_materialized() }} (
 
     select
         order_id,
@@ -103,7 +104,7 @@ first_allocated as (
 
 ),
 
-decision as (
+decision as {{ not_materialized() }} (
 
     select
         allocations.*,
@@ -146,7 +147,7 @@ order_size as (
 
 ),
 
-base as (
+base as {{ not_materialized() }} (
 
     select
         orders.order_id,
@@ -180,7 +181,7 @@ base as (
 -- Each order once for every calendar day its longest window (a week or more) can touch, the day as a
 -- column: the window joins below match on it and on their key before the time condition
 -- (macros/ml/days_back.sql).
-window_days as (
+window_days as {{ not_materialized() }} (
 
     select
         base.order_id,
@@ -238,7 +239,7 @@ node_backlog as (
 
 -- Exceptions carriers reported in the hours before the cutoff, by destination region and by
 -- carrier: a storm or a carrier's bad day is under way.
-recent_exceptions as (
+recent_exceptions as {{ not_materialized() }} (
 
     select
         exceptions.reported_at,
@@ -501,7 +502,10 @@ final as (
         end as is_late,
         outcomes.completed_at is null and not outcomes.is_fully_cancelled as is_open,
         -- The newest ingest batch this row was computed with: the incremental watermark.
-        (select max(events.batch_id) from {{ source('raw', 'events') }} as events) as _built_through_batch
+        -- Of every batch, not only those with events: after a batch of a reference file alone,
+        -- the watermark would stay below it, and the next run would recompute every order again.
+        (select max(batches.batch_id) from {{ source('raw', 'ingest_batches') }} as batches)
+            as _built_through_batch
     from base
     inner join decision_summary on base.order_id = decision_summary.order_id
     left join order_size on base.order_id = order_size.order_id
