@@ -29,6 +29,7 @@ from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.runner import prepare_dagster_home, run_refresh
 from pipelines.serving import publish_snapshot
 from pipelines.settings import OmsiHome
+from tests.snapshot_tables import differing_rows
 
 FIXTURE = Path(__file__).parent / "fixtures" / "olist"
 pytestmark = pytest.mark.slow
@@ -418,29 +419,7 @@ def _failed_checks(result: dg.ExecuteInProcessResult) -> set[str]:
 
 def _assert_same_tables(one: Path, other: Path) -> None:
     """Every table but the manifest holds the same rows (as multisets) in both snapshots."""
-    con = duckdb.connect()
-    con.execute(f"attach '{one}' as one (read_only)")
-    con.execute(f"attach '{other}' as other (read_only)")
-    names = [
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'other'"
-        ).fetchall()
-        if name != "serving_manifest"
-    ]
-    differing = {
-        name: con.execute(
-            f"""
-            select count(*) from (
-                (select * from one.{name} except all select * from other.{name})
-                union all
-                (select * from other.{name} except all select * from one.{name})
-            )
-            """
-        ).fetchall()[0][0]
-        for name in names
-    }
-    con.close()
+    differing = differing_rows(one, other)
     assert "fct_orders" in differing and not any(differing.values()), differing
 
 
