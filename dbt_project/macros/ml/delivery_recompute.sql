@@ -5,7 +5,8 @@
     - the orders with an event in a newer ingest batch (their own allocation and outcome);
     - every order whose cutoff comes after the earliest event of those batches: only those can
       have a new event inside their window (a late file reaches back as far as it must);
-    - the orders still open, whose label turns late once "now" passes their promise;
+    - the orders still open and not yet late, whose label turns late once "now" passes their
+      promise (an open order already late stays late until an event of its own comes);
     - every order, when a newer reference file came (nodes, carriers and SKUs feed features).
     The rest would come out byte for byte the same, which is why incremental equals a full
     refresh (tests/test_dbt_marts.py compares them row for row).
@@ -30,7 +31,7 @@
     select built.order_id
     from {{ this }} as built
     where
-        built.is_open
+        (built.is_open and built.is_late is null)
         or built.cutoff_at > (select min(new_events.occurred_at) from new_events)
     union
     select every_order.order_id

@@ -233,8 +233,19 @@ carrier_history as (
 
 ),
 
+-- The spans that can be open at a cutoff computed here: a span closed before the earliest
+-- cutoff adds and takes back its units before every one (an incremental run computes few and
+-- recent orders, so the running total sorts a few days of spans, not all of history).
+open_spans as (
+
+    select allocation_spans.*
+    from allocation_spans
+    where allocation_spans.closed_at >= (select min(base.cutoff_at) from base)
+
+),
+
 node_backlog as (
-{{ node_backlog('base', 'allocation_spans') }}
+{{ node_backlog('base', 'open_spans') }}
 ),
 
 -- Exceptions carriers reported in the hours before the cutoff, by destination region and by

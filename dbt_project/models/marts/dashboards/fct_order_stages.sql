@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='order_id',
+    on_schema_change='fail'
+) }}
 -- One row per order and lifecycle stage it has been through, with the stage's duration and
 -- the time the promise allowed it, so pages take any percentile over any filter:
 --   allocation        placed -> first allocation; SLA var('allocation_sla_hours')
@@ -8,17 +14,21 @@
 --                     collected one by one, so the stage ends when the last part is, and only
 --                     once every part announced ready was collected
 --   order_cycle       placed -> done for the customer; SLA: placed -> promised_by
+-- Each order's rows follow from its own facts alone, so the table is rebuilt by order like
+-- them (delete+insert by order_id; macros/marts/incremental_orders.sql).
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    {{ only_touched_orders() }}
 
 ),
 
 lines as (
 
     select * from {{ ref('fct_order_lines') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -30,6 +40,7 @@ collections as (
         order_id,
         max(status_changed_at) as collected_at
     from {{ ref('stg_oms__pickups') }}
+    {{ only_touched_orders() }}
     group by 1
     having
         count(*) filter (where pickup_status = 'collected')
@@ -40,6 +51,7 @@ collections as (
 filters as (
 
     select * from {{ ref('dim_order_filters') }}
+    {{ only_touched_orders() }}
 
 ),
 
@@ -174,9 +186,11 @@ final as (
         timed.ended_at,
         timed.hours,
         timed.sla_hours,
-        timed.hours <= timed.sla_hours as is_within_sla
+        timed.hours <= timed.sla_hours as is_within_sla,
+        orders._max_batch_id
     from timed
     inner join filters on timed.order_id = filters.order_id
+    inner join orders on timed.order_id = orders.order_id
 
 )
 
