@@ -19,6 +19,7 @@ shipments_shipped as (
 
 ),
 
+{% if is_incremental() -%}
 -- The touched orders' shipments: their deliveries and exceptions are read by this key.
 touched_shipments as (
 
@@ -27,6 +28,7 @@ touched_shipments as (
     select shipment_id from shipments_shipped
 
 ),
+{%- endif %}
 
 shipment_deliveries as (
 

@@ -111,7 +111,7 @@ decision as {{ not_materialized() }} (
         -- The allocation that ships last stands for the order: it decides the promise.
         row_number() over (
             partition by allocations.order_id
-            order by allocations.planned_ship_by desc, allocations.line_id, allocations.node_id
+            order by allocations.planned_ship_by desc, allocations.line_id asc, allocations.node_id asc
         ) as lateness_rank
     from allocations
     inner join first_allocated
@@ -227,7 +227,7 @@ carrier_history as (
     inner join carrier_days
         on
             base.carrier = carrier_days.carrier
-            and carrier_days.activity_date < base.cutoff_date
+            and base.cutoff_date > carrier_days.activity_date
             and carrier_days.activity_date >= {{ trailing_start }}
     group by base.order_id
 
@@ -274,10 +274,11 @@ region_exceptions as (
     inner join recent_exceptions
         on
             window_days.ship_to_region = recent_exceptions.ship_to_region
-            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.window_date = recent_exceptions.reported_date
             and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
-            and recent_exceptions.reported_at < window_days.cutoff_at
-            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+            and window_days.cutoff_at > recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+            <= recent_exceptions.reported_at
     group by window_days.order_id
 
 ),
@@ -291,10 +292,11 @@ carrier_exceptions as (
     inner join recent_exceptions
         on
             window_days.carrier = recent_exceptions.carrier
-            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.window_date = recent_exceptions.reported_date
             and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
-            and recent_exceptions.reported_at < window_days.cutoff_at
-            and recent_exceptions.reported_at >= {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+            and window_days.cutoff_at > recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+            <= recent_exceptions.reported_at
     group by window_days.order_id
 
 ),
@@ -334,7 +336,7 @@ area_exceptions as (
     inner join area_weather
         on
             window_days.destination_area = area_weather.destination_area
-            and area_weather.reported_date = window_days.window_date
+            and window_days.window_date = area_weather.reported_date
             and window_days.days <= {{ days_in_window(7 * 24) }}
             and window_days.cutoff_at > area_weather.reported_at
             and {{ dbt.dateadd('day', -7, 'window_days.cutoff_at') }} <= area_weather.reported_at
@@ -354,10 +356,11 @@ carrier_delays as (
     inner join recent_exceptions
         on
             window_days.carrier = recent_exceptions.carrier
-            and recent_exceptions.reported_date = window_days.window_date
+            and window_days.window_date = recent_exceptions.reported_date
             and window_days.days <= {{ days_in_window(var('ml_recent_hours')) }}
             and window_days.cutoff_at > recent_exceptions.reported_at
-            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }} <= recent_exceptions.reported_at
+            and {{ dbt.dateadd('hour', -var('ml_recent_hours'), 'window_days.cutoff_at') }}
+            <= recent_exceptions.reported_at
     where recent_exceptions.exception_code = 'delayed'
     group by window_days.order_id
 
@@ -384,10 +387,11 @@ carrier_volume as (
     inner join carrier_hours
         on
             window_days.carrier = carrier_hours.carrier
-            and carrier_hours.shipped_date = window_days.window_date
+            and window_days.window_date = carrier_hours.shipped_date
             and window_days.days <= {{ days_in_window(96) }}
             and date_trunc('hour', window_days.cutoff_at) > carrier_hours.shipped_hour
-            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', window_days.cutoff_at)") }} <= carrier_hours.shipped_hour
+            and {{ dbt.dateadd('hour', -96, "date_trunc('hour', window_days.cutoff_at)") }}
+            <= carrier_hours.shipped_hour
     group by window_days.order_id
 
 ),
@@ -418,7 +422,7 @@ area_deliveries as (
     inner join area_hours
         on
             window_days.destination_area = area_hours.destination_area
-            and area_hours.delivered_date = window_days.window_date
+            and window_days.window_date = area_hours.delivered_date
             and window_days.days <= {{ days_in_window(48) }}
             and date_trunc('hour', window_days.cutoff_at) > area_hours.delivered_hour
             and {{ dbt.dateadd('hour', -48, "date_trunc('hour', window_days.cutoff_at)") }} <= area_hours.delivered_hour
@@ -449,7 +453,7 @@ demand as (
     from base
     inner join placed_days
         on
-            placed_days.placed_date < base.cutoff_date
+            base.cutoff_date > placed_days.placed_date
             and placed_days.placed_date >= {{ trailing_start }}
     group by base.order_id
 
@@ -470,9 +474,12 @@ final as (
         base.carrier,
         base.service_level,
         base.fulfillment_method = 'pickup' and base.node_id = base.pickup_node_id as is_from_pickup_store,
-        {{ dbt.datediff('base.cutoff_at', 'base.promised_by', 'second') }} / 3600.0 as hours_to_promise,
-        {{ dbt.datediff('base.placed_at', 'base.cutoff_at', 'second') }} / 3600.0 as hours_placed_to_allocated,
-        {{ dbt.datediff('base.cutoff_at', 'base.planned_ship_by', 'second') }} / 3600.0 as hours_to_planned_ship,
+        {{ dbt.datediff('base.cutoff_at', 'base.promised_by', 'second') }} / 3600.0  -- noqa: LT05
+            as hours_to_promise,
+        {{ dbt.datediff('base.placed_at', 'base.cutoff_at', 'second') }} / 3600.0  -- noqa: LT05
+            as hours_placed_to_allocated,
+        {{ dbt.datediff('base.cutoff_at', 'base.planned_ship_by', 'second') }} / 3600.0  -- noqa: LT05
+            as hours_to_planned_ship,
         carriers.transit_days as carrier_transit_days,
         -- Whole days the promise leaves after the planned ship day and the carrier's transit:
         -- the promise-slack heuristic's score, negative when the plan already misses.

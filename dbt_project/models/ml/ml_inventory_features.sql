@@ -112,7 +112,7 @@ previous_count as (
             on
                 observation_keys.node_id = counts.node_id
                 and observation_keys.sku = counts.sku
-                and counts.counted_at < observation_keys.observed_at
+                and observation_keys.observed_at > counts.counted_at
     ) as ranked
     where recency_rank = 1
 
@@ -167,8 +167,8 @@ adjustments_since as (
         on
             windows.node_id = adjustments.node_id
             and windows.sku = adjustments.sku
-            and adjustments.adjusted_at >= windows.since_at
-            and adjustments.adjusted_at < windows.observed_at
+            and windows.since_at <= adjustments.adjusted_at
+            and windows.observed_at > adjustments.adjusted_at
     group by windows.observation_id
 
 ),
@@ -184,8 +184,8 @@ sales as (
             windows.node_id = adjustments.node_id
             and windows.sku = adjustments.sku
             and adjustments.adjustment_reason = 'sale'
-            and adjustments.adjusted_at < windows.observed_at
-            and adjustments.adjusted_at >= {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.observed_at') }}
+            and windows.observed_at > adjustments.adjusted_at
+            and {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.observed_at') }} <= adjustments.adjusted_at
     group by windows.observation_id
 
 ),
@@ -215,8 +215,8 @@ rejections_since as (
         on
             windows.node_id = phantom_rejections.node_id
             and windows.sku = phantom_rejections.sku
-            and phantom_rejections.rejected_at >= windows.since_at
-            and phantom_rejections.rejected_at < windows.observed_at
+            and windows.since_at <= phantom_rejections.rejected_at
+            and windows.observed_at > phantom_rejections.rejected_at
     group by windows.observation_id
 
 ),
@@ -234,8 +234,8 @@ record_level as (
         on
             windows.node_id = positions.node_id
             and windows.sku = positions.sku
-            and positions.position_date <= windows.position_date
-            and positions.position_date > {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.position_date') }}
+            and windows.position_date >= positions.position_date
+            and {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.position_date') }} < positions.position_date
     group by windows.observation_id
 
 ),
@@ -254,7 +254,8 @@ final as (
         coalesce(skus.abc_class, 'unknown') as abc_class,
         skus.unit_price,
         coalesce(sales.units_sold_trailing, 0) / {{ var('ml_trailing_days') }}.0 as units_sold_per_day,
-        {{ dbt.datediff('windows.since_at', 'windows.observed_at', 'second') }} / 86400.0 as days_since_count,
+        {{ dbt.datediff('windows.since_at', 'windows.observed_at', 'second') }} / 86400.0  -- noqa: LT05
+            as days_since_count,
         windows.previous_counted_at is not null as has_previous_count,
         windows.previous_error_units as previous_count_error_units,
         abs(windows.previous_error_units) as previous_count_abs_error_units,
