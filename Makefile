@@ -36,7 +36,7 @@ browser:  ## Install Debian's Chromium and ChromeDriver for the dashboard browse
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "note: no /usr/bin/chromium; browser tests will skip (install chromium chromium-driver as root)"; fi
 
-test: install browser  ## Run the whole test suite
+test: install browser lint  ## Lint, then run the whole test suite
 	$(UV) run pytest $(PYTEST_ARGS)
 
 demo: install  ## Build a demo world and open the dashboards
