@@ -51,3 +51,16 @@
         ) as reference_rows
         where reference_rows.batch_id > {{ batch }}
 {%- endmacro %}
+
+
+{#- The newest ingest batch, the watermark a table rewritten in part records on its rows. Of
+    every batch, not only those with events: after a batch of a reference file alone, a
+    watermark of events' batches would stay below it, and the next run would take the reference
+    file for new and rewrite everything again. raw.events counts too, for a warehouse whose rows
+    were loaded without their batch records. -#}
+{% macro newest_batch() -%}
+    greatest(
+        coalesce((select max(batches.batch_id) from {{ source('raw', 'ingest_batches') }} as batches), -1),
+        coalesce((select max(events.batch_id) from {{ source('raw', 'events') }} as events), -1)
+    )
+{%- endmacro %}

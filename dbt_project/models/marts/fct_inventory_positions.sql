@@ -335,8 +335,7 @@ final as (
         filled.last_count_error_units,
         filled.last_count_is_accurate,
         -- The newest ingest batch when the row was written: the incremental watermark.
-        (select max(batches.batch_id) from {{ source('raw', 'ingest_batches') }} as batches)
-            as _built_through_batch
+        {{ newest_batch() }} as _built_through_batch
     from filled
     left join dim_nodes as nodes on filled.node_id = nodes.node_id
     left join dim_skus as skus on filled.sku = skus.sku

@@ -520,10 +520,7 @@ final as (
         end as is_late,
         outcomes.completed_at is null and not outcomes.is_fully_cancelled as is_open,
         -- The newest ingest batch this row was computed with: the incremental watermark.
-        -- Of every batch, not only those with events: after a batch of a reference file alone,
-        -- the watermark would stay below it, and the next run would recompute every order again.
-        (select max(batches.batch_id) from {{ source('raw', 'ingest_batches') }} as batches)
-            as _built_through_batch
+        {{ newest_batch() }} as _built_through_batch
     from base
     inner join decision_summary on base.order_id = decision_summary.order_id
     left join order_size on base.order_id = order_size.order_id
