@@ -111,44 +111,45 @@ day_before as (
 ),
 {%- endif %}
 
-stock_events as (
+every_stock_event as (
 
     -- Snapshots reset the record; adjustments move it. At the same instant the snapshot is
     -- taken as the later word (kind_order 1).
     select
-        stg_oms__stock_snapshots.node_id,
-        stg_oms__stock_snapshots.sku,
-        stg_oms__stock_snapshots.snapshot_at as event_at,
+        node_id,
+        sku,
+        snapshot_at as event_at,
         1 as kind_order,
-        stg_oms__stock_snapshots.on_hand,
-        stg_oms__stock_snapshots.reserved,
-        stg_oms__stock_snapshots.in_transit,
+        on_hand,
+        reserved,
+        in_transit,
         0 as quantity_delta
     from stg_oms__stock_snapshots
-    {%- if is_incremental() %}
-    left join day_before
-        on
-            stg_oms__stock_snapshots.node_id = day_before.node_id
-            and stg_oms__stock_snapshots.sku = day_before.sku
-    where day_before.last_snapshot_at is null or stg_oms__stock_snapshots.snapshot_at >= day_before.last_snapshot_at
-    {%- endif %}
     union all
     select
-        stg_oms__stock_adjustments.node_id,
-        stg_oms__stock_adjustments.sku,
-        stg_oms__stock_adjustments.adjusted_at as event_at,
+        node_id,
+        sku,
+        adjusted_at as event_at,
         0 as kind_order,
         null as on_hand,
         null as reserved,
         null as in_transit,
-        stg_oms__stock_adjustments.quantity_delta
+        quantity_delta
     from stg_oms__stock_adjustments
+
+),
+
+stock_events as (
+
+    select every_stock_event.*
+    from every_stock_event
     {%- if is_incremental() %}
+    -- A pair's events from its day-before row's last snapshot on (all of them for a new pair).
     left join day_before
         on
-            stg_oms__stock_adjustments.node_id = day_before.node_id
-            and stg_oms__stock_adjustments.sku = day_before.sku
-    where day_before.last_snapshot_at is null or stg_oms__stock_adjustments.adjusted_at >= day_before.last_snapshot_at
+            every_stock_event.node_id = day_before.node_id
+            and every_stock_event.sku = day_before.sku
+    where day_before.last_snapshot_at is null or every_stock_event.event_at >= day_before.last_snapshot_at
     {%- endif %}
 
 ),

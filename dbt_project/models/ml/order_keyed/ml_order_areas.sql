@@ -36,6 +36,7 @@ distances as (
 
     select
         orders.order_id,
+        orders._max_batch_id,
         located_nodes.node_id,
         located_nodes.region,
         {{ distance_km('located_nodes.lat', 'located_nodes.lon', 'orders.ship_to_lat', 'orders.ship_to_lon') }}
@@ -48,25 +49,15 @@ distances as (
 
 ),
 
-nearest as (
+final as (
 
     select
         order_id,
         -- Ties (two nodes at the same distance) go to the smaller node id, so the area is stable.
-        arg_min(region, struct_pack(distance_km, node_id)) as destination_area
+        arg_min(region, struct_pack(distance_km, node_id)) as destination_area,
+        _max_batch_id
     from distances
-    group by order_id
-
-),
-
-final as (
-
-    select
-        nearest.order_id,
-        nearest.destination_area,
-        orders._max_batch_id
-    from nearest
-    inner join orders on nearest.order_id = orders.order_id
+    group by order_id, _max_batch_id
 
 )
 
