@@ -6,6 +6,6 @@
 -#}
 {% macro only_new_batches() -%}
     {%- if is_incremental() -%}
-    and batch_id > (select coalesce(max(built._batch_id), -1) from {{ this }} as built)
+    and batch_id > {{ built_through('_batch_id') }}
     {%- endif -%}
 {%- endmacro %}

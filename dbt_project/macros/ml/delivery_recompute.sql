@@ -12,18 +12,11 @@
     refresh (tests/test_dbt_marts.py compares them row for row).
 -#}
 {% macro delivery_features_to_recompute(orders_relation) -%}
-    with watermark as (
-        select coalesce(max(built._built_through_batch), -1) as batch_id from {{ this }} as built
-    ),
-
-    new_events as (
+    {%- set through = built_through('_built_through_batch') %}
+    with new_events as (
         select events.order_id, events.occurred_at
         from {{ source('raw', 'events') }} as events
-        where events.batch_id > (select watermark.batch_id from watermark)
-    ),
-
-    reference_changed as (
-        {{ reference_changed_after('(select watermark.batch_id from watermark)') }}
+        where events.batch_id > {{ through }}
     )
 
     select new_events.order_id from new_events where new_events.order_id is not null
@@ -33,8 +26,9 @@
     where
         (built.is_open and built.is_late is null)
         or built.cutoff_at > (select min(new_events.occurred_at) from new_events)
+    {%- if reference_changed_since(through) %}
     union
     select every_order.order_id
     from {{ orders_relation }} as every_order
-    where (select reference_changed.changed from reference_changed)
+    {%- endif %}
 {%- endmacro %}

@@ -62,17 +62,12 @@ stg_oms__stock_counts as (
 
 ),
 
-watermark as (
+{%- set through = built_through('_built_through_batch') %}
+newest_day as (
 
-    select
-        coalesce(max(built._built_through_batch), -1) as batch_id,
-        max(built.position_date) as position_date
+    select max(built.position_date) as position_date
     from {{ this }} as built
 
-),
-
-reference_changed as (
-{{ reference_changed_after('(select watermark.batch_id from watermark)') }}
 ),
 
 -- The first day this run rewrites: the earliest day of a new snapshot, adjustment or count, or
@@ -80,24 +75,25 @@ reference_changed as (
 rewrite_from as (
 
     select
-        case
-            when (select reference_changed.changed from reference_changed) then cast('1900-01-01' as date)
-            else least(
-                (
-                    select min(cast(snapshot_at as date)) from stg_oms__stock_snapshots
-                    where _batch_id > (select watermark.batch_id from watermark)
-                ),
-                (
-                    select min(cast(adjusted_at as date)) from stg_oms__stock_adjustments
-                    where _batch_id > (select watermark.batch_id from watermark)
-                ),
-                (
-                    select min(cast(counted_at as date)) from stg_oms__stock_counts
-                    where _batch_id > (select watermark.batch_id from watermark)
-                ),
-                {{ dbt.dateadd('day', 1, '(select watermark.position_date from watermark)') }}
-            )
-        end as position_date
+        {%- if reference_changed_since(through) %}
+        cast('1900-01-01' as date) as position_date
+        {%- else %}
+        least(
+            (
+                select min(cast(snapshot_at as date)) from stg_oms__stock_snapshots
+                where _batch_id > {{ through }}
+            ),
+            (
+                select min(cast(adjusted_at as date)) from stg_oms__stock_adjustments
+                where _batch_id > {{ through }}
+            ),
+            (
+                select min(cast(counted_at as date)) from stg_oms__stock_counts
+                where _batch_id > {{ through }}
+            ),
+            {{ dbt.dateadd('day', 1, '(select newest_day.position_date from newest_day)') }}
+        ) as position_date
+        {%- endif %}
 
 ),
 
