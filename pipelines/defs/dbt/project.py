@@ -96,8 +96,21 @@ def require_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return project.manifest_path
 
 
-def dbt_cli(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
+class OmsiDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt CLI resource, without the dbt adapter it opens in Dagster's process.
+
+    Before each command dagster-dbt imports dbt and builds an adapter in-process, which it only
+    uses to fetch row counts and column metadata after the build; nothing here asks for those.
+    That took 1.2 s of every run that builds (at 1M orders, a fortieth of a one-day run). Without an
+    adapter the invocation skips those fetches, as it does for the dbt Fusion engine.
+    """
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
+def dbt_cli(project: DbtProject) -> OmsiDbtCliResource:
+    return OmsiDbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
 
 
 class OmsiDbtTranslator(DagsterDbtTranslator):
