@@ -15,6 +15,15 @@
 -- The CTEs read in several places are not materialized (macros/cross_engine/ctes.sql).
 with
 
+{% if is_incremental() -%}
+-- Only the rows a new batch can change (macros/ml/delivery_recompute.sql), chosen first so that
+-- the per-order steps (first allocation, the deciding allocation, order size) read their rows
+-- alone: filtered at the end, the deciding allocation's window ran over every allocation.
+recomputed as (
+{{ delivery_features_to_recompute(ref('int_orders')) }}
+),
+
+{% endif -%}
 orders as {{ not_materialized() }} (
 
     select * from {{ ref('int_orders') }}
@@ -24,12 +33,18 @@ orders as {{ not_materialized() }} (
 order_lines as (
 
     select * from {{ ref('int_order_lines') }}
+    {%- if is_incremental() %}
+    where order_id in (select recomputed.order_id from recomputed)
+    {%- endif %}
 
 ),
 
 allocations as {{ not_materialized() }} (
 
     select * from {{ ref('stg_oms__line_allocations') }}
+    {%- if is_incremental() %}
+    where order_id in (select recomputed.order_id from recomputed)
+    {%- endif %}
 
 ),
 
@@ -172,8 +187,7 @@ base as {{ not_materialized() }} (
             orders.order_id = decision.order_id
             and decision.lateness_rank = 1
     {% if is_incremental() -%}
-    -- Only the rows a new batch can change (macros/ml/delivery_recompute.sql).
-    where orders.order_id in ({{ delivery_features_to_recompute(ref('int_orders')) }})
+    where orders.order_id in (select recomputed.order_id from recomputed)
     {%- endif %}
 
 ),
