@@ -66,8 +66,8 @@ def _replay(wh: Path, root: Path) -> None:
         con.close()
 
 
-# The ml feature table built incrementally (the others are rebuilt whole).
-ML_INCREMENTAL = "ml_delivery_features"
+# The ml feature tables built incrementally (the others are rebuilt whole).
+ML_INCREMENTAL = ("ml_delivery_features", "ml_inventory_features")
 # The per-order inputs of the ml tables, rebuilt by order like the order facts.
 ML_BY_ORDER = ("ml_allocation_spans", "ml_order_areas", "ml_shipment_outcomes")
 
@@ -116,7 +116,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             for name in _mart_tables(copy, "wh", schema):
                 copy.execute(f"create table {schema}.{name} as select * from wh.{schema}.{name}")
         copy.execute("create schema ml")
-        for name in (ML_INCREMENTAL, *ML_BY_ORDER):
+        for name in (*ML_INCREMENTAL, *ML_BY_ORDER):
             copy.execute(f"create table ml.{name} as select * from wh.ml.{name}")
         copy.execute("detach wh")
     full_statuses = _build(["build", "--full-refresh"], wh, root / "full")
@@ -222,11 +222,13 @@ def test_incremental_inventory_positions_rewrote_only_recent_days(built: dict[st
     assert kept > 1000 and rewritten > 1000
 
 
-def test_incremental_delivery_features_equal_full_refresh(built: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", ML_INCREMENTAL)
+def test_incremental_feature_tables_equal_full_refresh(built: dict[str, Any], name: str) -> None:
     # The second delivery holds late events of the first one's days: the incremental run had to
-    # reach back to every order whose window they fall in, and recompute the open ones' labels.
+    # reach back to every order or count whose window they fall in, and recompute the open
+    # orders' labels and the current stock records.
     con = built["con"]
-    full, incremental = (f"{db}.ml.{ML_INCREMENTAL}" for db in ("warehouse", "incremental"))
+    full, incremental = (f"{db}.ml.{name}" for db in ("warehouse", "incremental"))
     columns = _compared_columns(con, full)
     (rows,) = _one(con, f"select count(*) from {full}")
     differing = _one(
@@ -236,6 +238,26 @@ def test_incremental_delivery_features_equal_full_refresh(built: dict[str, Any])
         f" except all select {columns} from {full}))",
     )[0]
     assert rows > 1000 and differing == 0
+
+
+def test_incremental_inventory_features_kept_the_counts_before_the_late_events(
+    built: dict[str, Any],
+) -> None:
+    """The incremental build recomputed the current records and recent counts, and kept the
+    counts before the second delivery's earliest event as the first build wrote them."""
+    (kept, recomputed) = _one(
+        built["con"],
+        """
+        select
+            count(*) filter (where _built_through_batch < newest),
+            count(*) filter (where _built_through_batch = newest)
+        from (
+            select _built_through_batch, max(_built_through_batch) over () as newest
+            from incremental.ml.ml_inventory_features
+        )
+        """,
+    )
+    assert kept > 100 and recomputed > 100
 
 
 def test_late_events_reached_orders_of_the_first_delivery(built: dict[str, Any]) -> None:

@@ -1,4 +1,19 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='observation_id',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where is_current_record{% endif %}"
+) }}
+{#- Incremental by the point-in-time rule, like ml_delivery_features. A count's row reads only
+    what happened before it (and the count itself, its label), so a run recomputes the counts
+    observed from the earliest instant a new batch can have changed: its earliest event, or the
+    first stock position day rewritten since (fct_inventory_positions rewrites from the first
+    day that changed). Every current record is recomputed ("now" moved), the old ones deleted
+    first (the pre-hook), so a pair that left the positions leaves no stale record. A new
+    reference file recomputes every row.
+    Warehouses built before hold this table without _built_through_batch: the column comes in
+    null, and the first incremental run recomputes every row. -#}
 -- One row per observation of a node/SKU stock record, with what was known just before it:
 -- every cycle count (labelled: did it find an error beyond tolerance?) and, for scoring, every
 -- current record as of now (`is_current_record`, unlabelled). Features come from events before
@@ -49,6 +64,28 @@ skus as (
 
 ),
 
+{% if is_incremental() -%}
+{%- set through = built_through('_built_through_batch') %}
+-- The earliest instant a batch since the last build can have changed a count's row: its
+-- earliest event, or the first position day rewritten since (null: nothing new).
+recompute_from as (
+
+    select
+        least(
+            (
+                select min(events.occurred_at) from {{ source('raw', 'events') }} as events
+                where events.batch_id > {{ through }}
+            ),
+            (
+                select cast(min(rewritten.position_date) as {{ dbt.type_timestamp() }})
+                from positions as rewritten
+                where rewritten._built_through_batch > {{ through }}
+            )
+        ) as observed_at
+
+),
+
+{% endif -%}
 current_day as (
 
     select cast({{ as_of_timestamp() }} as date) as as_of_date
@@ -67,6 +104,9 @@ observations as (
         not counts.is_accurate as is_inaccurate,
         counts.error_units as count_error_units
     from counts
+    {%- if is_incremental() and not reference_changed_since(through) %}
+    where counts.counted_at >= (select recompute_from.observed_at from recompute_from)
+    {%- endif %}
     union all
     select
         cast(null as {{ dbt.type_string() }}) as count_id,
@@ -272,7 +312,9 @@ final as (
         coalesce(record_level.empty_days_trailing, 0) as empty_days_trailing,
         -- The outcome (not features): what the count found.
         windows.is_inaccurate,
-        windows.count_error_units
+        windows.count_error_units,
+        -- The newest ingest batch this row was computed with: the incremental watermark.
+        {{ newest_batch() }} as _built_through_batch
     from windows
     left join nodes on windows.node_id = nodes.node_id
     left join skus on windows.sku = skus.sku
