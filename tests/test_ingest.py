@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -262,6 +263,55 @@ def test_forced_rerun_reads_everything_again_and_adds_nothing(olist_run: OlistRu
         assert f.quarantined == first[f.file].quarantined, f.file
         assert f.duplicates == first[f.file].landed + first[f.file].duplicates, f.file
     assert olist_run.after_forced == olist_run.after_first
+
+
+# --- files seen before, unread ---------------------------------------------------------------
+
+
+def test_an_unchanged_file_is_skipped_without_being_read(
+    tmp_path: Path, warehouse, monkeypatch
+) -> None:
+    landing = write(tmp_path / "landing", {"a.jsonl": jsonl(event("u-1"), event("u-2"))})
+    ingest_folder(warehouse, landing)
+
+    def no_reading(*_: Any) -> None:
+        raise AssertionError("a file with its recorded size and modification time was read")
+
+    monkeypatch.setattr("pipelines.ingest.run._opened", no_reading)
+    monkeypatch.setattr("pipelines.ingest.run.file_sha256", no_reading)
+    again = ingest_folder(warehouse, landing)
+    assert [(f.file, f.skipped) for f in again.files] == [("a.jsonl", True)]
+
+
+def test_a_touched_file_is_hashed_once_then_skipped_unread(
+    tmp_path: Path, warehouse, monkeypatch
+) -> None:
+    landing = write(tmp_path / "landing", {"a.jsonl": jsonl(event("t-1"))})
+    ingest_folder(warehouse, landing)
+    # Warehouses from before stamps were kept: records without one, like a touched file.
+    warehouse.execute("update raw.ingest_files set modified_ns = null")
+    touched = landing / "a.jsonl"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+    hashed = ingest_folder(warehouse, landing)
+    assert [f.skipped for f in hashed.files] == [True]
+    (stamp,) = warehouse.execute("select distinct modified_ns from raw.ingest_files").fetchall()
+    assert stamp == (touched.stat().st_mtime_ns,)
+
+    monkeypatch.setattr("pipelines.ingest.run._opened", lambda *_: pytest.fail("read again"))
+    assert [f.skipped for f in ingest_folder(warehouse, landing).files] == [True]
+
+
+def test_a_file_rewritten_with_new_content_is_read(tmp_path: Path, warehouse) -> None:
+    landing = write(tmp_path / "landing", {"a.jsonl": jsonl(event("r-1"))})
+    ingest_folder(warehouse, landing)
+    rewritten = landing / "a.jsonl"
+    rewritten.write_bytes(jsonl(event("r-1"), event("r-2")))
+    os.utime(rewritten, ns=(0, rewritten.stat().st_mtime_ns + 10**9))
+    result = ingest_folder(warehouse, landing)
+    (read,) = result.files
+    assert (read.skipped, read.lines_read, read.landed, read.duplicates) == (False, 2, 1, 1)
 
 
 # --- duplicates across files --------------------------------------------------------------------

@@ -70,6 +70,9 @@ create table if not exists raw.ingest_files (
 -- Warehouses made before `resumed` was counted get it (last; every insert names its columns).
 alter table raw.ingest_batches add column if not exists resumed bigint default 0;
 alter table raw.ingest_files add column if not exists resumed bigint default 0;
+-- The file's modification time (ns) when it was read: with its path and size, what lets a later
+-- run skip it unread (pipelines/ingest/ingested_files.py). Null in records from before.
+alter table raw.ingest_files add column if not exists modified_ns bigint;
 
 -- Reference data: the latest accepted row per key.
 create table if not exists raw.nodes (

@@ -1,7 +1,8 @@
 """Ingest a folder: every file in one batch, each file in its own transaction, counts reconciled.
 
-A file already ingested with the same content (path and SHA-256) is skipped, so re-running over
-the same folder changes nothing; `force` re-reads it, and then its lines come back as duplicates
+A file already ingested with the same content (path and SHA-256; known without reading it when
+its size and modification time are unchanged, see `ingested_files.py`) is skipped, so re-running
+over the same folder changes nothing; `force` re-reads it, and then its lines come back as duplicates
 and already-quarantined lines, still adding nothing. A file whose batch was cut short (killed
 after some of its chunks committed) is read again whole; the lines that had landed come back
 as `resumed`, so `duplicates` counts only what the source sent twice.
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from pipelines.ingest.discover import LandedFile, discover
 from pipelines.ingest.events import LineCounts, grouped_by_type, land_chunk
+from pipelines.ingest.ingested_files import IngestedFiles, Stamp, file_stamp
 from pipelines.ingest.landed_keys import LandedKeys
 from pipelines.ingest.quarantine_alerts import QuarantineAlert, batch_alerts
 from pipelines.ingest.readers import (
@@ -101,17 +103,13 @@ def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     ][0]
 
 
-def _ingested_before(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(file, SHA-256) of every file ingested before: a file found here again is skipped."""
-    return set(con.execute("select distinct file, sha256 from raw.ingest_files").fetchall())
-
-
 @dataclass
 class _Pending:
     """A file being read: its counts grow chunk by chunk until its last line has landed."""
 
     landed: LandedFile
     sha256: str
+    stamp: Stamp  # size and modification time before it was read
     outcome: LineCounts = field(default_factory=LineCounts)
     seconds: float = 0.0
 
@@ -146,7 +144,7 @@ def _opened(
 def _event_chunks(
     cursor: duckdb.DuckDBPyConnection,
     files: list[LandedFile],
-    ingested_before: set[tuple[str, str]],
+    ingested_before: IngestedFiles,
     skipped: list[FileResult],
 ) -> Iterator[Chunk]:
     """Lines of many files in chunks of about CHUNK_BYTES: small files share a chunk.
@@ -162,11 +160,15 @@ def _event_chunks(
     ending: set[int] = set()
     size = 0
     for landed in files:
-        sha256, lines = _opened(cursor, landed)
-        if (landed.relative, sha256) in ingested_before:
+        stamp = file_stamp(landed.path)
+        if ingested_before.unchanged(landed.relative, stamp):
             skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
             continue
-        pending = _Pending(landed, sha256)
+        sha256, lines = _opened(cursor, landed)
+        if ingested_before.same_content(landed.relative, sha256, stamp):
+            skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
+            continue
+        pending = _Pending(landed, sha256, stamp)
         for table in lines:
             if not members or members[-1] is not pending:
                 members.append(pending)
@@ -197,12 +199,12 @@ def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pendin
     con.execute(
         """
         insert into raw.ingest_files (
-            batch_id, file, kind, sha256, size_bytes, lines_read, landed, duplicates, resumed,
-            quarantined, seconds, ingested_at
+            batch_id, file, kind, sha256, size_bytes, modified_ns, lines_read, landed,
+            duplicates, resumed, quarantined, seconds, ingested_at
         )
         values (
-            $batch, $file, $kind, $sha, $size, $read, $landed, $dups, $resumed, $quar, $secs,
-            now()::timestamp
+            $batch, $file, $kind, $sha, $size, $modified, $read, $landed, $dups, $resumed,
+            $quar, $secs, now()::timestamp
         )
         """,
         {
@@ -210,7 +212,8 @@ def _record_file(con: duckdb.DuckDBPyConnection, batch_id: int, pending: _Pendin
             "file": pending.landed.relative,
             "kind": pending.landed.kind,
             "sha": pending.sha256,
-            "size": pending.landed.path.stat().st_size,
+            "size": pending.stamp[0],
+            "modified": pending.stamp[1],
             "read": outcome.lines_read,
             "landed": outcome.landed,
             "dups": outcome.duplicates,
@@ -257,12 +260,13 @@ def ingest_folder(
     batch_id = _start_batch(con, folder)
     result = IngestResult(batch_id, str(folder))
     say(f"batch {batch_id}: {len(files)} file(s) in {folder}")
-    ingested_before = set() if force else _ingested_before(con)
+    ingested_before = IngestedFiles() if force else IngestedFiles.of_warehouse(con)
     skipped: list[FileResult] = []
     references = _unread_references(files, ingested_before, skipped)
     _land_references(con, references, result, say)
     events = [f for f in files if f.kind == "events"]
     _land_events(con, events, ingested_before, skipped, result, say, file_count=len(files))
+    ingested_before.restamp(con)
     if skipped:
         say(f"{len(skipped)} file(s) skipped: already ingested with the same content")
     result.files[:0] = skipped  # skipped files first, as `omsi ingest` has always listed them
@@ -291,16 +295,20 @@ def _start_batch(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
 
 
 def _unread_references(
-    files: list[LandedFile], ingested_before: set[tuple[str, str]], skipped: list[FileResult]
+    files: list[LandedFile], ingested_before: IngestedFiles, skipped: list[FileResult]
 ) -> list[_Pending]:
     """The reference files to land; those ingested before with the same content go to `skipped`."""
     references: list[_Pending] = []
     for landed in (f for f in files if f.kind != "events"):
-        sha256 = file_sha256(landed.path)
-        if (landed.relative, sha256) in ingested_before:
+        stamp = file_stamp(landed.path)
+        if ingested_before.unchanged(landed.relative, stamp):
             skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
-        else:
-            references.append(_Pending(landed, sha256))
+            continue
+        sha256 = file_sha256(landed.path)
+        if ingested_before.same_content(landed.relative, sha256, stamp):
+            skipped.append(FileResult(file=landed.relative, kind=landed.kind, skipped=True))
+            continue
+        references.append(_Pending(landed, sha256, stamp))
     return references
 
 
@@ -329,7 +337,7 @@ def _land_references(
 def _land_events(
     con: duckdb.DuckDBPyConnection,
     events: list[LandedFile],
-    ingested_before: set[tuple[str, str]],
+    ingested_before: IngestedFiles,
     skipped: list[FileResult],
     result: IngestResult,
     say: Progress,
