@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.dbt import project_files as project
-from pipelines.dbt.builds import record_build, up_to_date
+from pipelines.dbt.builds import project_changed, record_build, up_to_date
 from pipelines.warehouse import connect
 
 # The serving snapshot's time, after and before any build these tests record.
@@ -43,6 +43,17 @@ def test_a_build_is_due_until_one_has_covered_every_batch_that_read_a_file(tmp_p
         assert up_to_date(con, "project-a", LATER) is None
         record_build(con, "project-a", full_refresh=False)
         assert "since batch 3" in up_to_date(con, "project-a", LATER)
+
+
+def test_a_changed_project_rebuilds_in_full_once(tmp_path: Path) -> None:
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        _batch(con, 1, files=3)
+        assert not project_changed(con, "project-a")  # never built: nothing to replace
+        record_build(con, "project-a", full_refresh=False)
+        assert not project_changed(con, "project-a")
+        assert project_changed(con, "project-b")  # rows of project-a's SQL are in its tables
+        record_build(con, "project-b", full_refresh=True)
+        assert not project_changed(con, "project-b")
 
 
 def test_the_fingerprint_changes_with_a_seed_and_only_then(tmp_path: Path, monkeypatch) -> None:

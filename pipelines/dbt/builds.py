@@ -88,6 +88,17 @@ def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
     return LastBuild(*found[0]) if found else None
 
 
+def project_changed(con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
+    """Whether the last successful build ran another version of the dbt project.
+
+    Its incremental tables then hold rows computed by the old SQL, perhaps with other columns,
+    and an incremental run would only recompute the rows new events touch: incremental equals a
+    full refresh only for rows written by the same SQL. So the next build rebuilds every model
+    (`--full-refresh`), once per change of the project: after an upgrade, or an edited model."""
+    last = last_build(con)
+    return last is not None and last.project_fingerprint != fingerprint
+
+
 def serving_published_at(serving: Path) -> datetime | None:
     """When the serving snapshot was written, in UTC without a zone like the warehouse's times."""
     if not serving.exists():

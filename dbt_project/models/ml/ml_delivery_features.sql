@@ -2,10 +2,8 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='order_id',
-    on_schema_change='append_new_columns'
+    on_schema_change='fail'
 ) }}
-{#- Warehouses built before this model was incremental hold it without _built_through_batch:
-    the column comes in null, and the first incremental run recomputes every row. -#}
 {%- set trailing_start = ml_trailing_start('base') %}
 -- One row per allocated order: what the retailer knew at the order's first allocation
 -- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before

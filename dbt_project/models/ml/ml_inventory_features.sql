@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='observation_id',
-    on_schema_change='append_new_columns',
+    on_schema_change='fail',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where is_current_record{% endif %}"
 ) }}
 {#- Incremental by the point-in-time rule, like ml_delivery_features. A count's row reads only
@@ -11,9 +11,7 @@
     first stock position day rewritten since (fct_inventory_positions rewrites from the first
     day that changed). Every current record is recomputed ("now" moved), the old ones deleted
     first (the pre-hook), so a pair that left the positions leaves no stale record. A new
-    reference file recomputes every row.
-    Warehouses built before hold this table without _built_through_batch: the column comes in
-    null, and the first incremental run recomputes every row. -#}
+    reference file recomputes every row. -#}
 -- One row per observation of a node/SKU stock record, with what was known just before it:
 -- every cycle count (labelled: did it find an error beyond tolerance?) and, for scoring, every
 -- current record as of now (`is_current_record`, unlabelled). Features come from events before

@@ -6,7 +6,13 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.dbt.builds import build_times, record_build, serving_published_at, up_to_date
+from pipelines.dbt.builds import (
+    build_times,
+    project_changed,
+    record_build,
+    serving_published_at,
+    up_to_date,
+)
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.data_test_scope import data_test_scope
 from pipelines.dbt.project_files import project_fingerprint
@@ -41,14 +47,20 @@ def dbt_models(
             if every_row
             else up_to_date(con, fingerprint, serving_published_at(warehouse.paths.serving))
         )
+        rebuild = config.full_refresh or project_changed(con, fingerprint)
         scope = data_test_scope(con, fingerprint, every_row=every_row)
     if reason:
         # dbt's assets are skippable: yielding nothing skips serving too.
         context.log.info(reason)
         return
+    if rebuild and not config.full_refresh:
+        context.log.info(
+            "the dbt project changed since the last build: every model is rebuilt in full once,"
+            " so that no row computed by the old SQL is left"
+        )
     context.log.info(scope.describe())
     os.environ.update({**dbt_env(warehouse.paths), **scope.env()})
-    args = build_args(full_refresh=config.full_refresh, exclude=scope.exclude_args())
+    args = build_args(full_refresh=rebuild, exclude=scope.exclude_args())
     build = dbt.cli(args, context=context)
     # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from build.stream()
@@ -60,7 +72,7 @@ def dbt_models(
         record_build(
             con,
             fingerprint,
-            full_refresh=config.full_refresh,
+            full_refresh=rebuild,
             run_id=context.run_id,
             times=times,
             tests_after_batch=scope.after_batch,
