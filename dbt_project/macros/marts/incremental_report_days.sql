@@ -7,72 +7,57 @@
     re-sent placement carries an earlier time (int_orders keeps the first). Keyed by the days of
     the new rows, delete+insert would leave the order's rows on its old day.
 
-    Each of those days is the day of one of the order's events, so it lies within the span of
-    the order's event times (int_order_batches.first_event_at to last_event_at), and that span
-    only grows as events arrive. An incremental run therefore rewrites every day from the first
-    to the last event day of the orders with an event in a newer batch (every order after a new
-    reference file): those orders count only on those days, before and after the run. Every
-    order counted on one of those days has an event on it, so its span meets them: the run
-    rebuilds the days from those orders alone. A pre-hook deletes the days first, since a day
-    may be left with no row at all, which delete+insert keyed by the new rows would never
-    delete; the model then appends their new rows.
+    Each of those days is the day of one of the order's events, so none comes before the
+    order's first event (int_order_batches.first_event_at), before or after a run. An
+    incremental run therefore rewrites every day from the earliest first event of the orders
+    with an event in a newer batch (every day after a new reference file); the days before it
+    hold no row of those orders, now or before, and keep their rows. A pre-hook deletes the
+    days first, since a day may be left with no row at all, which delete+insert keyed by the
+    new rows would never delete; the model then appends every row of those days.
 -#}
 
-{#- The first and last report day this incremental run rewrites, as SQL date literals
-    (`first_day`, `last_day`); none when no order has an event in a newer batch. Read as the
-    model compiles and again as its pre-hook runs, before either writes: both see the same
-    table, so they name the same days. The model's watermark is `_built_through_batch`. -#}
-{% macro report_days_to_rewrite() -%}
+{#- The first report day this incremental run rewrites, as a SQL date literal; none when no
+    order has an event in a newer batch. Read as the model compiles and again as its pre-hook
+    runs, before either writes: both see the same table, so they name the same day. The
+    model's watermark is `_built_through_batch`. -#}
+{% macro report_day_to_rewrite_from() -%}
     {%- set through = built_through('_built_through_batch') -%}
-    {%- set spans -%}
-        select
-            cast(cast(min(batches.first_event_at) as date) as varchar),
-            cast(cast(max(batches.last_event_at) as date) as varchar)
+    {%- set first_event -%}
+        select cast(cast(min(batches.first_event_at) as date) as varchar)
         from {{ ref('int_order_batches') }} as batches
         {%- if not reference_changed_since(through) %}
         where batches._max_batch_id > {{ through }}
         {%- endif %}
     {%- endset -%}
-    {%- set days = run_query(spans).rows[0] -%}
-    {%- if days[0] is none -%}
-    {{- return(none) -}}
-    {%- endif -%}
-    {{- return({'first_day': "date '" ~ days[0] ~ "'", 'last_day': "date '" ~ days[1] ~ "'"}) -}}
+    {%- set day = run_query(first_event).columns[0].values()[0] -%}
+    {{- return(none if day is none else "date '" ~ day ~ "'") -}}
 {%- endmacro %}
 
 
 {#- The model's pre-hook: on incremental runs, delete the days this run rewrites. -#}
 {% macro delete_rewritten_report_days() -%}
     {%- if execute and is_incremental() -%}
-    {%- set days = report_days_to_rewrite() -%}
-    {%- if days is not none -%}
-    delete from {{ this }} where report_date between {{ days.first_day }} and {{ days.last_day }}
+    {%- set rewrite_from = report_day_to_rewrite_from() -%}
+    {%- if rewrite_from is not none -%}
+    delete from {{ this }} where report_date >= {{ rewrite_from }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- On incremental runs, the rows counted on the days this run rewrites (none when no order
-    changed); nothing on full builds. With `rows`, the alias of a relation whose rows can count
-    on their own day (an order without its placement): it is joined to the orders whose events
-    span those days first, so that only their rows are grouped. Without it, `report_date` is
-    the placement day of a row of dim_order_filters. -#}
-{% macro only_rewritten_report_days(rows=none) -%}
+{#- `where <column> >= <first day>` of the days this incremental run rewrites (`where false`
+    when no order changed); nothing on full builds. On the dashboards' row-level views the
+    filter comes after their join of every fact row to its order's filters: narrowing them
+    first to the orders that can count on those days (an `in (...)` or a join) did not make
+    them faster (0.25 s against 0.21 s for agg_allocations_daily's statement on 1,000,000
+    orders, 0.36 s for all of it). -#}
+{% macro only_rewritten_report_days(column='report_date') -%}
     {%- if is_incremental() -%}
-    {%- set days = report_days_to_rewrite() -%}
-    {%- if days is none %}
+    {%- set rewrite_from = report_day_to_rewrite_from() -%}
+    {%- if rewrite_from is none %}
     where false
-    {%- else -%}
-    {%- if rows %}
-    inner join (
-        select batches.order_id
-        from {{ ref('int_order_batches') }} as batches
-        where
-            cast(batches.first_event_at as date) <= {{ days.last_day }}
-            and cast(batches.last_event_at as date) >= {{ days.first_day }}
-    ) as rewritten_orders on {{ rows }}.order_id = rewritten_orders.order_id
-    {%- endif %}
-    where {{ rows ~ '.' if rows }}report_date between {{ days.first_day }} and {{ days.last_day }}
+    {%- else %}
+    where {{ column }} >= {{ rewrite_from }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

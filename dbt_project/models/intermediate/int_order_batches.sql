@@ -1,6 +1,6 @@
 -- The newest ingest batch holding an event of each order: the watermark of incremental marts.
--- With it, the span of the order's event times: every day a dashboard aggregate counts the
--- order on is the day of one of its events (macros/marts/incremental_report_days.sql).
+-- With it, the time of the order's first event: no day a dashboard aggregate counts the order
+-- on comes before it (macros/marts/incremental_report_days.sql).
 -- An incremental run regroups only the touched orders' events, not all of raw.events.
 with
 
@@ -24,8 +24,7 @@ final as (
     select
         order_id,
         max(batch_id) as _max_batch_id,
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
+        min(occurred_at) as first_event_at
     from events
     group by order_id
 

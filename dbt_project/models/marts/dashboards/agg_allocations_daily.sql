@@ -9,17 +9,16 @@
 -- Sums the rows of fct_dashboard_allocations (node_type: the allocated node's own type;
 -- rejection_reason 'none' when not rejected).
 -- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
--- and rebuilds every day within the event span of the orders with new events, which holds each
--- day they counted on before and count on after it (an order's rows count on their own days
--- until its placement lands, then move to its placement day).
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (an order's rows count on their own
+-- days until its placement lands, then move to its placement day).
 -- depends_on: {{ ref('int_order_batches') }}
 with
 
 allocations as (
 
-    select dashboard_allocations.*
-    from {{ ref('fct_dashboard_allocations') }} as dashboard_allocations
-    {{ only_rewritten_report_days('dashboard_allocations') }}
+    select * from {{ ref('fct_dashboard_allocations') }}
+    {{ only_rewritten_report_days() }}
 
 ),
 

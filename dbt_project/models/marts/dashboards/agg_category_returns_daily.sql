@@ -7,8 +7,8 @@
 -- Units and value sold and returned per order placement day, filter values and category: the
 -- return rate of the orders placed in a period (returns count against the order they came from).
 -- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
--- and rebuilds every day within the event span of the orders with new events, which holds each
--- day they counted on before and count on after it (here their placement days).
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (here their placement days).
 -- depends_on: {{ ref('int_order_batches') }}
 with
 

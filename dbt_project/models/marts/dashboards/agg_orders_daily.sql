@@ -8,8 +8,8 @@
 -- splits and re-allocations, revenue and the cost-to-serve components. Every measure is a
 -- count or a sum, so any period and filter is a plain sum over these rows.
 -- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
--- and rebuilds every day within the event span of the orders with new events, which holds each
--- day they counted on before and count on after it (here their placement days).
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (here their placement days).
 -- depends_on: {{ ref('int_order_batches') }}
 with
 

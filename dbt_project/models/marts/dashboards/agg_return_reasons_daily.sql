@@ -8,17 +8,16 @@
 -- refunds and the refund cycle (refund issued - return received) as a sum and a count. Sums the
 -- rows of fct_dashboard_returns.
 -- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
--- and rebuilds every day within the event span of the orders with new events, which holds each
--- day they counted on before and count on after it (an order's rows count on their own days
--- until its placement lands, then move to its placement day).
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (an order's rows count on their own
+-- days until its placement lands, then move to its placement day).
 -- depends_on: {{ ref('int_order_batches') }}
 with
 
 returns as (
 
-    select dashboard_returns.*
-    from {{ ref('fct_dashboard_returns') }} as dashboard_returns
-    {{ only_rewritten_report_days('dashboard_returns') }}
+    select * from {{ ref('fct_dashboard_returns') }}
+    {{ only_rewritten_report_days() }}
 
 ),
 

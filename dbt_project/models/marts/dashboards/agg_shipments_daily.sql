@@ -8,17 +8,16 @@
 -- promise outcomes (a shipment is late when delivered after its order's promised_by), distance
 -- to the customer. Sums the rows of fct_dashboard_shipments (node_type: the shipping node's).
 -- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
--- and rebuilds every day within the event span of the orders with new events, which holds each
--- day they counted on before and count on after it (an order's rows count on their own days
--- until its placement lands, then move to its placement day).
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (an order's rows count on their own
+-- days until its placement lands, then move to its placement day).
 -- depends_on: {{ ref('int_order_batches') }}
 with
 
 shipments as (
 
-    select dashboard_shipments.*
-    from {{ ref('fct_dashboard_shipments') }} as dashboard_shipments
-    {{ only_rewritten_report_days('dashboard_shipments') }}
+    select * from {{ ref('fct_dashboard_shipments') }}
+    {{ only_rewritten_report_days() }}
 
 ),
 
