@@ -1,4 +1,6 @@
 -- The newest ingest batch holding an event of each order: the watermark of incremental marts.
+-- With it, the time of the order's first event: no day a dashboard aggregate counts the order
+-- on comes before it (macros/marts/incremental_report_days.sql).
 -- An incremental run regroups only the touched orders' events, not all of raw.events.
 with
 
@@ -6,7 +8,8 @@ events as (
 
     select
         order_id,
-        batch_id
+        batch_id,
+        occurred_at
     from {{ source('raw', 'events') }}
     where
         order_id is not null
@@ -20,7 +23,8 @@ final as (
 
     select
         order_id,
-        max(batch_id) as _max_batch_id
+        max(batch_id) as _max_batch_id,
+        min(occurred_at) as first_event_at
     from events
     group by order_id
 

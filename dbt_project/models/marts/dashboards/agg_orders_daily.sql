@@ -1,6 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rewritten_report_days() }}"
+) }}
 -- Orders per placement day and filter values: the lifecycle funnel, promise outcomes,
 -- splits and re-allocations, revenue and the cost-to-serve components. Every measure is a
 -- count or a sum, so any period and filter is a plain sum over these rows.
+-- Rebuilt by report day (macros/marts/incremental_report_days.sql): an incremental run deletes
+-- and rebuilds every day from the first event of the orders with new events on, which holds
+-- each day they counted on before and count on after it (here their placement days).
+-- depends_on: {{ ref('int_order_batches') }}
 with
 
 orders as (
@@ -18,6 +28,7 @@ costs as (
 filters as (
 
     select * from {{ ref('dim_order_filters') }}
+    {{ only_rewritten_report_days() }}
 
 ),
 
@@ -53,7 +64,9 @@ final as (
         sum(costs.return_shipping_cost) as return_shipping_cost,
         sum(costs.return_handling_cost) as return_handling_cost,
         sum(costs.refunds_cost) as refunds_cost,
-        sum(costs.total_cost) as total_cost
+        sum(costs.total_cost) as total_cost,
+        -- The newest ingest batch when the row was written: the incremental watermark.
+        {{ newest_batch() }} as _built_through_batch
     from orders
     inner join filters on orders.order_id = filters.order_id
     left join costs on orders.order_id = costs.order_id
