@@ -29,6 +29,8 @@ def file_stamp(path: Path) -> Stamp:
 
 @dataclass
 class IngestedFiles:
+    """What the warehouse's `raw.ingest_files` says was read before (empty: read everything)."""
+
     checksums: set[tuple[str, str]] = field(default_factory=set)  # (file, sha256)
     stamps: set[tuple[str, int, int]] = field(default_factory=set)  # (file, size, mtime_ns)
     # Skipped by their checksum with a new stamp: (mtime_ns, file, sha256), written back by
