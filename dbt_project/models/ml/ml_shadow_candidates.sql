@@ -74,6 +74,12 @@ node_days as (
 
 ),
 
+calendar as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
 allocation_spans as (
 
     select * from {{ ref('ml_allocation_spans') }}
@@ -293,7 +299,7 @@ contenders as (
 ),
 
 node_history as (
-{{ node_history('contenders', 'node_days') }}
+{{ node_history('contenders', 'node_days', 'calendar') }}
 ),
 
 lane_history as (
