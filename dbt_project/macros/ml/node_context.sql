@@ -13,79 +13,28 @@
 {%- endmacro %}
 
 
-{% macro node_history(pairs, node_days, calendar) %}
+{% macro node_history(pairs, node_days) %}
     -- The trailing window, and all history before the cutoff's day: a node's own reliability
-    -- shows through its daily noise only over many deliveries. Each node's figures are summed
-    -- once up to every day of the calendar (dim_date), and a pair reads them at its cutoff's
-    -- day and at its window's first day: joining each pair to every earlier day of its node
-    -- grew with history (6.5 million rows for the 8,800 orders of a one-day run at 1,000,000
-    -- orders). A pair with no day of its node before the cutoff has no row, as it had then; an
-    -- empty trailing window sums to 0 where it summed to null, which node_context_columns
-    -- reads the same (a count of 0, a rate of null).
+    -- shows through its daily noise only over many deliveries.
     select
         {{ pairs }}.order_id,
         {{ pairs }}.node_id,
-        sum(at_cutoff.deliveries_before - coalesce(at_start.deliveries_before, 0)) as node_deliveries,
-        sum(at_cutoff.late_deliveries_before - coalesce(at_start.late_deliveries_before, 0))
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.deliveries end)
+            as node_deliveries,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.late_deliveries end)
             as node_late_deliveries,
-        sum(at_cutoff.allocations_before - coalesce(at_start.allocations_before, 0)) as node_allocations,
-        sum(at_cutoff.rejections_before - coalesce(at_start.rejections_before, 0)) as node_rejections,
-        sum(at_cutoff.deliveries_before) as node_deliveries_all,
-        sum(at_cutoff.late_deliveries_before) as node_late_deliveries_all
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.allocations end)
+            as node_allocations,
+        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.rejections end)
+            as node_rejections,
+        sum({{ node_days }}.deliveries) as node_deliveries_all,
+        sum({{ node_days }}.late_deliveries) as node_late_deliveries_all
     from {{ pairs }}
-    inner join ({{ node_days_before(node_days, calendar) }}) as at_cutoff
+    inner join {{ node_days }}
         on
-            {{ pairs }}.node_id = at_cutoff.node_id
-            and {{ pairs }}.cutoff_date = at_cutoff.activity_date
-    -- Before the calendar's first day there is nothing to take off.
-    left join ({{ node_days_before(node_days, calendar) }}) as at_start
-        on
-            {{ pairs }}.node_id = at_start.node_id
-            and cast({{ ml_trailing_start(pairs) }} as date) = at_start.activity_date
-    where at_cutoff.days_before > 0
+            {{ pairs }}.node_id = {{ node_days }}.node_id
+            and {{ node_days }}.activity_date < {{ pairs }}.cutoff_date
     group by {{ pairs }}.order_id, {{ pairs }}.node_id
-{% endmacro %}
-
-
-{#- Per node and calendar day: the node's figures summed over every day before it, and how
-    many node-day rows that was. -#}
-{% macro node_days_before(node_days, calendar) %}
-    select
-        running.node_id,
-        running.activity_date,
-        {%- for column in ['deliveries', 'late_deliveries', 'allocations', 'rejections', 'days'] %}
-        coalesce(sum(running.{{ column }}) over (
-            partition by running.node_id order by running.activity_date
-            rows between unbounded preceding and 1 preceding
-        ), 0) as {{ column }}_before{{ ',' if not loop.last }}
-        {%- endfor %}
-    from (
-        select
-            node_list.node_id,
-            {{ calendar }}.date_day as activity_date,
-            coalesce(daily.deliveries, 0) as deliveries,
-            coalesce(daily.late_deliveries, 0) as late_deliveries,
-            coalesce(daily.allocations, 0) as allocations,
-            coalesce(daily.rejections, 0) as rejections,
-            coalesce(daily.days, 0) as days
-        from (select distinct {{ node_days }}.node_id from {{ node_days }}) as node_list
-        cross join {{ calendar }}
-        left join (
-            select
-                {{ node_days }}.node_id,
-                {{ node_days }}.activity_date,
-                sum({{ node_days }}.deliveries) as deliveries,
-                sum({{ node_days }}.late_deliveries) as late_deliveries,
-                sum({{ node_days }}.allocations) as allocations,
-                sum({{ node_days }}.rejections) as rejections,
-                count(*) as days
-            from {{ node_days }}
-            group by {{ node_days }}.node_id, {{ node_days }}.activity_date
-        ) as daily
-            on
-                node_list.node_id = daily.node_id
-                and {{ calendar }}.date_day = daily.activity_date
-    ) as running
 {% endmacro %}
 
 

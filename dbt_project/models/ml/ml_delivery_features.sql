@@ -82,12 +82,6 @@ node_days as (
 
 ),
 
-calendar as (
-
-    select * from {{ ref('dim_date') }}
-
-),
-
 allocation_spans as {{ not_materialized() }} (
 
     select * from {{ ref('ml_allocation_spans') }}
@@ -146,9 +140,7 @@ decision_summary as (
         order_id,
         count(distinct node_id) as nodes_at_allocation,
         sum(quantity) as units_allocated,
-        -- Over decimals: a float sum depends on row order, and builds must agree to the bit
-        -- (two full builds differed in the last digit for 3 of 970,000 orders).
-        cast(sum(cast(estimated_ship_cost as decimal(18, 6))) as double) as estimated_ship_cost
+        sum(estimated_ship_cost) as estimated_ship_cost
     from decision
     group by order_id
 
@@ -230,7 +222,7 @@ carrier_days as (
 ),
 
 node_history as (
-{{ node_history('base', 'node_days', 'calendar') }}
+{{ node_history('base', 'node_days') }}
 ),
 
 lane_history as (

@@ -74,12 +74,6 @@ node_days as (
 
 ),
 
-calendar as (
-
-    select * from {{ ref('dim_date') }}
-
-),
-
 allocation_spans as (
 
     select * from {{ ref('ml_allocation_spans') }}
@@ -299,7 +293,7 @@ contenders as (
 ),
 
 node_history as (
-{{ node_history('contenders', 'node_days', 'calendar') }}
+{{ node_history('contenders', 'node_days') }}
 ),
 
 lane_history as (
