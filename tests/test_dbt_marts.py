@@ -220,21 +220,25 @@ def _compared_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
     )
 
 
-def test_incremental_inventory_positions_rewrote_only_recent_days(built: dict[str, Any]) -> None:
-    """The incremental build kept the days before its new events as the first build wrote them."""
-    con = built["con"]
-    kept, rewritten = _one(
+def _kept_and_rewritten(con: duckdb.DuckDBPyConnection, table: str, rows: str = "*") -> tuple:
+    """How many `rows` (count(...) arguments) of an incremental table an earlier build wrote and
+    the last one kept, and how many the last build wrote (by `_built_through_batch`)."""
+    return _one(
         con,
-        """
+        f"""
         select
-            count(*) filter (where _built_through_batch < newest),
-            count(*) filter (where _built_through_batch = newest)
+            count({rows}) filter (where _built_through_batch < newest),
+            count({rows}) filter (where _built_through_batch = newest)
         from (
-            select _built_through_batch, max(_built_through_batch) over () as newest
-            from incremental.marts.fct_inventory_positions
+            select *, max(_built_through_batch) over () as newest from incremental.{table}
         )
         """,
     )
+
+
+def test_incremental_inventory_positions_rewrote_only_recent_days(built: dict[str, Any]) -> None:
+    """The incremental build kept the days before its new events as the first build wrote them."""
+    kept, rewritten = _kept_and_rewritten(built["con"], "marts.fct_inventory_positions")
     assert kept > 1000 and rewritten > 1000
 
 
@@ -244,19 +248,7 @@ def test_incremental_daily_aggregate_rewrote_only_the_touched_days(
 ) -> None:
     """The last delivery touched only the last orders placed: the incremental build rewrote
     their report days and kept the earlier days as the build before it wrote them."""
-    con = built["con"]
-    kept, rewritten = _one(
-        con,
-        f"""
-        select
-            count(distinct report_date) filter (where _built_through_batch < newest),
-            count(distinct report_date) filter (where _built_through_batch = newest)
-        from (
-            select report_date, _built_through_batch, max(_built_through_batch) over () as newest
-            from incremental.marts.{name}
-        )
-        """,
-    )
+    kept, rewritten = _kept_and_rewritten(built["con"], f"marts.{name}", "distinct report_date")
     assert kept >= 10 and rewritten >= 1
 
 
@@ -283,18 +275,7 @@ def test_incremental_inventory_features_kept_the_counts_before_the_late_events(
 ) -> None:
     """The incremental build recomputed the current records and recent counts, and kept the
     counts before the last delivery's earliest event as an earlier build wrote them."""
-    (kept, recomputed) = _one(
-        built["con"],
-        """
-        select
-            count(*) filter (where _built_through_batch < newest),
-            count(*) filter (where _built_through_batch = newest)
-        from (
-            select _built_through_batch, max(_built_through_batch) over () as newest
-            from incremental.ml.ml_inventory_features
-        )
-        """,
-    )
+    kept, recomputed = _kept_and_rewritten(built["con"], "ml.ml_inventory_features")
     assert kept > 100 and recomputed > 100
 
 

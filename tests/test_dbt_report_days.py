@@ -17,17 +17,11 @@ import orjson
 import pytest
 
 from pipelines.simulator import generate
+from tests.test_dbt_marts import DAILY_AGGREGATES
 from tests.world_builds import build, rewrite_events
 
 pytestmark = pytest.mark.slow
 
-DAILY_AGGREGATES = (
-    "agg_allocations_daily",
-    "agg_category_returns_daily",
-    "agg_orders_daily",
-    "agg_return_reasons_daily",
-    "agg_shipments_daily",
-)
 # The aggregates and what they are built from (seeds too), without tests: the rest of the
 # project is not needed here.
 BUILD = [
