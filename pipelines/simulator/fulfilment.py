@@ -170,7 +170,7 @@ class Fulfilment:
     def start_of_day(self, day: int) -> None:
         inv = self.inv
         for cells, qtys in self.releases.pop(day, []):
-            inv.reserved -= self._cell_totals(cells, qtys)
+            self._reserve(cells, -qtys)
         for n, s, q, reason, t in self.stock_ops.pop(day, []):
             if reason == "return_restock":
                 inv.rec[n, s] += q
@@ -218,7 +218,7 @@ class Fulfilment:
             after(draws.of(k), tail, ships[tail.first_parcel : tail.end_parcel])
         self._write_back(state)
         if held is not None:
-            inv.reserved += self._cell_totals(held.cells, held.quantities)
+            self._reserve(held.cells, held.quantities)
             for d in np.unique(held.until).tolist():
                 due = held.until == d
                 self.releases.setdefault(d, []).append((held.cells[due], held.quantities[due]))
@@ -473,8 +473,9 @@ class Fulfilment:
         self.inv.rec[nodes, skus] = [rec[n][s] for n, s in cells]
         self.inv.truth[nodes, skus] = [tru[n][s] for n, s in cells]
 
-    def _cell_totals(self, cells: np.ndarray, qtys: np.ndarray) -> np.ndarray:
-        """Quantities summed per node/SKU cell (flat index node * SKUs + sku), as a stock matrix."""
-        shape = self.inv.reserved.shape
-        totals = np.bincount(cells, weights=qtys, minlength=shape[0] * shape[1])
-        return totals.astype(np.int64).reshape(shape)
+    def _reserve(self, cells: np.ndarray, qtys: np.ndarray) -> None:
+        """Add quantities to the reserved stock of their node/SKU cells (flat index node * SKUs
+        + sku; a cell may repeat). In place: a whole stock matrix summed per call cost more
+        than the few cells a day holds or releases."""
+        if len(cells):
+            np.add.at(self.inv.reserved, np.divmod(cells, self.n_skus), qtys)
