@@ -7,6 +7,8 @@ and per dbt test, about 900: on the shared 2-core machine that took 64 s of an `
 connections and 2,841 synced commits), before the first step started. This storage keeps each
 file's connection open and lets SQLite's write-ahead log reach the disk at its checkpoints
 (`synchronous=NORMAL`: a power cut may lose a run log's last events, never corrupt the file).
+It also remembers which tables the index has: Dagster asks before every asset check event and
+every event with tags, each time opening the file anew (0.9 s of a one-day run at 1M orders).
 
 The files, their place and their schema are Dagster's own, so `dagster dev` (`make dev`) reads
 the same runs with its default storage. `pipelines.runner.prepare_dagster_home` names this class
@@ -42,6 +44,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         self._engines: dict[str, Engine] = {}
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -64,6 +67,12 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
             oldest = next(iter(self._engines))
             self._engines.pop(oldest).dispose()
         return engine
+
+    def has_table(self, table_name: str) -> bool:
+        # Only a table found is remembered: migrations add tables and nothing here drops one.
+        if table_name not in self._tables_found and super().has_table(table_name):
+            self._tables_found.add(table_name)
+        return table_name in self._tables_found
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

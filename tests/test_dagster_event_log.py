@@ -70,3 +70,21 @@ def test_a_moved_home_gets_its_own_run_log_and_an_edited_file_is_kept(tmp_path: 
     edited = "\n".join(config.read_text().splitlines()[1:]) + "\nrun_retries:\n  enabled: true\n"
     config.write_text(edited)
     assert (prepare_dagster_home(home) / "dagster.yaml").read_text() == edited
+
+
+def test_a_table_once_found_is_not_looked_up_again(tmp_path: Path, monkeypatch):
+    storage = HeldSqliteEventLogStorage(str(tmp_path / "runs"))
+    looked_up: list[str] = []
+    original = SqliteEventLogStorage.has_table
+
+    def counting(self, table_name: str) -> bool:
+        looked_up.append(table_name)
+        return original(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counting)
+    assert storage.supports_asset_checks and storage.supports_asset_checks
+    assert looked_up == ["asset_check_executions"]
+    # A table not there is asked for again, since a migration may add it.
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert looked_up.count("no_such_table") == 2
+    storage.dispose()

@@ -72,3 +72,24 @@ def test_the_fingerprint_changes_with_a_seed_and_only_then(tmp_path: Path, monke
     assert project.project_fingerprint() != before
     seed.write_text(text)
     assert project.project_fingerprint() == before
+
+
+def test_a_scoped_build_leaves_out_the_reference_models_but_not_the_tests_that_read_more(
+    tmp_path: Path,
+) -> None:
+    from pipelines.dbt.data_test_scope import DataTestScope
+    from tests.dbt_runner import run_dbt
+
+    args = ["ls", "--resource-type", "model", "test", "--output", "name"]
+    scoped = DataTestScope(after_batch=7).exclude_args()
+    code, output, _ = run_dbt(args + scoped, tmp_path / "warehouse.duckdb", tmp_path)
+    assert code == 0, output[-2000:]
+    listed = set(output.split())
+    # Built from reference files alone, with the tests that read nothing else: left out.
+    assert {"dim_nodes", "stg_reference__skus", "unique_dim_nodes_node_id"}.isdisjoint(listed)
+    # A test of a rebuilt model that also reads a seed (the KPI definitions): kept.
+    assert {"kpi_daily", "kpi_daily_ratios_between_zero_and_one"} <= listed
+    assert "not_null_stg_oms__orders_placed_channel" in listed
+    # A full build lists them all.
+    code, output, _ = run_dbt(args, tmp_path / "warehouse.duckdb", tmp_path)
+    assert {"dim_nodes", "unique_dim_nodes_node_id"} <= set(output.split())

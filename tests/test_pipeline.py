@@ -24,6 +24,7 @@ from pipelines.adapters.olist import convert_olist
 from pipelines.cli import app
 from pipelines.dbt.commands import build_args
 from pipelines.definitions import REFRESH_JOB, defs
+from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.sensors import build_landing_sensor
 from pipelines.defs.warehouse_resource import WarehouseResource
 from pipelines.runner import prepare_dagster_home, run_refresh
@@ -117,6 +118,29 @@ def test_asset_graph_is_wired_as_designed():
     }
     assert {s.name for s in defs.sensors} == {"landing_sensor"}
     assert defs.resolve_job_def(REFRESH_JOB) is not None
+
+
+def test_what_a_scoped_build_leaves_out_is_built_from_reference_files_alone_and_reaches_serving():
+    graph = defs.resolve_asset_graph()
+    dbt_keys = set(dbt_models.keys)
+    left_out = {key for key in dbt_keys if "reference_only" in dbt_models.tags_by_key.get(key, {})}
+    assert {"marts/dim_nodes", "staging/stg_reference__skus"} <= {
+        key.to_user_string() for key in left_out
+    }
+    reference = {dg.AssetKey(["raw", table]) for table in ("nodes", "skus", "carriers")}
+    seeds = {key for key in dbt_keys if not graph.get(key).parent_keys}
+    serving = dg.AssetKey(["serving", "snapshot"])
+    for key in left_out:
+        # Every input of theirs is a reference table, a seed or another such model ...
+        assert graph.get(key).parent_keys <= reference | seeds | left_out, key
+        # ... and serving, which does not wait for them, waits for a model built from them.
+        below, reached = set(graph.get(key).child_keys), set()
+        while below and serving not in reached:
+            child = below.pop()
+            reached.add(child)
+            if child != serving:
+                below |= set(graph.get(child).child_keys) - reached
+        assert serving in reached, key
 
 
 def test_dbt_build_args():
@@ -467,6 +491,9 @@ def test_an_incremental_run_tests_what_it_wrote_and_the_nightly_check_finds_hist
     built_first = {e.asset_key.path[-1] for e in first.get_asset_materialization_events()}
     assert "ml_delivery_features" in built and "ml_shadow_candidates" not in built
     assert "ml_shadow_candidates" in built_first
+    # What is built from reference files alone is left as it is (tests/test_dbt_builds.py has
+    # which tests still run).
+    assert "dim_nodes" not in built and "dim_nodes" in built_first
     # Serving brought the old snapshot's order facts up to date for the changed orders only, and
     # every table equals a snapshot copied whole from the same warehouse.
     events = incremental.get_asset_materialization_events()

@@ -20,6 +20,12 @@ the first day that changed, carry the batch they were written in like the facts.
 One model waits for full builds too: the shadow replay's candidates (tag `replay`), rebuilt whole
 from all history and read only by `omsi replay`, which builds them first
 (pipelines/replay/candidates.py). On 1,000,000 orders they took 34 s of a one-day run.
+
+And a scoped build leaves out the models built from reference files and seeds alone (tag
+`reference_only`: the dimensions of nodes and carriers, the reference views): it runs with the
+project unchanged and no new reference file, so they would come out as they are. A test of a
+rebuilt model that also reads one of them still runs (dbt's cautious indirect selection: a test
+leaves with the excluded models only when every model it reads is excluded).
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from pipelines.dbt.builds import last_build
 
 SCOPE_VARIABLE = "OMSI_TESTS_AFTER_BATCH"
 WHOLE_HISTORY_TESTS = ("tag:whole_history", "test_name:relationships", "resource_type:unit_test")
-# Models (with their tests) built on full builds and on demand only.
-FULL_BUILD_MODELS = ("tag:replay",)
+# Models (with their tests) a scoped build leaves out: those built on full builds and on demand
+# only, and those it would rebuild unchanged. Serving does not wait for them (a dependency a run
+# does not build would skip it).
+LEFT_OUT_MODEL_TAGS = ("replay", "reference_only")
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,8 @@ class DataTestScope:
         # command's --exclude with its own selection, keeps only the first value after the flag.
         if self.after_batch is None:
             return []
-        return ["--exclude", " ".join(WHOLE_HISTORY_TESTS + FULL_BUILD_MODELS)]
+        left_out = WHOLE_HISTORY_TESTS + tuple(f"tag:{tag}" for tag in LEFT_OUT_MODEL_TAGS)
+        return ["--exclude", " ".join(left_out), "--indirect-selection", "cautious"]
 
     def env(self) -> dict[str, str]:
         # Always set, so that one process running several builds never inherits a scope.
@@ -59,7 +68,8 @@ class DataTestScope:
         return (
             f"tests read the rows of batches after {self.after_batch}; relationships, unit tests"
             " and tests of views over history run on full builds and in the nightly full check;"
-            " the replay's candidates are built then and by `omsi replay`"
+            " the replay's candidates are built then and by `omsi replay`; what is built from"
+            " reference files and seeds alone is left as it is"
         )
 
 

@@ -3,16 +3,20 @@
 # No `from __future__ import annotations`: Dagster reads parameter types from the signature.
 import dagster as dg
 
+from pipelines.dbt.data_test_scope import LEFT_OUT_MODEL_TAGS
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.assets import raw_tables
 from pipelines.defs.ml.assets import score_assets
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.serving import publish_snapshot
 
-# Every dbt model but those only full builds make (tag `replay`, pipelines/dbt/data_test_scope.py):
-# an incremental run leaves them out, and a dependency a run does not build would skip serving.
+# Every dbt model but those an incremental run leaves out (pipelines/dbt/data_test_scope.py): a
+# dependency a run does not build would skip serving. The snapshot still copies their tables, and
+# each reaches it through the models built from it (tests/test_pipeline.py).
 PUBLISHED_MODELS = [
-    key for key in dbt_models.keys if "replay" not in dbt_models.tags_by_key.get(key, {})
+    key
+    for key in dbt_models.keys
+    if not set(LEFT_OUT_MODEL_TAGS) & set(dbt_models.tags_by_key.get(key, {}))
 ]
 
 
