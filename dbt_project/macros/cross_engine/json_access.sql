@@ -106,9 +106,16 @@
     {{ missing_engine_macro('unnest_json_array') }}
 {%- endmacro %}
 
+{#- The elements and their positions unnested side by side in a subquery's select list: DuckDB's
+    `cross join unnest(...) with ordinality` gives the same rows, but on 1,000,000 placements
+    (1.76M lines) it took 1.6 s where this takes 0.7 s. -#}
 {% macro duckdb__unnest_json_array(json_column, path, alias) -%}
-    cross join
-        unnest(
-            cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as json [])
-        ) with ordinality as {{ alias }} (item, item_index)
+    {%- set elements -%}
+        cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as json [])
+    {%- endset %}
+    cross join (
+        select
+            unnest({{ elements }}) as item,
+            generate_subscripts({{ elements }}, 1) as item_index
+    ) as {{ alias }}
 {%- endmacro %}
