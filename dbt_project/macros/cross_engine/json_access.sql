@@ -92,6 +92,92 @@
 {%- endmacro %}
 
 
+{#-
+    Many fields of one JSON object, parsed once. Each json_text (json_number, ...) call parses its
+    object again: the twelve fields of an order placement, read one by one, took 2.5 s on
+    1,000,000 placements, and 0.7 s read from one parse. A model reads such fields in two steps:
+    `json_values(json_column, paths)` in one CTE, the JSON value at each of `paths` (dotted
+    field paths, as above), and in the next `json_value_text(values, paths, path)` (and
+    _optional_text, _number, _int, _array_size), with the meaning json_text (...) has for that
+    path. `paths` is the same list in both.
+-#}
+{% macro json_values(json_column, paths) -%}
+    {{ return(adapter.dispatch('json_values', 'omsi')(json_column, paths)) }}
+{%- endmacro %}
+
+{% macro default__json_values(json_column, paths) -%}
+    {{ missing_engine_macro('json_values') }}
+{%- endmacro %}
+
+{% macro duckdb__json_values(json_column, paths) -%}
+    json_extract({{ json_column }}, [
+        {%- for path in paths -%}
+        '$.{{ json_path_parts(path) | join(".") }}'{{ ', ' if not loop.last }}
+        {%- endfor -%}
+    ])
+{%- endmacro %}
+
+{#- `path`'s value in a `json_values` list, as JSON; 1-based, which DuckDB's lists are. -#}
+{% macro json_value(values, paths, path) -%}
+    {%- if path not in paths -%}
+        {{ exceptions.raise_compiler_error("'" ~ path ~ "' is not one of the paths " ~ paths) }}
+    {%- endif -%}
+    {{ values }}[{{ paths.index(path) + 1 }}]
+{%- endmacro %}
+
+{% macro json_value_text(values, paths, path) -%}
+    {{ return(adapter.dispatch('json_value_text', 'omsi')(json_value(values, paths, path))) }}
+{%- endmacro %}
+
+{% macro default__json_value_text(value) -%}
+    {{ missing_engine_macro('json_value_text') }}
+{%- endmacro %}
+
+{% macro duckdb__json_value_text(value) -%}
+    json_extract_string({{ value }}, '$')
+{%- endmacro %}
+
+{% macro json_value_optional_text(values, paths, path) -%}
+    nullif({{ json_value_text(values, paths, path) }}, '')
+{%- endmacro %}
+
+{% macro json_value_number(values, paths, path) -%}
+    {{ return(adapter.dispatch('json_value_number', 'omsi')(json_value(values, paths, path))) }}
+{%- endmacro %}
+
+{% macro default__json_value_number(value) -%}
+    {{ missing_engine_macro('json_value_number') }}
+{%- endmacro %}
+
+{% macro duckdb__json_value_number(value) -%}
+    cast({{ value }} as double)
+{%- endmacro %}
+
+{% macro json_value_int(values, paths, path) -%}
+    {{ return(adapter.dispatch('json_value_int', 'omsi')(json_value(values, paths, path))) }}
+{%- endmacro %}
+
+{% macro default__json_value_int(value) -%}
+    {{ missing_engine_macro('json_value_int') }}
+{%- endmacro %}
+
+{% macro duckdb__json_value_int(value) -%}
+    cast({{ value }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro json_value_array_size(values, paths, path) -%}
+    {{ return(adapter.dispatch('json_value_array_size', 'omsi')(json_value(values, paths, path))) }}
+{%- endmacro %}
+
+{% macro default__json_value_array_size(value) -%}
+    {{ missing_engine_macro('json_value_array_size') }}
+{%- endmacro %}
+
+{% macro duckdb__json_value_array_size(value) -%}
+    cast(json_array_length({{ value }}) as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+
 {#
     A join clause that turns each element of a JSON array field into a row. After it, the
     query can read `<alias>.item` (the element, as JSON for json_text/json_int/...) and

@@ -1,3 +1,14 @@
+{#- The fields of `data` this model reads, in the order json_values lists them. -#}
+{%- set fields = [
+    'line_id',
+    'node_id',
+    'quantity',
+    'carrier',
+    'service_level',
+    'planned_ship_by',
+    'estimated_ship_cost',
+    'attempt',
+] %}
 with
 
 line_allocated_events as (
@@ -8,24 +19,34 @@ line_allocated_events as (
 
 ),
 
+-- The fields of `data`, parsed once (macros/cross_engine/json_access.sql, json_values).
+parsed as (
+
+    select
+        line_allocated_events.*,
+        {{ json_values('line_allocated_events.data', fields) }} as data_values
+    from line_allocated_events
+
+),
+
 final as (
 
     select
-        line_allocated_events.event_id,
-        line_allocated_events.order_id,
-        {{ json_text('line_allocated_events.data', 'line_id') }} as line_id,
-        line_allocated_events.occurred_at as allocated_at,
-        line_allocated_events.source as source_system,
-        {{ json_text('line_allocated_events.data', 'node_id') }} as node_id,
-        {{ json_int('line_allocated_events.data', 'quantity') }} as quantity,
-        {{ json_text('line_allocated_events.data', 'carrier') }} as carrier,
-        {{ json_text('line_allocated_events.data', 'service_level') }} as service_level,
-        {{ parse_rfc3339_utc(json_text('line_allocated_events.data', 'planned_ship_by')) }} as planned_ship_by,
-        {{ json_number('line_allocated_events.data', 'estimated_ship_cost') }} as estimated_ship_cost,
-        {{ json_int('line_allocated_events.data', 'attempt') }} as attempt,
-        line_allocated_events.ingested_at as _ingested_at,
-        line_allocated_events.batch_id as _batch_id
-    from line_allocated_events
+        parsed.event_id,
+        parsed.order_id,
+        {{ json_value_text('parsed.data_values', fields, 'line_id') }} as line_id,
+        parsed.occurred_at as allocated_at,
+        parsed.source as source_system,
+        {{ json_value_text('parsed.data_values', fields, 'node_id') }} as node_id,
+        {{ json_value_int('parsed.data_values', fields, 'quantity') }} as quantity,
+        {{ json_value_text('parsed.data_values', fields, 'carrier') }} as carrier,
+        {{ json_value_text('parsed.data_values', fields, 'service_level') }} as service_level,
+        {{ parse_rfc3339_utc(json_value_text('parsed.data_values', fields, 'planned_ship_by')) }} as planned_ship_by,
+        {{ json_value_number('parsed.data_values', fields, 'estimated_ship_cost') }} as estimated_ship_cost,
+        {{ json_value_int('parsed.data_values', fields, 'attempt') }} as attempt,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,14 @@
+{#- The fields of `data` this model reads, in the order json_values lists them. -#}
+{%- set fields = [
+    'shipment_id',
+    'node_id',
+    'carrier',
+    'service_level',
+    'tracking_number',
+    'shipping_cost',
+    'weight_kg',
+    'lines',
+] %}
 with
 
 shipment_shipped_events as (
@@ -8,24 +19,34 @@ shipment_shipped_events as (
 
 ),
 
+-- The fields of `data`, parsed once (macros/cross_engine/json_access.sql, json_values).
+parsed as (
+
+    select
+        shipment_shipped_events.*,
+        {{ json_values('shipment_shipped_events.data', fields) }} as data_values
+    from shipment_shipped_events
+
+),
+
 final as (
 
     select
-        shipment_shipped_events.event_id,
-        {{ json_text('shipment_shipped_events.data', 'shipment_id') }} as shipment_id,
-        shipment_shipped_events.order_id,
-        shipment_shipped_events.occurred_at as shipped_at,
-        shipment_shipped_events.source as source_system,
-        {{ json_text('shipment_shipped_events.data', 'node_id') }} as node_id,
-        {{ json_text('shipment_shipped_events.data', 'carrier') }} as carrier,
-        {{ json_text('shipment_shipped_events.data', 'service_level') }} as service_level,
-        {{ json_optional_text('shipment_shipped_events.data', 'tracking_number') }} as tracking_number,
-        {{ json_number('shipment_shipped_events.data', 'shipping_cost') }} as shipping_cost,
-        {{ json_number('shipment_shipped_events.data', 'weight_kg') }} as weight_kg,
-        {{ json_array_size('shipment_shipped_events.data', 'lines') }} as line_count,
-        shipment_shipped_events.ingested_at as _ingested_at,
-        shipment_shipped_events.batch_id as _batch_id
-    from shipment_shipped_events
+        parsed.event_id,
+        {{ json_value_text('parsed.data_values', fields, 'shipment_id') }} as shipment_id,
+        parsed.order_id,
+        parsed.occurred_at as shipped_at,
+        parsed.source as source_system,
+        {{ json_value_text('parsed.data_values', fields, 'node_id') }} as node_id,
+        {{ json_value_text('parsed.data_values', fields, 'carrier') }} as carrier,
+        {{ json_value_text('parsed.data_values', fields, 'service_level') }} as service_level,
+        {{ json_value_optional_text('parsed.data_values', fields, 'tracking_number') }} as tracking_number,
+        {{ json_value_number('parsed.data_values', fields, 'shipping_cost') }} as shipping_cost,
+        {{ json_value_number('parsed.data_values', fields, 'weight_kg') }} as weight_kg,
+        {{ json_value_array_size('parsed.data_values', fields, 'lines') }} as line_count,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 
