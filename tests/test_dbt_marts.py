@@ -252,6 +252,21 @@ def test_incremental_daily_aggregate_rewrote_only_the_touched_days(
     assert kept >= 10 and rewritten >= 1
 
 
+def test_incremental_kpis_rewrote_the_touched_days_and_inventory_accuracy_whole(
+    built: dict[str, Any],
+) -> None:
+    con = built["con"]
+    kept, rewritten = _kept_and_rewritten(con, "marts.kpi_daily", "distinct kpi_date")
+    assert kept >= 10 and rewritten >= 1
+    # Inventory record accuracy is rewritten on every day it has rows (macros/marts/kpi_days.sql).
+    kept, rewritten = _kept_and_rewritten(
+        con,
+        "marts.kpi_daily",
+        "distinct case when kpi = 'inventory_record_accuracy' then kpi_date end",
+    )
+    assert kept == 0 and rewritten >= 10
+
+
 @pytest.mark.parametrize("name", ML_INCREMENTAL)
 def test_incremental_feature_tables_equal_full_refresh(built: dict[str, Any], name: str) -> None:
     # The second delivery holds late events of the first one's days: the incremental run had to

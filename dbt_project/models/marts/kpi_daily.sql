@@ -1,4 +1,9 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rewritten_kpi_days() }}"
+) }}
 -- Every KPI of docs/kpis.md per day x channel x fulfillment method x node type, in long form with its
 -- numerator and denominator, so that any filter or period rolls up as sum(numerator) /
 -- sum(denominator) and never as a mean of daily ratios. Definitions: seeds/kpi_definitions.csv.
@@ -9,6 +14,9 @@
 --   Allocation KPIs (rejection, phantom, release-to-ship) count on the allocation's day under the
 --   allocated node's type.
 --   Inventory record accuracy has no channel or method: those columns read 'all'.
+-- Rebuilt by day (macros/marts/kpi_days.sql): an incremental run rewrites every day from the first
+-- event of the orders with new events on, and inventory record accuracy whole.
+-- depends_on: {{ ref('int_order_batches') }}
 with
 
 orders as (
@@ -18,6 +26,7 @@ orders as (
         order_costs.total_cost
     from {{ ref('fct_orders') }} as orders
     left join {{ ref('fct_cost_to_serve') }} as order_costs on orders.order_id = order_costs.order_id
+    {{ only_rewritten_report_days('orders.placed_date') }}
 
 ),
 
@@ -31,6 +40,13 @@ order_lines as (
         order_line_facts.*
     from {{ ref('fct_order_lines') }} as order_line_facts
     inner join orders on order_line_facts.order_id = orders.order_id
+
+),
+
+allocations as (
+
+    select * from {{ ref('fct_allocations') }}
+    {{ only_rewritten_report_days('cast(allocated_at as date)') }}
 
 ),
 
@@ -112,10 +128,11 @@ allocation_kpis as (
          "sum(case when outcome = 'shipped' then cast(" ~ dbt.datediff('allocated_at', 'fulfilled_at', 'second') ~ " / 3600.0 as decimal(38, 6)) end)",
          "count(case when outcome = 'shipped' then 1 end)"),
     ] -%}
-    {{ kpi_rows(ref('fct_allocations'), allocation_grain, allocation_measures) }}
+    {{ kpi_rows('allocations', allocation_grain, allocation_measures) }}
 
 ),
 
+-- Rewritten whole on every run (kpis_rewritten_whole in macros/marts/kpi_days.sql).
 inventory_kpis as (
 
     {{ kpi_rows(ref('fct_inventory_counts'), {
@@ -153,7 +170,8 @@ final as (
         kpi,
         coalesce(numerator, 0) as numerator,
         denominator,
-        numerator / nullif(denominator, 0) as value  -- noqa: RF04
+        numerator / nullif(denominator, 0) as value,  -- noqa: RF04
+        {{ newest_batch() }} as _built_through_batch
     from all_kpis
     -- A group without a single case for this KPI (no completed orders yet, say) says nothing.
     where denominator > 0
