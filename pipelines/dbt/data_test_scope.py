@@ -14,8 +14,9 @@ the tests that cannot be cut to them run on full builds and in the nightly full 
   the last build, or this would not be a scoped build.
 
 Tables rebuilt whole (aggregates, dimensions, most ml feature tables) are tested whole on every
-build: every row of theirs was written by it. So are the daily KPIs, rebuilt by day but small. The stock positions, rewritten from
-the first day that changed, carry the batch they were written in like the facts.
+build: every row of theirs was written by it. So are the daily KPIs, rebuilt by day but small.
+The stock positions, rewritten from the first day that changed, carry the batch they were
+written in like the facts.
 
 One model waits for full builds too: the shadow replay's candidates (tag `replay`), rebuilt whole
 from all history and read only by `omsi replay`, which builds them first
