@@ -99,7 +99,9 @@
     `json_values(json_column, paths)` in one CTE, the JSON value at each of `paths` (dotted
     field paths, as above), and in the next `json_value_text(values, paths, path)` (and
     _optional_text, _number, _int, _array_size), with the meaning json_text (...) has for that
-    path. `paths` is the same list in both.
+    path. `paths` is the same list in both. It pays for large objects read for many fields; for
+    a few fields of a small object, reading them one by one was faster (the stock adjustments'
+    four: 0.42 s against 0.53 s).
 -#}
 {% macro json_values(json_column, paths) -%}
     {{ return(adapter.dispatch('json_values', 'omsi')(json_column, paths)) }}
