@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pipelines.dbt import project_files as project
 from pipelines.dbt.builds import project_changed, record_build, up_to_date
+from pipelines.dbt.data_test_scope import DataTestScope
 from pipelines.warehouse import connect
+from tests.dbt_runner import run_dbt
 
 # The serving snapshot's time, after and before any build these tests record.
 LATER = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
@@ -78,9 +80,6 @@ def test_the_fingerprint_changes_with_a_seed_and_only_then(tmp_path: Path, monke
 def test_a_scoped_build_leaves_out_the_reference_models_and_no_test_of_another_model(
     tmp_path: Path,
 ) -> None:
-    from pipelines.dbt.data_test_scope import DataTestScope
-    from tests.dbt_runner import run_dbt
-
     args = ["ls", "--resource-type", "model", "test", "--output", "name"]
     scoped = DataTestScope(after_batch=7).exclude_args()
     code, output, _ = run_dbt(args + scoped, tmp_path / "warehouse.duckdb", tmp_path)

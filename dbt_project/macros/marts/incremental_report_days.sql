@@ -34,12 +34,18 @@
 {%- endmacro %}
 
 
-{#- The model's pre-hook: on incremental runs, delete the days this run rewrites. -#}
-{% macro delete_rewritten_report_days() -%}
+{#- The model's pre-hook: on incremental runs, delete the days this run rewrites (by `column`),
+    and the rows `rewritten_whole` (a SQL condition, if any) selects: rows a run rewrites on
+    every day. -#}
+{% macro delete_rewritten_report_days(column='report_date', rewritten_whole=none) -%}
     {%- if execute and is_incremental() -%}
     {%- set rewrite_from = report_day_to_rewrite_from() -%}
+    {%- set conditions = [] if rewritten_whole is none else [rewritten_whole] -%}
     {%- if rewrite_from is not none -%}
-    delete from {{ this }} where report_date >= {{ rewrite_from }}
+        {%- do conditions.append(column ~ ' >= ' ~ rewrite_from) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+    delete from {{ this }} where {{ conditions | join(' or ') }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -9,18 +9,9 @@
     none, so new orders can change counts of any day. They are few rows.
 -#}
 
-{#- The KPIs rewritten whole on every run, as a SQL list. -#}
+{#- The KPIs rewritten whole on every run, as a SQL list; the model's pre-hook deletes them with
+    the days it rewrites (delete_rewritten_report_days). -#}
 {% macro kpis_rewritten_whole() -%}
     ('inventory_record_accuracy')
 {%- endmacro %}
 
-
-{#- The model's pre-hook: on incremental runs, delete the rows this run rewrites. -#}
-{% macro delete_rewritten_kpi_days() -%}
-    {%- if execute and is_incremental() -%}
-    {%- set rewrite_from = report_day_to_rewrite_from() -%}
-    delete from {{ this }}
-    where kpi in {{ kpis_rewritten_whole() }}
-    {%- if rewrite_from is not none %} or kpi_date >= {{ rewrite_from }}{% endif %}
-    {%- endif -%}
-{%- endmacro %}

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_rewritten_kpi_days() }}"
+    pre_hook="{{ delete_rewritten_report_days('kpi_date', 'kpi in ' ~ kpis_rewritten_whole()) }}"
 ) }}
 -- Every KPI of docs/kpis.md per day x channel x fulfillment method x node type, in long form with its
 -- numerator and denominator, so that any filter or period rolls up as sum(numerator) /
