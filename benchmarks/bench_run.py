@@ -70,6 +70,7 @@ def _ingest_rate(home: Path) -> float:
 def _floor(files: list[Path]) -> float:
     """Lines per second of DuckDB reading the files and extracting every line's envelope."""
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # its bar would bury the figures
     started = time.perf_counter()
     (lines,) = con.execute(
         """

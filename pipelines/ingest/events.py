@@ -91,9 +91,10 @@ def grouped_by_type(cursor: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Ta
         select row_id, line_type, line_type is not null and nonstandard as suspect, from (
             select
                 row_id,
-                -- json_valid first: the other JSON functions raise on text that is not JSON
-                case when pre_reason is null and json_valid(raw) then
-                    coalesce(json_extract_string(raw, '$.event_type'), '')
+                -- try: the JSON functions raise on text that is not JSON. One parse, where
+                -- json_valid first would parse every line twice.
+                case when pre_reason is null then
+                    try(coalesce(json_extract_string(raw, '$.event_type'), ''))
                 end as line_type,
                 -- DuckDB's JSON functions accept NaN, Infinity and trailing commas, which
                 -- RFC 8259 (and every strict consumer downstream) rejects. Lines that might hold
