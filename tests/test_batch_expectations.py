@@ -12,17 +12,25 @@ from pipelines.ingest import expectations
 from pipelines.ingest.expectations import validate_landed_batch
 
 
-def _land(wh: Path, rows: list[tuple[str, str, str]], batch_id: int) -> None:
+def _land(
+    wh: Path, rows: list[tuple[str, str, str]], batch_id: int, occurred_at: str = "2025-01-02"
+) -> None:
     con = warehouse.connect(wh)
     for event_id, event_type, source in rows:
         con.execute(
             """
             insert into raw.events values (
-                $id, $type, timestamp '2025-01-02 10:00:00', $source, 1, 'O1', '{}', 0,
+                $id, $type, $at::timestamp, $source, 1, 'O1', '{}', 0,
                 'events/f.jsonl', 1, $batch, now()::timestamp
             )
             """,
-            {"id": event_id, "type": event_type, "source": source, "batch": batch_id},
+            {
+                "id": event_id,
+                "type": event_type,
+                "source": source,
+                "batch": batch_id,
+                "at": occurred_at,
+            },
         )
     con.close()
 
@@ -51,3 +59,23 @@ def test_every_copy_of_an_event_id_is_found_whatever_the_slices(
         ("expect_column_values_to_be_in_set", "event_type"): 1,
     }
     assert len(result.outcomes) == 9
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["1999-12-31 23:59:59", "2400-01-01", "1500-06-01", "9999-12-31"]
+)
+def test_an_instant_outside_the_expected_range_fails_however_far_out(
+    tmp_path: Path, occurred_at: str
+) -> None:
+    # The suite reads instants in nanoseconds, whose range ends in 1677 and 2262: an instant
+    # beyond either end must still be counted as outside 2000 to tomorrow, not break the suite.
+    wh = tmp_path / "warehouse.duckdb"
+    _land(wh, [("a", "order.placed", "web")], batch_id=1)
+    _land(wh, [("b", "order.placed", "web")], batch_id=1, occurred_at=occurred_at)
+
+    con = warehouse.connect(wh, read_only=True)
+    result = validate_landed_batch(con)
+    con.close()
+
+    failed = {(o.expectation, o.column): o.unexpected for o in result.failures()}
+    assert failed == {("expect_column_values_to_be_between", "occurred_at"): 1}
