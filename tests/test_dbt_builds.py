@@ -89,7 +89,7 @@ def test_a_scoped_build_leaves_out_the_reference_models_and_no_test_of_another_m
     assert {"dim_nodes", "stg_reference__skus", "unique_dim_nodes_node_id"}.isdisjoint(listed)
     # A test of a rebuilt model that also reads a seed (the KPI definitions): kept.
     assert {"kpi_daily", "kpi_daily_ratios_between_zero_and_one"} <= listed
-    assert "not_null_stg_oms__orders_placed_channel" in listed
+    assert "stg_oms__orders_placed_columns_not_null" in listed
 
     # dbt leaves out a test with any model it reads: none but relationships (which wait for full
     # builds anyway) reads a left-out model and a rebuilt one.
@@ -104,3 +104,32 @@ def test_a_scoped_build_leaves_out_the_reference_models_and_no_test_of_another_m
         and set(node["depends_on"]["nodes"]) - left_out
     ]
     assert not mixed, f"tests a scoped build would leave out though they read rebuilt rows: {mixed}"
+
+
+def test_a_models_not_null_test_names_each_column_holding_nulls_and_how_many(
+    tmp_path: Path,
+) -> None:
+    # One test per model for its required columns (tests/generic/not_null_columns.sql): it must
+    # fail once per column with nulls, whichever columns they are, and pass without.
+    test = "fct_orders_columns_not_null"
+    warehouse = tmp_path / "warehouse.duckdb"
+    code, output, _ = run_dbt(["compile", "--select", test, "--quiet"], warehouse, tmp_path)
+    assert code == 0, output[-2000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    (node,) = [n for n in manifest["nodes"].values() if n["name"] == test]
+    columns = node["test_metadata"]["kwargs"]["column_names"]
+    assert {"order_id", "channel", "revenue"} <= set(columns)
+
+    with connect(warehouse) as con:
+        con.execute("create schema marts")
+        con.execute(f"create table marts.fct_orders ({', '.join(f'{c} varchar' for c in columns)})")
+        con.execute(
+            f"insert into marts.fct_orders values ({', '.join(['$v'] * len(columns))})", {"v": "x"}
+        )
+        assert con.execute(node["compiled_code"]).fetchall() == []
+
+        con.execute("update marts.fct_orders set channel = null")
+        con.execute("insert into marts.fct_orders (order_id) values ('o2')")
+        failed = dict(con.execute(node["compiled_code"]).fetchall())
+    # The second row is null everywhere but its key; the first only in channel.
+    assert failed == {c: (2 if c == "channel" else 1) for c in columns if c != "order_id"}
