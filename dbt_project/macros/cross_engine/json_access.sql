@@ -3,7 +3,8 @@
     an engine's JSON functions, so another engine needs only its own <adapter>__ versions.
 
     `path` is a dotted field path inside the JSON object, e.g. 'order_id' or
-    'ship_to.postal_code': each engine turns it into its own path syntax.
+    'ship_to.postal_code': each engine turns it into its own path syntax. Without one, the
+    macros read the JSON value itself (an element of a `json_values` list, below).
 #}
 
 {% macro json_path_parts(path) -%}
@@ -17,6 +18,22 @@
 {%- endmacro %}
 
 
+{#- DuckDB's JSON path literal for a dotted `path`; '$', the value itself, without one. -#}
+{% macro duckdb_json_path(path) -%}
+    '${{ "" if path is none else "." ~ json_path_parts(path) | join(".") }}'
+{%- endmacro %}
+
+
+{#- The JSON at `path` of `json_column`, for a cast; the column itself without a path. -#}
+{% macro duckdb_json_at(json_column, path) -%}
+    {%- if path is none -%}
+        {{ json_column }}
+    {%- else -%}
+        json_extract({{ json_column }}, {{ duckdb_json_path(path) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro missing_engine_macro(name) -%}
     {{ exceptions.raise_compiler_error(
         "omsi has no " ~ name ~ " for the '" ~ adapter.type() ~ "' adapter: add a macro named "
@@ -26,7 +43,7 @@
 
 
 {#- A JSON string field as text; null when the field is missing or JSON null. -#}
-{% macro json_text(json_column, path) -%}
+{% macro json_text(json_column, path=none) -%}
     {{ return(adapter.dispatch('json_text', 'omsi')(json_column, path)) }}
 {%- endmacro %}
 
@@ -35,7 +52,7 @@
 {%- endmacro %}
 
 {% macro duckdb__json_text(json_column, path) -%}
-    json_extract_string({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}')
+    json_extract_string({{ json_column }}, {{ duckdb_json_path(path) }})
 {%- endmacro %}
 
 
@@ -44,13 +61,13 @@
     says an empty string in an optional field means unknown, like a missing one (real exports
     write "" for what they do not have), so the marts never see '' as a value.
 -#}
-{% macro json_optional_text(json_column, path) -%}
+{% macro json_optional_text(json_column, path=none) -%}
     nullif({{ json_text(json_column, path) }}, '')
 {%- endmacro %}
 
 
 {#- A JSON number as a double-precision float (amounts, weights, coordinates). -#}
-{% macro json_number(json_column, path) -%}
+{% macro json_number(json_column, path=none) -%}
     {{ return(adapter.dispatch('json_number', 'omsi')(json_column, path)) }}
 {%- endmacro %}
 
@@ -60,12 +77,12 @@
 
 {#- Not dbt.type_float(): that renders FLOAT, which is 4 bytes in DuckDB and loses cents. -#}
 {% macro duckdb__json_number(json_column, path) -%}
-    cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as double)
+    cast({{ duckdb_json_at(json_column, path) }} as double)
 {%- endmacro %}
 
 
 {#- A JSON integer (quantities, attempts) as a 64-bit integer. -#}
-{% macro json_int(json_column, path) -%}
+{% macro json_int(json_column, path=none) -%}
     {{ return(adapter.dispatch('json_int', 'omsi')(json_column, path)) }}
 {%- endmacro %}
 
@@ -74,12 +91,12 @@
 {%- endmacro %}
 
 {% macro duckdb__json_int(json_column, path) -%}
-    cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as {{ dbt.type_bigint() }})
+    cast({{ duckdb_json_at(json_column, path) }} as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 
 {#- The number of elements of a JSON array field. -#}
-{% macro json_array_size(json_column, path) -%}
+{% macro json_array_size(json_column, path=none) -%}
     {{ return(adapter.dispatch('json_array_size', 'omsi')(json_column, path)) }}
 {%- endmacro %}
 
@@ -88,7 +105,7 @@
 {%- endmacro %}
 
 {% macro duckdb__json_array_size(json_column, path) -%}
-    cast(json_array_length({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as {{ dbt.type_bigint() }})
+    cast(json_array_length({{ json_column }}, {{ duckdb_json_path(path) }}) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 
@@ -97,11 +114,11 @@
     object again: the twelve fields of an order placement, read one by one, took 2.5 s on
     1,000,000 placements, and 0.7 s read from one parse. A model reads such fields in two steps:
     `json_values(json_column, paths)` in one CTE, the JSON value at each of `paths` (dotted
-    field paths, as above), and in the next `json_value_text(values, paths, path)` (and
-    _optional_text, _number, _int, _array_size), with the meaning json_text (...) has for that
-    path. `paths` is the same list in both. It pays for large objects read for many fields; for
-    a few fields of a small object, reading them one by one was faster (the stock adjustments'
-    four: 0.42 s against 0.53 s).
+    field paths, as above), and in the next `json_text(json_value(values, paths, path))` (or
+    json_optional_text, json_number, ...: the macros above, without a path), with the meaning
+    json_text(json_column, path) has. `paths` is the same list in both. It pays for large
+    objects read for many fields; for a few fields of a small object, reading them one by one
+    was faster (the stock adjustments' four: 0.42 s against 0.53 s).
 -#}
 {% macro json_values(json_column, paths) -%}
     {{ return(adapter.dispatch('json_values', 'omsi')(json_column, paths)) }}
@@ -114,7 +131,7 @@
 {% macro duckdb__json_values(json_column, paths) -%}
     json_extract({{ json_column }}, [
         {%- for path in paths -%}
-        '$.{{ json_path_parts(path) | join(".") }}'{{ ', ' if not loop.last }}
+        {{ duckdb_json_path(path) }}{{ ', ' if not loop.last }}
         {%- endfor -%}
     ])
 {%- endmacro %}
@@ -126,59 +143,6 @@
     {%- endif -%}
     {{ values }}[{{ paths.index(path) + 1 }}]
 {%- endmacro %}
-
-{% macro json_value_text(values, paths, path) -%}
-    {{ return(adapter.dispatch('json_value_text', 'omsi')(json_value(values, paths, path))) }}
-{%- endmacro %}
-
-{% macro default__json_value_text(value) -%}
-    {{ missing_engine_macro('json_value_text') }}
-{%- endmacro %}
-
-{% macro duckdb__json_value_text(value) -%}
-    json_extract_string({{ value }}, '$')
-{%- endmacro %}
-
-{% macro json_value_optional_text(values, paths, path) -%}
-    nullif({{ json_value_text(values, paths, path) }}, '')
-{%- endmacro %}
-
-{% macro json_value_number(values, paths, path) -%}
-    {{ return(adapter.dispatch('json_value_number', 'omsi')(json_value(values, paths, path))) }}
-{%- endmacro %}
-
-{% macro default__json_value_number(value) -%}
-    {{ missing_engine_macro('json_value_number') }}
-{%- endmacro %}
-
-{% macro duckdb__json_value_number(value) -%}
-    cast({{ value }} as double)
-{%- endmacro %}
-
-{% macro json_value_int(values, paths, path) -%}
-    {{ return(adapter.dispatch('json_value_int', 'omsi')(json_value(values, paths, path))) }}
-{%- endmacro %}
-
-{% macro default__json_value_int(value) -%}
-    {{ missing_engine_macro('json_value_int') }}
-{%- endmacro %}
-
-{% macro duckdb__json_value_int(value) -%}
-    cast({{ value }} as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-{% macro json_value_array_size(values, paths, path) -%}
-    {{ return(adapter.dispatch('json_value_array_size', 'omsi')(json_value(values, paths, path))) }}
-{%- endmacro %}
-
-{% macro default__json_value_array_size(value) -%}
-    {{ missing_engine_macro('json_value_array_size') }}
-{%- endmacro %}
-
-{% macro duckdb__json_value_array_size(value) -%}
-    cast(json_array_length({{ value }}) as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
 
 {#
     A join clause that turns each element of a JSON array field into a row. After it, the
@@ -199,7 +163,7 @@
     (1.76M lines) it took 1.6 s where this takes 0.7 s. -#}
 {% macro duckdb__unnest_json_array(json_column, path, alias) -%}
     {%- set elements -%}
-        cast(json_extract({{ json_column }}, '$.{{ json_path_parts(path) | join(".") }}') as json [])
+        cast(json_extract({{ json_column }}, {{ duckdb_json_path(path) }}) as json [])
     {%- endset %}
     cross join (
         select

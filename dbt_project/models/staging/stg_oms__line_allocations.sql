@@ -34,16 +34,18 @@ final as (
     select
         parsed.event_id,
         parsed.order_id,
-        {{ json_value_text('parsed.data_values', fields, 'line_id') }} as line_id,
+        {{ json_text(json_value('parsed.data_values', fields, 'line_id')) }} as line_id,
         parsed.occurred_at as allocated_at,
         parsed.source as source_system,
-        {{ json_value_text('parsed.data_values', fields, 'node_id') }} as node_id,
-        {{ json_value_int('parsed.data_values', fields, 'quantity') }} as quantity,
-        {{ json_value_text('parsed.data_values', fields, 'carrier') }} as carrier,
-        {{ json_value_text('parsed.data_values', fields, 'service_level') }} as service_level,
-        {{ parse_rfc3339_utc(json_value_text('parsed.data_values', fields, 'planned_ship_by')) }} as planned_ship_by,
-        {{ json_value_number('parsed.data_values', fields, 'estimated_ship_cost') }} as estimated_ship_cost,
-        {{ json_value_int('parsed.data_values', fields, 'attempt') }} as attempt,
+        {{ json_text(json_value('parsed.data_values', fields, 'node_id')) }} as node_id,
+        {{ json_int(json_value('parsed.data_values', fields, 'quantity')) }} as quantity,
+        {{ json_text(json_value('parsed.data_values', fields, 'carrier')) }} as carrier,
+        {{ json_text(json_value('parsed.data_values', fields, 'service_level')) }} as service_level,
+        {{ parse_rfc3339_utc(
+            json_text(json_value('parsed.data_values', fields, 'planned_ship_by'))
+        ) }} as planned_ship_by,
+        {{ json_number(json_value('parsed.data_values', fields, 'estimated_ship_cost')) }} as estimated_ship_cost,
+        {{ json_int(json_value('parsed.data_values', fields, 'attempt')) }} as attempt,
         parsed.ingested_at as _ingested_at,
         parsed.batch_id as _batch_id
     from parsed

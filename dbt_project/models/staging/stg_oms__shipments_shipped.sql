@@ -33,17 +33,17 @@ final as (
 
     select
         parsed.event_id,
-        {{ json_value_text('parsed.data_values', fields, 'shipment_id') }} as shipment_id,
+        {{ json_text(json_value('parsed.data_values', fields, 'shipment_id')) }} as shipment_id,
         parsed.order_id,
         parsed.occurred_at as shipped_at,
         parsed.source as source_system,
-        {{ json_value_text('parsed.data_values', fields, 'node_id') }} as node_id,
-        {{ json_value_text('parsed.data_values', fields, 'carrier') }} as carrier,
-        {{ json_value_text('parsed.data_values', fields, 'service_level') }} as service_level,
-        {{ json_value_optional_text('parsed.data_values', fields, 'tracking_number') }} as tracking_number,
-        {{ json_value_number('parsed.data_values', fields, 'shipping_cost') }} as shipping_cost,
-        {{ json_value_number('parsed.data_values', fields, 'weight_kg') }} as weight_kg,
-        {{ json_value_array_size('parsed.data_values', fields, 'lines') }} as line_count,
+        {{ json_text(json_value('parsed.data_values', fields, 'node_id')) }} as node_id,
+        {{ json_text(json_value('parsed.data_values', fields, 'carrier')) }} as carrier,
+        {{ json_text(json_value('parsed.data_values', fields, 'service_level')) }} as service_level,
+        {{ json_optional_text(json_value('parsed.data_values', fields, 'tracking_number')) }} as tracking_number,
+        {{ json_number(json_value('parsed.data_values', fields, 'shipping_cost')) }} as shipping_cost,
+        {{ json_number(json_value('parsed.data_values', fields, 'weight_kg')) }} as weight_kg,
+        {{ json_array_size(json_value('parsed.data_values', fields, 'lines')) }} as line_count,
         parsed.ingested_at as _ingested_at,
         parsed.batch_id as _batch_id
     from parsed
