@@ -1,14 +1,13 @@
-{#- The fields of `data` this model reads, in the order json_values lists them. -#}
-{%- set fields = [
-    'line_id',
-    'node_id',
-    'quantity',
-    'carrier',
-    'service_level',
-    'planned_ship_by',
-    'estimated_ship_cost',
-    'attempt',
-] %}
+{%- set fields = {
+    'line_id': 'text',
+    'node_id': 'text',
+    'quantity': 'int',
+    'carrier': 'text',
+    'service_level': 'text',
+    'planned_ship_by': 'text',
+    'estimated_ship_cost': 'number',
+    'attempt': 'int',
+} %}
 with
 
 line_allocated_events as (
@@ -19,12 +18,12 @@ line_allocated_events as (
 
 ),
 
--- The fields of `data`, parsed once (macros/cross_engine/json_access.sql, json_values).
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
 parsed as (
 
     select
         line_allocated_events.*,
-        {{ json_values('line_allocated_events.data', fields) }} as data_values
+        {{ json_fields('line_allocated_events.data', fields) }} as payload
     from line_allocated_events
 
 ),
@@ -34,18 +33,16 @@ final as (
     select
         parsed.event_id,
         parsed.order_id,
-        {{ json_text(json_value('parsed.data_values', fields, 'line_id')) }} as line_id,
+        parsed.payload.line_id,
         parsed.occurred_at as allocated_at,
         parsed.source as source_system,
-        {{ json_text(json_value('parsed.data_values', fields, 'node_id')) }} as node_id,
-        {{ json_int(json_value('parsed.data_values', fields, 'quantity')) }} as quantity,
-        {{ json_text(json_value('parsed.data_values', fields, 'carrier')) }} as carrier,
-        {{ json_text(json_value('parsed.data_values', fields, 'service_level')) }} as service_level,
-        {{ parse_rfc3339_utc(
-            json_text(json_value('parsed.data_values', fields, 'planned_ship_by'))
-        ) }} as planned_ship_by,
-        {{ json_number(json_value('parsed.data_values', fields, 'estimated_ship_cost')) }} as estimated_ship_cost,
-        {{ json_int(json_value('parsed.data_values', fields, 'attempt')) }} as attempt,
+        parsed.payload.node_id,
+        parsed.payload.quantity,
+        parsed.payload.carrier,
+        parsed.payload.service_level,
+        {{ parse_rfc3339_utc('parsed.payload.planned_ship_by') }} as planned_ship_by,
+        parsed.payload.estimated_ship_cost,
+        parsed.payload.attempt,
         parsed.ingested_at as _ingested_at,
         parsed.batch_id as _batch_id
     from parsed

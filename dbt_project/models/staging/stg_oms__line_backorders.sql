@@ -1,3 +1,8 @@
+{%- set fields = {
+    'line_id': 'text',
+    'quantity': 'int',
+    'expected_at': 'text',
+} %}
 with
 
 line_backordered_events as (
@@ -8,19 +13,29 @@ line_backordered_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        line_backordered_events.*,
+        {{ json_fields('line_backordered_events.data', fields) }} as payload
+    from line_backordered_events
+
+),
+
 final as (
 
     select
-        line_backordered_events.event_id,
-        line_backordered_events.order_id,
-        {{ json_text('line_backordered_events.data', 'line_id') }} as line_id,
-        line_backordered_events.occurred_at as backordered_at,
-        line_backordered_events.source as source_system,
-        {{ json_int('line_backordered_events.data', 'quantity') }} as quantity,
-        {{ parse_rfc3339_utc(json_text('line_backordered_events.data', 'expected_at')) }} as expected_at,
-        line_backordered_events.ingested_at as _ingested_at,
-        line_backordered_events.batch_id as _batch_id
-    from line_backordered_events
+        parsed.event_id,
+        parsed.order_id,
+        parsed.payload.line_id,
+        parsed.occurred_at as backordered_at,
+        parsed.source as source_system,
+        parsed.payload.quantity,
+        {{ parse_rfc3339_utc('parsed.payload.expected_at') }} as expected_at,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,8 @@
+{%- set fields = {
+    'line_id': 'text',
+    'quantity': 'int',
+    'reason': 'text',
+} %}
 with
 
 line_cancelled_events as (
@@ -8,19 +13,29 @@ line_cancelled_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        line_cancelled_events.*,
+        {{ json_fields('line_cancelled_events.data', fields) }} as payload
+    from line_cancelled_events
+
+),
+
 final as (
 
     select
-        line_cancelled_events.event_id,
-        line_cancelled_events.order_id,
-        {{ json_text('line_cancelled_events.data', 'line_id') }} as line_id,
-        line_cancelled_events.occurred_at as cancelled_at,
-        line_cancelled_events.source as source_system,
-        {{ json_int('line_cancelled_events.data', 'quantity') }} as quantity,
-        {{ json_text('line_cancelled_events.data', 'reason') }} as cancellation_reason,
-        line_cancelled_events.ingested_at as _ingested_at,
-        line_cancelled_events.batch_id as _batch_id
-    from line_cancelled_events
+        parsed.event_id,
+        parsed.order_id,
+        parsed.payload.line_id,
+        parsed.occurred_at as cancelled_at,
+        parsed.source as source_system,
+        parsed.payload.quantity,
+        parsed.payload.reason as cancellation_reason,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

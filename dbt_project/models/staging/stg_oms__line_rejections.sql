@@ -1,3 +1,9 @@
+{%- set fields = {
+    'line_id': 'text',
+    'node_id': 'text',
+    'quantity': 'int',
+    'reason': 'text',
+} %}
 with
 
 line_rejected_events as (
@@ -8,20 +14,30 @@ line_rejected_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        line_rejected_events.*,
+        {{ json_fields('line_rejected_events.data', fields) }} as payload
+    from line_rejected_events
+
+),
+
 final as (
 
     select
-        line_rejected_events.event_id,
-        line_rejected_events.order_id,
-        {{ json_text('line_rejected_events.data', 'line_id') }} as line_id,
-        line_rejected_events.occurred_at as rejected_at,
-        line_rejected_events.source as source_system,
-        {{ json_text('line_rejected_events.data', 'node_id') }} as node_id,
-        {{ json_int('line_rejected_events.data', 'quantity') }} as quantity,
-        {{ json_text('line_rejected_events.data', 'reason') }} as rejection_reason,
-        line_rejected_events.ingested_at as _ingested_at,
-        line_rejected_events.batch_id as _batch_id
-    from line_rejected_events
+        parsed.event_id,
+        parsed.order_id,
+        parsed.payload.line_id,
+        parsed.occurred_at as rejected_at,
+        parsed.source as source_system,
+        parsed.payload.node_id,
+        parsed.payload.quantity,
+        parsed.payload.reason as rejection_reason,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

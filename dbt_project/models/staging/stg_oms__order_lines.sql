@@ -1,3 +1,6 @@
+{%- set fields = {
+    'lines': [{'line_id': 'text', 'sku': 'text', 'quantity': 'int', 'unit_price': 'number'}],
+} %}
 with
 
 order_placed_events as (
@@ -8,20 +11,41 @@ order_placed_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        order_placed_events.*,
+        {{ json_fields('order_placed_events.data', fields) }} as payload
+    from order_placed_events
+
+),
+
+-- One row per element of `lines`.
+order_lines as (
+
+    select
+        parsed.*,
+        order_line.item,
+        order_line.item_index
+    from parsed
+    {{ unnest_array('parsed.payload.lines', 'order_line') }}
+
+),
+
 final as (
 
     select
-        order_placed_events.event_id,
-        order_placed_events.order_id,
-        order_line.item_index as line_index,
-        {{ json_text('order_line.item', 'line_id') }} as line_id,
-        {{ json_text('order_line.item', 'sku') }} as sku,
-        {{ json_int('order_line.item', 'quantity') }} as quantity,
-        {{ json_number('order_line.item', 'unit_price') }} as unit_price,
-        order_placed_events.occurred_at as placed_at,
-        order_placed_events.batch_id as _batch_id
-    from order_placed_events
-    {{ unnest_json_array('order_placed_events.data', 'lines', 'order_line') }}
+        order_lines.event_id,
+        order_lines.order_id,
+        order_lines.item_index as line_index,
+        order_lines.item.line_id,
+        order_lines.item.sku,
+        order_lines.item.quantity,
+        order_lines.item.unit_price,
+        order_lines.occurred_at as placed_at,
+        order_lines.batch_id as _batch_id
+    from order_lines
 
 )
 

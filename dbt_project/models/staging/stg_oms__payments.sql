@@ -1,3 +1,7 @@
+{%- set fields = {
+    'amount': 'number',
+    'payment_method': 'text',
+} %}
 with
 
 payment_authorized_events as (
@@ -8,18 +12,28 @@ payment_authorized_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        payment_authorized_events.*,
+        {{ json_fields('payment_authorized_events.data', fields) }} as payload
+    from payment_authorized_events
+
+),
+
 final as (
 
     select
-        payment_authorized_events.event_id,
-        payment_authorized_events.order_id,
-        payment_authorized_events.occurred_at as authorized_at,
-        payment_authorized_events.source as source_system,
-        {{ json_number('payment_authorized_events.data', 'amount') }} as authorized_amount,
-        {{ json_optional_text('payment_authorized_events.data', 'payment_method') }} as payment_method,
-        payment_authorized_events.ingested_at as _ingested_at,
-        payment_authorized_events.batch_id as _batch_id
-    from payment_authorized_events
+        parsed.event_id,
+        parsed.order_id,
+        parsed.occurred_at as authorized_at,
+        parsed.source as source_system,
+        parsed.payload.amount as authorized_amount,
+        {{ optional_text('parsed.payload.payment_method') }} as payment_method,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,6 @@
+{%- set fields = {
+    'node_id': 'text',
+} %}
 with
 
 pickup_events as (
@@ -8,21 +11,31 @@ pickup_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        pickup_events.*,
+        {{ json_fields('pickup_events.data', fields) }} as payload
+    from pickup_events
+
+),
+
 final as (
 
     select
-        pickup_events.event_id,
-        pickup_events.order_id,
-        {{ json_text('pickup_events.data', 'node_id') }} as node_id,
+        parsed.event_id,
+        parsed.order_id,
+        parsed.payload.node_id,
         case
-            when pickup_events.event_type = 'pickup.ready' then 'ready'
-            when pickup_events.event_type = 'pickup.collected' then 'collected'
+            when parsed.event_type = 'pickup.ready' then 'ready'
+            when parsed.event_type = 'pickup.collected' then 'collected'
         end as pickup_status,
-        pickup_events.occurred_at as status_changed_at,
-        pickup_events.source as source_system,
-        pickup_events.ingested_at as _ingested_at,
-        pickup_events.batch_id as _batch_id
-    from pickup_events
+        parsed.occurred_at as status_changed_at,
+        parsed.source as source_system,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

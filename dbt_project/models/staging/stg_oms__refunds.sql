@@ -1,3 +1,8 @@
+{%- set fields = {
+    'return_id': 'text',
+    'amount': 'number',
+    'reason': 'text',
+} %}
 with
 
 refund_issued_events as (
@@ -8,19 +13,29 @@ refund_issued_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        refund_issued_events.*,
+        {{ json_fields('refund_issued_events.data', fields) }} as payload
+    from refund_issued_events
+
+),
+
 final as (
 
     select
-        refund_issued_events.event_id,
-        refund_issued_events.order_id,
-        {{ json_optional_text('refund_issued_events.data', 'return_id') }} as return_id,
-        refund_issued_events.occurred_at as issued_at,
-        refund_issued_events.source as source_system,
-        {{ json_number('refund_issued_events.data', 'amount') }} as refund_amount,
-        {{ json_optional_text('refund_issued_events.data', 'reason') }} as refund_reason,
-        refund_issued_events.ingested_at as _ingested_at,
-        refund_issued_events.batch_id as _batch_id
-    from refund_issued_events
+        parsed.event_id,
+        parsed.order_id,
+        {{ optional_text('parsed.payload.return_id') }} as return_id,
+        parsed.occurred_at as issued_at,
+        parsed.source as source_system,
+        parsed.payload.amount as refund_amount,
+        {{ optional_text('parsed.payload.reason') }} as refund_reason,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,8 @@
+{%- set fields = {
+    'return_id': 'text',
+    'channel': 'text',
+    'lines': ['json'],
+} %}
 with
 
 return_initiated_events as (
@@ -8,19 +13,29 @@ return_initiated_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        return_initiated_events.*,
+        {{ json_fields('return_initiated_events.data', fields) }} as payload
+    from return_initiated_events
+
+),
+
 final as (
 
     select
-        return_initiated_events.event_id,
-        {{ json_text('return_initiated_events.data', 'return_id') }} as return_id,
-        return_initiated_events.order_id,
-        return_initiated_events.occurred_at as initiated_at,
-        return_initiated_events.source as source_system,
-        {{ json_text('return_initiated_events.data', 'channel') }} as return_channel,
-        {{ json_array_size('return_initiated_events.data', 'lines') }} as line_count,
-        return_initiated_events.ingested_at as _ingested_at,
-        return_initiated_events.batch_id as _batch_id
-    from return_initiated_events
+        parsed.event_id,
+        parsed.payload.return_id,
+        parsed.order_id,
+        parsed.occurred_at as initiated_at,
+        parsed.source as source_system,
+        parsed.payload.channel as return_channel,
+        {{ array_size('parsed.payload.lines') }} as line_count,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,9 @@
+{%- set fields = {
+    'return_id': 'text',
+    'node_id': 'text',
+    'return_shipping_cost': 'number',
+    'lines': ['json'],
+} %}
 with
 
 return_received_events as (
@@ -8,20 +14,30 @@ return_received_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        return_received_events.*,
+        {{ json_fields('return_received_events.data', fields) }} as payload
+    from return_received_events
+
+),
+
 final as (
 
     select
-        return_received_events.event_id,
-        {{ json_text('return_received_events.data', 'return_id') }} as return_id,
-        return_received_events.order_id,
-        return_received_events.occurred_at as received_at,
-        return_received_events.source as source_system,
-        {{ json_text('return_received_events.data', 'node_id') }} as node_id,
-        {{ json_number('return_received_events.data', 'return_shipping_cost') }} as return_shipping_cost,
-        {{ json_array_size('return_received_events.data', 'lines') }} as line_count,
-        return_received_events.ingested_at as _ingested_at,
-        return_received_events.batch_id as _batch_id
-    from return_received_events
+        parsed.event_id,
+        parsed.payload.return_id,
+        parsed.order_id,
+        parsed.occurred_at as received_at,
+        parsed.source as source_system,
+        parsed.payload.node_id,
+        parsed.payload.return_shipping_cost,
+        {{ array_size('parsed.payload.lines') }} as line_count,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

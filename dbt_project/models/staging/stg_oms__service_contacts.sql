@@ -1,3 +1,8 @@
+{%- set fields = {
+    'contact_id': 'text',
+    'channel': 'text',
+    'topic': 'text',
+} %}
 with
 
 service_contact_events as (
@@ -8,19 +13,29 @@ service_contact_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        service_contact_events.*,
+        {{ json_fields('service_contact_events.data', fields) }} as payload
+    from service_contact_events
+
+),
+
 final as (
 
     select
-        service_contact_events.event_id,
-        {{ json_text('service_contact_events.data', 'contact_id') }} as contact_id,
-        service_contact_events.order_id,
-        service_contact_events.occurred_at as contacted_at,
-        service_contact_events.source as source_system,
-        {{ json_text('service_contact_events.data', 'channel') }} as contact_channel,
-        {{ json_text('service_contact_events.data', 'topic') }} as topic,
-        service_contact_events.ingested_at as _ingested_at,
-        service_contact_events.batch_id as _batch_id
-    from service_contact_events
+        parsed.event_id,
+        parsed.payload.contact_id,
+        parsed.order_id,
+        parsed.occurred_at as contacted_at,
+        parsed.source as source_system,
+        parsed.payload.channel as contact_channel,
+        parsed.payload.topic,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,6 @@
+{%- set fields = {
+    'shipment_id': 'text',
+} %}
 with
 
 shipment_delivered_events as (
@@ -8,17 +11,27 @@ shipment_delivered_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        shipment_delivered_events.*,
+        {{ json_fields('shipment_delivered_events.data', fields) }} as payload
+    from shipment_delivered_events
+
+),
+
 final as (
 
     select
-        shipment_delivered_events.event_id,
-        {{ json_text('shipment_delivered_events.data', 'shipment_id') }} as shipment_id,
-        shipment_delivered_events.order_id,
-        shipment_delivered_events.occurred_at as delivered_at,
-        shipment_delivered_events.source as source_system,
-        shipment_delivered_events.ingested_at as _ingested_at,
-        shipment_delivered_events.batch_id as _batch_id
-    from shipment_delivered_events
+        parsed.event_id,
+        parsed.payload.shipment_id,
+        parsed.order_id,
+        parsed.occurred_at as delivered_at,
+        parsed.source as source_system,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,8 @@
+{%- set fields = {
+    'shipment_id': 'text',
+    'code': 'text',
+    'detail': 'text',
+} %}
 with
 
 shipment_exception_events as (
@@ -8,19 +13,29 @@ shipment_exception_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        shipment_exception_events.*,
+        {{ json_fields('shipment_exception_events.data', fields) }} as payload
+    from shipment_exception_events
+
+),
+
 final as (
 
     select
-        shipment_exception_events.event_id,
-        {{ json_text('shipment_exception_events.data', 'shipment_id') }} as shipment_id,
-        shipment_exception_events.order_id,
-        shipment_exception_events.occurred_at as reported_at,
-        shipment_exception_events.source as source_system,
-        {{ json_text('shipment_exception_events.data', 'code') }} as exception_code,
-        {{ json_optional_text('shipment_exception_events.data', 'detail') }} as exception_detail,
-        shipment_exception_events.ingested_at as _ingested_at,
-        shipment_exception_events.batch_id as _batch_id
-    from shipment_exception_events
+        parsed.event_id,
+        parsed.payload.shipment_id,
+        parsed.order_id,
+        parsed.occurred_at as reported_at,
+        parsed.source as source_system,
+        parsed.payload.code as exception_code,
+        {{ optional_text('parsed.payload.detail') }} as exception_detail,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,7 @@
+{%- set fields = {
+    'shipment_id': 'text',
+    'lines': [{'line_id': 'text', 'quantity': 'int'}],
+} %}
 with
 
 shipment_shipped_events as (
@@ -8,19 +12,40 @@ shipment_shipped_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        shipment_shipped_events.*,
+        {{ json_fields('shipment_shipped_events.data', fields) }} as payload
+    from shipment_shipped_events
+
+),
+
+-- One row per element of `lines`.
+shipped_lines as (
+
+    select
+        parsed.*,
+        shipped_line.item,
+        shipped_line.item_index
+    from parsed
+    {{ unnest_array('parsed.payload.lines', 'shipped_line') }}
+
+),
+
 final as (
 
     select
-        shipment_shipped_events.event_id,
-        {{ json_text('shipment_shipped_events.data', 'shipment_id') }} as shipment_id,
-        shipment_shipped_events.order_id,
-        shipped_line.item_index as line_index,
-        {{ json_text('shipped_line.item', 'line_id') }} as line_id,
-        {{ json_int('shipped_line.item', 'quantity') }} as quantity,
-        shipment_shipped_events.occurred_at as shipped_at,
-        shipment_shipped_events.batch_id as _batch_id
-    from shipment_shipped_events
-    {{ unnest_json_array('shipment_shipped_events.data', 'lines', 'shipped_line') }}
+        shipped_lines.event_id,
+        shipped_lines.payload.shipment_id,
+        shipped_lines.order_id,
+        shipped_lines.item_index as line_index,
+        shipped_lines.item.line_id,
+        shipped_lines.item.quantity,
+        shipped_lines.occurred_at as shipped_at,
+        shipped_lines.batch_id as _batch_id
+    from shipped_lines
 
 )
 

@@ -1,3 +1,8 @@
+{%- set fields = {
+    'shipment_id': 'text',
+    'node_id': 'text',
+    'lines': ['json'],
+} %}
 with
 
 shipment_packed_events as (
@@ -8,19 +13,29 @@ shipment_packed_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        shipment_packed_events.*,
+        {{ json_fields('shipment_packed_events.data', fields) }} as payload
+    from shipment_packed_events
+
+),
+
 final as (
 
     select
-        shipment_packed_events.event_id,
-        {{ json_text('shipment_packed_events.data', 'shipment_id') }} as shipment_id,
-        shipment_packed_events.order_id,
-        shipment_packed_events.occurred_at as packed_at,
-        shipment_packed_events.source as source_system,
-        {{ json_text('shipment_packed_events.data', 'node_id') }} as node_id,
-        {{ json_array_size('shipment_packed_events.data', 'lines') }} as line_count,
-        shipment_packed_events.ingested_at as _ingested_at,
-        shipment_packed_events.batch_id as _batch_id
-    from shipment_packed_events
+        parsed.event_id,
+        parsed.payload.shipment_id,
+        parsed.order_id,
+        parsed.occurred_at as packed_at,
+        parsed.source as source_system,
+        parsed.payload.node_id,
+        {{ array_size('parsed.payload.lines') }} as line_count,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,14 +1,13 @@
-{#- The fields of `data` this model reads, in the order json_values lists them. -#}
-{%- set fields = [
-    'shipment_id',
-    'node_id',
-    'carrier',
-    'service_level',
-    'tracking_number',
-    'shipping_cost',
-    'weight_kg',
-    'lines',
-] %}
+{%- set fields = {
+    'shipment_id': 'text',
+    'node_id': 'text',
+    'carrier': 'text',
+    'service_level': 'text',
+    'tracking_number': 'text',
+    'shipping_cost': 'number',
+    'weight_kg': 'number',
+    'lines': ['json'],
+} %}
 with
 
 shipment_shipped_events as (
@@ -19,12 +18,12 @@ shipment_shipped_events as (
 
 ),
 
--- The fields of `data`, parsed once (macros/cross_engine/json_access.sql, json_values).
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
 parsed as (
 
     select
         shipment_shipped_events.*,
-        {{ json_values('shipment_shipped_events.data', fields) }} as data_values
+        {{ json_fields('shipment_shipped_events.data', fields) }} as payload
     from shipment_shipped_events
 
 ),
@@ -33,17 +32,17 @@ final as (
 
     select
         parsed.event_id,
-        {{ json_text(json_value('parsed.data_values', fields, 'shipment_id')) }} as shipment_id,
+        parsed.payload.shipment_id,
         parsed.order_id,
         parsed.occurred_at as shipped_at,
         parsed.source as source_system,
-        {{ json_text(json_value('parsed.data_values', fields, 'node_id')) }} as node_id,
-        {{ json_text(json_value('parsed.data_values', fields, 'carrier')) }} as carrier,
-        {{ json_text(json_value('parsed.data_values', fields, 'service_level')) }} as service_level,
-        {{ json_optional_text(json_value('parsed.data_values', fields, 'tracking_number')) }} as tracking_number,
-        {{ json_number(json_value('parsed.data_values', fields, 'shipping_cost')) }} as shipping_cost,
-        {{ json_number(json_value('parsed.data_values', fields, 'weight_kg')) }} as weight_kg,
-        {{ json_array_size(json_value('parsed.data_values', fields, 'lines')) }} as line_count,
+        parsed.payload.node_id,
+        parsed.payload.carrier,
+        parsed.payload.service_level,
+        {{ optional_text('parsed.payload.tracking_number') }} as tracking_number,
+        parsed.payload.shipping_cost,
+        parsed.payload.weight_kg,
+        {{ array_size('parsed.payload.lines') }} as line_count,
         parsed.ingested_at as _ingested_at,
         parsed.batch_id as _batch_id
     from parsed

@@ -1,3 +1,9 @@
+{%- set fields = {
+    'node_id': 'text',
+    'sku': 'text',
+    'delta': 'int',
+    'reason': 'text',
+} %}
 with
 
 stock_adjusted_events as (
@@ -8,19 +14,29 @@ stock_adjusted_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        stock_adjusted_events.*,
+        {{ json_fields('stock_adjusted_events.data', fields) }} as payload
+    from stock_adjusted_events
+
+),
+
 final as (
 
     select
-        stock_adjusted_events.event_id,
-        {{ json_text('stock_adjusted_events.data', 'node_id') }} as node_id,
-        {{ json_text('stock_adjusted_events.data', 'sku') }} as sku,
-        stock_adjusted_events.occurred_at as adjusted_at,
-        stock_adjusted_events.source as source_system,
-        {{ json_int('stock_adjusted_events.data', 'delta') }} as quantity_delta,
-        {{ json_text('stock_adjusted_events.data', 'reason') }} as adjustment_reason,
-        stock_adjusted_events.ingested_at as _ingested_at,
-        stock_adjusted_events.batch_id as _batch_id
-    from stock_adjusted_events
+        parsed.event_id,
+        parsed.payload.node_id,
+        parsed.payload.sku,
+        parsed.occurred_at as adjusted_at,
+        parsed.source as source_system,
+        parsed.payload.delta as quantity_delta,
+        parsed.payload.reason as adjustment_reason,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

@@ -1,3 +1,10 @@
+{%- set fields = {
+    'count_id': 'text',
+    'node_id': 'text',
+    'sku': 'text',
+    'system_quantity': 'int',
+    'counted_quantity': 'int',
+} %}
 with
 
 stock_counted_events as (
@@ -8,20 +15,30 @@ stock_counted_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        stock_counted_events.*,
+        {{ json_fields('stock_counted_events.data', fields) }} as payload
+    from stock_counted_events
+
+),
+
 final as (
 
     select
-        stock_counted_events.event_id,
-        {{ json_text('stock_counted_events.data', 'count_id') }} as count_id,
-        {{ json_text('stock_counted_events.data', 'node_id') }} as node_id,
-        {{ json_text('stock_counted_events.data', 'sku') }} as sku,
-        stock_counted_events.occurred_at as counted_at,
-        stock_counted_events.source as source_system,
-        {{ json_int('stock_counted_events.data', 'system_quantity') }} as system_quantity,
-        {{ json_int('stock_counted_events.data', 'counted_quantity') }} as counted_quantity,
-        stock_counted_events.ingested_at as _ingested_at,
-        stock_counted_events.batch_id as _batch_id
-    from stock_counted_events
+        parsed.event_id,
+        parsed.payload.count_id,
+        parsed.payload.node_id,
+        parsed.payload.sku,
+        parsed.occurred_at as counted_at,
+        parsed.source as source_system,
+        parsed.payload.system_quantity,
+        parsed.payload.counted_quantity,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 

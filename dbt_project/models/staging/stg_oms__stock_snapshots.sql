@@ -1,3 +1,10 @@
+{%- set fields = {
+    'node_id': 'text',
+    'sku': 'text',
+    'on_hand': 'int',
+    'reserved': 'int',
+    'in_transit': 'int',
+} %}
 with
 
 stock_snapshot_events as (
@@ -8,20 +15,30 @@ stock_snapshot_events as (
 
 ),
 
+-- The fields of `data` this model reads, parsed once into a struct (macros/cross_engine/json_access.sql).
+parsed as (
+
+    select
+        stock_snapshot_events.*,
+        {{ json_fields('stock_snapshot_events.data', fields) }} as payload
+    from stock_snapshot_events
+
+),
+
 final as (
 
     select
-        stock_snapshot_events.event_id,
-        {{ json_text('stock_snapshot_events.data', 'node_id') }} as node_id,
-        {{ json_text('stock_snapshot_events.data', 'sku') }} as sku,
-        stock_snapshot_events.occurred_at as snapshot_at,
-        stock_snapshot_events.source as source_system,
-        {{ json_int('stock_snapshot_events.data', 'on_hand') }} as on_hand,
-        {{ json_int('stock_snapshot_events.data', 'reserved') }} as reserved,
-        {{ json_int('stock_snapshot_events.data', 'in_transit') }} as in_transit,
-        stock_snapshot_events.ingested_at as _ingested_at,
-        stock_snapshot_events.batch_id as _batch_id
-    from stock_snapshot_events
+        parsed.event_id,
+        parsed.payload.node_id,
+        parsed.payload.sku,
+        parsed.occurred_at as snapshot_at,
+        parsed.source as source_system,
+        parsed.payload.on_hand,
+        parsed.payload.reserved,
+        parsed.payload.in_transit,
+        parsed.ingested_at as _ingested_at,
+        parsed.batch_id as _batch_id
+    from parsed
 
 )
 
