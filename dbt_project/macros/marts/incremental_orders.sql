@@ -30,6 +30,16 @@
 {%- endmacro %}
 
 
+{#- A pre-hook for a table appended to by order that also rewrites some orders without new
+    events (those of its rows where `also` holds): deletes every row the run is about to write
+    again, including those of orders that no longer qualify. -#}
+{% macro delete_rewritten_orders(also='false') -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ also }} or order_id in ({{ touched_orders() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- The newest ingest batch this model's rows record in `column`: what its last build read
     through, -1 for an empty table. A number written into the SQL, read as the model compiles
     (just before it runs), not a subquery: compared with a constant, `batch_id` lets DuckDB skip

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rewritten_orders(also='is_open') }}"
+) }}
 -- Every order that broke its promise, done late or still open past promised_by at the as-of
 -- instant, with the first cause found in the order's record, in this order of precedence:
 --   not_allocated_in_time   first allocation later than var('allocation_sla_hours')
@@ -7,23 +13,36 @@
 --   lost_or_damaged         the carrier lost or damaged a parcel
 --   carrier_transit         shipped on plan, delivered after the promise
 --   not_done_yet            still open past its promise with none of the above
+-- An order's row changes only with its own events, or with the as-of instant while it is open.
+-- So an incremental run deletes the rows of the touched orders and the open ones (pre-hook:
+-- an order may stop being late), and recomputes the touched orders and every order not yet
+-- completed (an open one may become late with no event of its own).
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    {%- if is_incremental() %}
+    where completed_at is null or order_id in ({{ touched_orders() }})
+    {%- endif %}
 
 ),
 
 shipments as (
 
     select * from {{ ref('fct_shipments') }}
+    {%- if is_incremental() %}
+    where order_id in (select orders.order_id from orders)
+    {%- endif %}
 
 ),
 
 filters as (
 
     select * from {{ ref('dim_order_filters') }}
+    {%- if is_incremental() %}
+    where order_id in (select orders.order_id from orders)
+    {%- endif %}
 
 ),
 
@@ -97,7 +116,8 @@ final as (
         late.has_lost_shipment,
         late.has_damaged_shipment,
         late.is_reallocated,
-        late.revenue
+        late.revenue,
+        late._max_batch_id
     from late
     inner join filters on late.order_id = filters.order_id
 
