@@ -13,28 +13,47 @@
 {%- endmacro %}
 
 
+{#- node_history and lane_history depend on a pair's node (and destination region) and its
+    cutoff's day alone, so they are computed once per such key and joined back to the pairs: on
+    1,000,000 orders there are about 36,000 node-days where there are a million orders, and
+    joining each order to its node's whole history made 6.5 million rows for one day's 8,771. -#}
 {% macro node_history(pairs, node_days) %}
     -- The trailing window, and all history before the cutoff's day: a node's own reliability
     -- shows through its daily noise only over many deliveries.
     select
         {{ pairs }}.order_id,
         {{ pairs }}.node_id,
-        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.deliveries end)
-            as node_deliveries,
-        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.late_deliveries end)
-            as node_late_deliveries,
-        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.allocations end)
-            as node_allocations,
-        sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start(pairs) }} then {{ node_days }}.rejections end)
-            as node_rejections,
-        sum({{ node_days }}.deliveries) as node_deliveries_all,
-        sum({{ node_days }}.late_deliveries) as node_late_deliveries_all
+        node_day_history.node_deliveries,
+        node_day_history.node_late_deliveries,
+        node_day_history.node_allocations,
+        node_day_history.node_rejections,
+        node_day_history.node_deliveries_all,
+        node_day_history.node_late_deliveries_all
     from {{ pairs }}
-    inner join {{ node_days }}
+    inner join (
+        select
+            pair_days.node_id,
+            pair_days.cutoff_date,
+            sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start('pair_days') }} then {{ node_days }}.deliveries end)
+                as node_deliveries,
+            sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start('pair_days') }} then {{ node_days }}.late_deliveries end)
+                as node_late_deliveries,
+            sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start('pair_days') }} then {{ node_days }}.allocations end)
+                as node_allocations,
+            sum(case when {{ node_days }}.activity_date >= {{ ml_trailing_start('pair_days') }} then {{ node_days }}.rejections end)
+                as node_rejections,
+            sum({{ node_days }}.deliveries) as node_deliveries_all,
+            sum({{ node_days }}.late_deliveries) as node_late_deliveries_all
+        from (select distinct node_id, cutoff_date from {{ pairs }}) as pair_days
+        inner join {{ node_days }}
+            on
+                pair_days.node_id = {{ node_days }}.node_id
+                and {{ node_days }}.activity_date < pair_days.cutoff_date
+        group by pair_days.node_id, pair_days.cutoff_date
+    ) as node_day_history
         on
-            {{ pairs }}.node_id = {{ node_days }}.node_id
-            and {{ node_days }}.activity_date < {{ pairs }}.cutoff_date
-    group by {{ pairs }}.order_id, {{ pairs }}.node_id
+            {{ pairs }}.node_id = node_day_history.node_id
+            and {{ pairs }}.cutoff_date = node_day_history.cutoff_date
 {% endmacro %}
 
 
@@ -44,25 +63,38 @@
     select
         {{ pairs }}.order_id,
         {{ pairs }}.node_id,
-        sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
-        sum(lane_days.deliveries) as lane_deliveries_trailing
+        lane_day_history.lane_extra_transit_days,
+        lane_day_history.lane_deliveries_trailing
     from {{ pairs }}
     inner join (
         select
-            node_id,
-            ship_to_region,
-            outcome_date,
-            count(*) as deliveries,
-            sum(extra_transit_days) as extra_transit_days
-        from {{ shipment_outcomes }}
-        group by node_id, ship_to_region, outcome_date
-    ) as lane_days
+            pair_days.node_id,
+            pair_days.ship_to_region,
+            pair_days.cutoff_date,
+            sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
+            sum(lane_days.deliveries) as lane_deliveries_trailing
+        from (select distinct node_id, ship_to_region, cutoff_date from {{ pairs }}) as pair_days
+        inner join (
+            select
+                node_id,
+                ship_to_region,
+                outcome_date,
+                count(*) as deliveries,
+                sum(extra_transit_days) as extra_transit_days
+            from {{ shipment_outcomes }}
+            group by node_id, ship_to_region, outcome_date
+        ) as lane_days
+            on
+                pair_days.node_id = lane_days.node_id
+                and pair_days.ship_to_region = lane_days.ship_to_region
+                and lane_days.outcome_date < pair_days.cutoff_date
+                and lane_days.outcome_date >= {{ ml_trailing_start('pair_days') }}
+        group by pair_days.node_id, pair_days.ship_to_region, pair_days.cutoff_date
+    ) as lane_day_history
         on
-            {{ pairs }}.node_id = lane_days.node_id
-            and {{ pairs }}.ship_to_region = lane_days.ship_to_region
-            and lane_days.outcome_date < {{ pairs }}.cutoff_date
-            and lane_days.outcome_date >= {{ ml_trailing_start(pairs) }}
-    group by {{ pairs }}.order_id, {{ pairs }}.node_id
+            {{ pairs }}.node_id = lane_day_history.node_id
+            and {{ pairs }}.ship_to_region = lane_day_history.ship_to_region
+            and {{ pairs }}.cutoff_date = lane_day_history.cutoff_date
 {% endmacro %}
 
 

@@ -4,7 +4,6 @@
     unique_key='order_id',
     on_schema_change='fail'
 ) }}
-{%- set trailing_start = ml_trailing_start('base') %}
 -- One row per allocated order: what the retailer knew at the order's first allocation
 -- (`cutoff_at`), and whether the promise was missed. Every feature comes from events before
 -- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
@@ -229,19 +228,40 @@ lane_history as (
 {{ lane_history('base', 'shipment_outcomes') }}
 ),
 
+-- By carrier and cutoff day, then by order, like node_history (macros/ml/node_context.sql).
+carrier_day_history as (
+
+    select
+        base_days.carrier,
+        base_days.cutoff_date,
+        sum(carrier_days.deliveries) as carrier_deliveries,
+        sum(carrier_days.late_deliveries) as carrier_late_deliveries
+    from (
+        select distinct
+            carrier,
+            cutoff_date
+        from base
+    ) as base_days
+    inner join carrier_days
+        on
+            base_days.carrier = carrier_days.carrier
+            and base_days.cutoff_date > carrier_days.activity_date
+            and carrier_days.activity_date >= {{ ml_trailing_start('base_days') }}
+    group by base_days.carrier, base_days.cutoff_date
+
+),
+
 carrier_history as (
 
     select
         base.order_id,
-        sum(carrier_days.deliveries) as carrier_deliveries,
-        sum(carrier_days.late_deliveries) as carrier_late_deliveries
+        carrier_day_history.carrier_deliveries,
+        carrier_day_history.carrier_late_deliveries
     from base
-    inner join carrier_days
+    inner join carrier_day_history
         on
-            base.carrier = carrier_days.carrier
-            and base.cutoff_date > carrier_days.activity_date
-            and carrier_days.activity_date >= {{ trailing_start }}
-    group by base.order_id
+            base.carrier = carrier_day_history.carrier
+            and base.cutoff_date = carrier_day_history.cutoff_date
 
 ),
 
@@ -453,21 +473,33 @@ placed_days as (
 
 ),
 
+-- By cutoff day, then by order.
+cutoff_demand as (
+
+    select
+        cutoff_days.cutoff_date,
+        sum(case
+            when placed_days.placed_date = {{ dbt.dateadd('day', -1, 'cutoff_days.cutoff_date') }}
+                then placed_days.orders_placed
+        end) as orders_yesterday,
+        sum(placed_days.orders_placed) / {{ var('ml_trailing_days') }}.0 as orders_per_day_trailing
+    from (select distinct cutoff_date from base) as cutoff_days
+    inner join placed_days
+        on
+            cutoff_days.cutoff_date > placed_days.placed_date
+            and placed_days.placed_date >= {{ ml_trailing_start('cutoff_days') }}
+    group by cutoff_days.cutoff_date
+
+),
+
 demand as (
 
     select
         base.order_id,
-        sum(case
-            when placed_days.placed_date = {{ dbt.dateadd('day', -1, 'base.cutoff_date') }}
-                then placed_days.orders_placed
-        end) as orders_yesterday,
-        sum(placed_days.orders_placed) / {{ var('ml_trailing_days') }}.0 as orders_per_day_trailing
+        cutoff_demand.orders_yesterday,
+        cutoff_demand.orders_per_day_trailing
     from base
-    inner join placed_days
-        on
-            base.cutoff_date > placed_days.placed_date
-            and placed_days.placed_date >= {{ trailing_start }}
-    group by base.order_id
+    inner join cutoff_demand on base.cutoff_date = cutoff_demand.cutoff_date
 
 ),
 
