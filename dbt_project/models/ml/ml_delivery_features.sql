@@ -9,7 +9,8 @@
 -- `cutoff_at` (the order's own placement and first allocation at it) or from reference data;
 -- trailing rates use whole days completed before the cutoff's day. tests/test_ml.py
 -- proves it: dropping or moving every event after a cutoff leaves the rows up to it unchanged.
--- The CTEs read in several places are not materialized (macros/cross_engine/ctes.sql).
+-- The CTEs read in several places are not materialized (macros/cross_engine/ctes.sql), but for
+-- those narrowed to the orders an incremental run recomputes.
 with
 
 {% if is_incremental() -%}
@@ -36,7 +37,7 @@ order_lines as (
 
 ),
 
-allocations as {{ not_materialized() }} (
+allocations as {{ materialized_if_incremental() }} (
 
     select * from {{ ref('stg_oms__line_allocations') }}
     {%- if is_incremental() %}
@@ -106,7 +107,7 @@ order_areas as {{ not_materialized() }} (
 ),
 
 -- The first sourcing decision: every line allocated at the order's first allocation instant.
-first_allocated as {{ not_materialized() }} (
+first_allocated as {{ materialized_if_incremental() }} (
 
     select
         order_id,
@@ -159,7 +160,7 @@ order_size as (
 
 ),
 
-base as {{ not_materialized() }} (
+base as {{ materialized_if_incremental() }} (
 
     select
         orders.order_id,
