@@ -610,6 +610,51 @@ def test_shipment_and_return_lines_are_unnested(con: duckdb.DuckDBPyConnection) 
     assert initiated == [("R1", "L2", "defective")]
 
 
+def _compile_json_fields(tmp_path: Path, json_text: str, fields: str) -> tuple[int, str]:
+    """dbt's compiled SQL of `select json_fields(<json_text>, <fields>)`, or its error."""
+    inline = (
+        f"with t as (select '{json_text}' as data)"
+        f" select {{{{ json_fields('t.data', {fields}) }}}} as payload from t"
+    )
+    code, out, _ = run_dbt(["compile", "-q", "--inline", inline], tmp_path / "w.duckdb", tmp_path)
+    return code, out
+
+
+def test_json_fields_reads_nested_objects_and_arrays_with_their_types(tmp_path: Path) -> None:
+    # What every staging model relies on: a field that is missing or null reads as null, numbers
+    # come typed, objects nest and an array of objects comes out as a list of structs.
+    code, compiled = _compile_json_fields(
+        tmp_path,
+        '{"id": "x", "ship_to": {"lat": 1.5}, "lines": [{"q": 2}, {"q": 3}], "n": null}',
+        "{'id': 'text', 'ship_to': {'lat': 'number', 'zip': 'text'},"
+        " 'lines': [{'q': 'int'}], 'n': 'number', 'missing': 'text'}",
+    )
+    assert code == 0, compiled
+    (payload,) = duckdb.sql(compiled.strip()).fetchall()[0]
+    assert payload == {
+        "id": "x",
+        "ship_to": {"lat": 1.5, "zip": None},
+        "lines": [{"q": 2}, {"q": 3}],
+        "n": None,
+        "missing": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("{'a': 'texts'}", "JSON field type texts is not one of 'text', 'number', 'int', 'json'"),
+        ("{'a.b': 'text'}", "JSON field 'a.b' is not a plain field name: nest objects as {...}"),
+    ],
+)
+def test_json_fields_refuses_a_shape_it_cannot_read(
+    tmp_path: Path, fields: str, message: str
+) -> None:
+    code, out = _compile_json_fields(tmp_path, "{}", fields)
+    assert code != 0
+    assert message in out
+
+
 def test_optional_fields_are_null_when_absent(con: duckdb.DuckDBPyConnection) -> None:
     orders = {
         row[0]: row[1:]
