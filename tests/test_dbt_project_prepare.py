@@ -10,11 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgpack
 import pytest
 from dagster_dbt import DbtProject
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.defs.dbt import project as project_module
 from pipelines.defs.dbt.project import prepare_project, require_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,9 +77,14 @@ def test_a_preparation_that_would_parse_the_same_again_is_skipped(tmp_path, monk
     warehouse = tmp_path / "warehouse.duckdb"
     prepare_project(warehouse, project)
     assert require_manifest(project).exists()
+    # dbt's record of the seeds is left as dbt wrote it, so that a build's own parse finds
+    # nothing changed (dagster-dbt's preparer spoils their checksums).
+    saved = msgpack.unpackb((copy / "target" / "partial_parse.msgpack").read_bytes())
+    seeds = [f for f in saved["files"].values() if f.get("parse_file_type") == "seed"]
+    assert seeds and all(set(f["checksum"]["checksum"]) != {"0"} for f in seeds)
 
     parses: list[Path] = []
-    monkeypatch.setattr(project.preparer, "prepare", lambda p: parses.append(p.project_dir))
+    monkeypatch.setattr(project_module.PREPARER, "prepare", lambda p: parses.append(p.project_dir))
     prepare_project(warehouse, project)
     assert parses == []
     # Another warehouse path (profiles.yml names it) or an edited model parses again.

@@ -144,9 +144,15 @@ def test_what_a_scoped_build_leaves_out_is_built_from_reference_files_alone_and_
 
 
 def test_dbt_build_args():
-    assert build_args() == ["build"]
+    assert build_args() == ["build", "--threads", "4"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
-    assert build_args(exclude=["--exclude", "tag:x"]) == ["build", "--exclude", "tag:x"]
+    assert build_args(exclude=["--exclude", "tag:x"]) == [
+        "build",
+        "--threads",
+        "4",
+        "--exclude",
+        "tag:x",
+    ]
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:

@@ -52,17 +52,38 @@ def test_a_step_of_no_known_kind_counts_as_other() -> None:
     assert steps["dagster and other"] == 9.0 and steps["feed"] == 1.0
 
 
-def test_dbt_times_come_from_run_results_by_node_kind() -> None:
+def _ran(node: str, start: float, stop: float) -> dict:
+    """A run_results.json entry of a node that compiled and ran between those seconds."""
+
+    def stamp(second: float) -> str:
+        return f"2026-12-06T06:00:{second:06.3f}Z"
+
+    middle = (start + stop) / 2
+    return {
+        "unique_id": node,
+        "execution_time": stop - start,
+        "timing": [
+            {"name": "compile", "started_at": stamp(start), "completed_at": stamp(middle)},
+            {"name": "execute", "started_at": stamp(middle), "completed_at": stamp(stop)},
+        ],
+    }
+
+
+def test_dbt_times_are_wall_times_by_node_kind() -> None:
     results = {
         "elapsed_time": 9.0,
         "results": [
-            {"unique_id": "model.omsi.fct_orders", "execution_time": 2.0},
-            {"unique_id": "seed.omsi.cost_model", "execution_time": 0.5},
-            {"unique_id": "test.omsi.unique_fct_orders_order_id.1", "execution_time": 1.0},
-            {"unique_id": "unit_test.omsi.fct_orders.on_time", "execution_time": 0.25},
+            _ran("model.omsi.fct_orders", 0.0, 2.0),
+            # Beside the model (an incremental build runs several nodes at once): counted once.
+            _ran("model.omsi.fct_shipments", 1.0, 2.5),
+            _ran("seed.omsi.cost_model", 3.0, 3.5),
+            # Tests while a model runs count as models' time; the rest as tests'.
+            _ran("test.omsi.unique_fct_orders_order_id.1", 3.25, 4.25),
+            _ran("unit_test.omsi.fct_orders.on_time", 5.0, 5.25),
+            {"unique_id": "test.omsi.skipped", "execution_time": 0.0, "timing": []},
         ],
     }
-    assert build_times(json.loads(json.dumps(results))) == BuildTimes(9.0, 2.5, 1.25)
+    assert build_times(json.loads(json.dumps(results))) == BuildTimes(9.0, 3.0, 1.0)
 
 
 def test_steps_and_build_times_are_kept_by_run(tmp_path: Path) -> None:

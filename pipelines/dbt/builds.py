@@ -47,8 +47,10 @@ _TESTS = ("test.", "unit_test.")
 class BuildTimes:
     """Where a dbt build's time went, from dbt's own record of it (target/run_results.json).
 
-    dbt runs one node at a time here (threads: 1), so models + tests never exceed `elapsed`;
-    the difference is dbt's own work between nodes.
+    Wall times: `models` while a model or seed ran, `tests` while only tests ran. An incremental
+    build runs several nodes at once, so the nodes' own times would add up to more than the
+    build; models + tests never exceed `elapsed`, and the difference is dbt's own work between
+    nodes.
     """
 
     elapsed: float
@@ -56,13 +58,42 @@ class BuildTimes:
     tests: float
 
 
+Span = tuple[datetime, datetime]
+
+
+def _node_spans(results: list[Mapping[str, Any]], kinds: tuple[str, ...]) -> list[Span]:
+    """When each node of those kinds ran, from compiling to done (a skipped node has no span)."""
+    spans = []
+    for result in results:
+        if result["unique_id"].startswith(kinds) and result.get("timing"):
+            stamps = [t[key] for t in result["timing"] for key in ("started_at", "completed_at")]
+            stamps = [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps if s]
+            spans.append((min(stamps), max(stamps)))
+    return spans
+
+
+def _covered(spans: list[Span]) -> float:
+    """Seconds during which at least one of the spans was open."""
+    seconds, end = 0.0, None
+    for start, stop in sorted(spans):
+        if end is None or start > end:
+            seconds += (stop - start).total_seconds()
+            end = stop
+        elif stop > end:
+            seconds += (stop - end).total_seconds()
+            end = stop
+    return seconds
+
+
 def build_times(run_results: Mapping[str, Any]) -> BuildTimes:
-    """Sum the nodes' execution times of a run_results.json by what they are."""
+    """A run_results.json's wall time by what dbt was doing."""
     results = run_results["results"]
+    models = _node_spans(results, _BUILDS)
+    either = _covered(models + _node_spans(results, _TESTS))
     return BuildTimes(
         elapsed=run_results["elapsed_time"],
-        models=sum(r["execution_time"] for r in results if r["unique_id"].startswith(_BUILDS)),
-        tests=sum(r["execution_time"] for r in results if r["unique_id"].startswith(_TESTS)),
+        models=_covered(models),
+        tests=either - _covered(models),
     )
 
 

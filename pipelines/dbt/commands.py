@@ -38,7 +38,18 @@ def dbt_env(home: OmsiHome) -> dict[str, str]:
     return {"OMSI_WAREHOUSE": str(home.warehouse)}
 
 
+# dbt nodes an incremental build runs at once (profiles.yml's `threads: 1` holds for full builds).
+# Its nodes are small: on a one-day run at 1,000,000 orders about 40% of the dbt worker's time
+# was dbt's own Python (rendering, compiling, logging events), one core, while DuckDB waited.
+# With four at a time that work overlaps other nodes' queries: the dbt step went from 41-44 s to
+# 34 s. A full build stays one at a time: its statements already use every core, and beside
+# each other their memory would add up under the one cap DuckDB keeps to.
+INCREMENTAL_THREADS = 4
+
+
 def build_args(*, full_refresh: bool = False, exclude: Sequence[str] = ()) -> list[str]:
     """Arguments of one `dbt build`; a pure function so that the choice is easy to test.
     `exclude` is the tests an incremental build leaves out (`DataTestScope.exclude_args`)."""
-    return ["build", "--full-refresh"] if full_refresh else ["build", *exclude]
+    if full_refresh:
+        return ["build", "--full-refresh"]
+    return ["build", "--threads", str(INCREMENTAL_THREADS), *exclude]

@@ -18,6 +18,7 @@ from pipelines.dbt.data_test_scope import data_test_scope
 from pipelines.dbt.project_files import project_fingerprint
 from pipelines.defs.dbt.project import DBT_PROJECT, OmsiDbtTranslator, require_manifest
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
+from pipelines.preload import RISK_MODELS, in_background
 
 
 class DbtBuildConfig(dg.Config):
@@ -62,6 +63,7 @@ def dbt_models(
     os.environ.update({**dbt_env(warehouse.paths), **scope.env()})
     args = build_args(full_refresh=rebuild, exclude=scope.exclude_args())
     build = dbt.cli(args, context=context)
+    in_background(RISK_MODELS)  # imported while dbt runs in its own process
     # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from build.stream()
     times = build_times(build.get_artifact("run_results.json"))

@@ -10,14 +10,14 @@
 """
 
 # No `from __future__ import annotations`: Dagster reads parameter types from the signature.
+# Training and scoring import scikit-learn and skops inside the assets, not here: 2.7 s that
+# every `omsi` command loading the definitions would pay, and that `omsi run` pays while dbt
+# runs instead (pipelines/preload.py).
 import dagster as dg
 
 from models.drift import PSI_WARNING
 from models.promotion import gate_failures
-from models.registry import Registry
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
-from pipelines.ml.scoring_run import NoPromotedModel, score_delivery, score_inventory
-from pipelines.ml.training_run import FeaturesMissing, is_outdated, train_model
 
 TRAIN_TAG = "omsi/train"
 FEATURE_TABLES = {"delivery": "ml_delivery_features", "inventory": "ml_inventory_features"}
@@ -40,6 +40,9 @@ def _training_asset(model: str) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec("promoted_model_meets_gates", asset=key, blocking=True)],
     )
     def train_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        from models.registry import Registry
+        from pipelines.ml.training_run import FeaturesMissing, is_outdated, train_model
+
         registry = Registry(warehouse.paths.models)
         metadata = {}
         asked = context.run.tags.get(TRAIN_TAG) == "true"
@@ -79,7 +82,7 @@ def _training_asset(model: str) -> dg.AssetsDefinition:
     return train_asset
 
 
-def _scoring_asset(model: str, scorer) -> dg.AssetsDefinition:
+def _scoring_asset(model: str) -> dg.AssetsDefinition:
     table, scored_filter = SCORED_ROWS[model]
     key = dg.AssetKey(["ml", table])
 
@@ -97,18 +100,22 @@ def _scoring_asset(model: str, scorer) -> dg.AssetsDefinition:
     def score_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         from datetime import UTC, datetime
 
+        from models.registry import Registry
+        from pipelines.ml import scoring_run
+
+        scorer = {"delivery": scoring_run.score_delivery, "inventory": scoring_run.score_inventory}
         registry = Registry(warehouse.paths.models)
         scored_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         try:
             with warehouse.connect() as con:
-                outcome = scorer(con, registry, scored_at)
+                outcome = scorer[model](con, registry, scored_at)
                 expected = con.execute(
                     f"select count(*) from ml.{FEATURE_TABLES[model]} where {scored_filter}"
                 ).fetchall()[0][0]
                 written = con.execute(
                     f"select count(*) from ml.{table} where model_version = ?", [outcome.version]
                 ).fetchall()[0][0]
-        except NoPromotedModel as exc:
+        except scoring_run.NoPromotedModel as exc:
             context.log.warning(str(exc))
             yield dg.MaterializeResult(metadata={"not_scored": str(exc)})
             yield dg.AssetCheckResult(
@@ -150,7 +157,4 @@ def _scoring_asset(model: str, scorer) -> dg.AssetsDefinition:
 
 
 model_assets = [_training_asset("delivery"), _training_asset("inventory")]
-score_assets = [
-    _scoring_asset("delivery", score_delivery),
-    _scoring_asset("inventory", score_inventory),
-]
+score_assets = [_scoring_asset("delivery"), _scoring_asset("inventory")]

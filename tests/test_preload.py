@@ -1,0 +1,33 @@
+"""Slow imports run ahead on a thread, and the definitions load without scikit-learn."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.preload import RISK_MODELS, in_background
+
+
+def test_modules_are_imported_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("preloaded_first", "preloaded_after_a_failure"):
+        (tmp_path / f"{name}.py").write_text("LOADED = True\n")
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    thread = in_background(("preloaded_first", "no_such_module", "preloaded_after_a_failure"))
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert sys.modules["preloaded_first"].LOADED
+    # A module that fails stops the thread quietly: the step that needs it reports the error.
+    assert "preloaded_after_a_failure" not in sys.modules
+
+
+def test_loading_the_definitions_leaves_the_risk_models_for_later() -> None:
+    probe = (
+        "import sys, pipelines.definitions;"
+        f"print(sorted(m for m in ('sklearn', 'skops', *{RISK_MODELS!r}) if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
