@@ -1,11 +1,10 @@
 """Import, on a background thread, what a later step of `omsi run` needs, while this step waits.
 
-Some libraries take seconds to import: Great Expectations (3.2 s) for the batch checks, and
-scikit-learn with skops (2.7 s) for scoring. An import holds Python's interpreter lock, so it
-only comes free while the step it overlaps works outside that lock: DuckDB's statements during
-ingest, the dbt subprocess (half a minute of a one-day run) during the dbt step. Started there,
-the import is done by the time the later step asks for it; one started anywhere else would
-only delay the step it runs beside.
+Scoring needs scikit-learn and skops, 2.7 s to import. An import holds Python's interpreter
+lock, so it only comes free while the step it overlaps waits outside that lock: the dbt step,
+which waits half a minute of a one-day run for the dbt subprocess. Started anywhere else it
+only delays the step it runs beside: Great Expectations (3.2 s) imported beside ingest, whose
+DuckDB statements release the lock, made ingest and the batch checks no faster together.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from __future__ import annotations
 import importlib
 import threading
 
-# The batch checks, which run right after ingest.
-BATCH_CHECKS = ("great_expectations",)
 # Training and scoring, which run after dbt.
 RISK_MODELS = ("pipelines.ml.training_run", "pipelines.ml.scoring_run")
 

@@ -8,7 +8,6 @@ import dagster as dg
 from pipelines.defs.ingest.checks import CHECK_SPECS, ingest_reconciles, landed_events_suite
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.ingest import ingest_folder
-from pipelines.preload import BATCH_CHECKS, in_background
 
 # The raw tables ingest writes (pipelines/ingest/raw_tables.sql creates them), as assets. Keys
 # match the dbt sources (source `raw`, table name), so staging models hang below them;
@@ -38,7 +37,6 @@ def raw_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Land every new or changed file under `$OMSI_HOME/landing` (unchanged files are skipped)."""
     landing = warehouse.paths.landing
     landing.mkdir(parents=True, exist_ok=True)
-    in_background(BATCH_CHECKS)  # imported while DuckDB lands the files
     with warehouse.connect() as con:
         result = ingest_folder(con, landing, progress=context.log.info)
         counts = dict(
