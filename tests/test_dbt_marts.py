@@ -25,7 +25,7 @@ import pytest
 
 from models.registry import Registry
 from pipelines import warehouse
-from pipelines.dbt.commands import build_args
+from pipelines.dbt.commands import INCREMENTAL_THREADS
 from pipelines.ingest import ingest_folder
 from pipelines.replay.run import replay_warehouse
 from pipelines.simulator import generate
@@ -118,11 +118,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     first_statuses = _build(["build"], wh, root / "first")
     _deliver(world, landing, event_files[FIRST_DELIVERY_DAYS:-LAST_DELIVERY_FILES])
     _ingest(wh, landing)
-    # Incremental builds as `omsi run` runs them: several nodes at once.
-    incremental_statuses = _build(build_args(), wh, root / "incremental")
+    # Incremental builds as `omsi run`'s scoped builds run: several nodes at once.
+    incremental = ["build", "--threads", str(INCREMENTAL_THREADS)]
+    incremental_statuses = _build(incremental, wh, root / "incremental")
     _deliver(world, landing, event_files[-LAST_DELIVERY_FILES:])
     _ingest(wh, landing)
-    tail_statuses = _build(build_args(), wh, root / "tail")
+    tail_statuses = _build(incremental, wh, root / "tail")
     _replay(wh, root)
 
     # Keep the incremental result, then rebuild everything from scratch.

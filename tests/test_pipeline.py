@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from pipelines.adapters.olist import convert_olist
 from pipelines.cli import app
 from pipelines.dbt.commands import build_args
+from pipelines.dbt.data_test_scope import DataTestScope
 from pipelines.definitions import REFRESH_JOB, defs
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.sensors import build_landing_sensor
@@ -144,15 +145,12 @@ def test_what_a_scoped_build_leaves_out_is_built_from_reference_files_alone_and_
 
 
 def test_dbt_build_args():
-    assert build_args() == ["build", "--threads", "4"]
+    assert build_args() == ["build"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
-    assert build_args(exclude=["--exclude", "tag:x"]) == [
-        "build",
-        "--threads",
-        "4",
-        "--exclude",
-        "tag:x",
-    ]
+    # Cut to the new batches: some tests wait for full builds, and nodes run four at a time.
+    scoped = DataTestScope(after_batch=7)
+    assert build_args(scope=scoped) == ["build", "--threads", "4", *scoped.exclude_args()]
+    assert build_args(full_refresh=True, scope=scoped) == ["build", "--full-refresh"]
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:

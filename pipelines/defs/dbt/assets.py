@@ -61,7 +61,7 @@ def dbt_models(
         )
     context.log.info(scope.describe())
     os.environ.update({**dbt_env(warehouse.paths), **scope.env()})
-    args = build_args(full_refresh=rebuild, exclude=scope.exclude_args())
+    args = build_args(full_refresh=rebuild, scope=scope)
     build = dbt.cli(args, context=context)
     in_background(RISK_MODELS)  # imported while dbt runs in its own process
     # stream() raises when dbt fails, so only a build that passed is recorded.
