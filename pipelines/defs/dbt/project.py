@@ -66,7 +66,7 @@ class _SeedKeepingPreparer(DagsterDbtProjectPreparer):
     dagster-dbt spoils the seeds' checksums in the partial-parse file it leaves, so that a
     project prepared in one place and run in another re-reads the seeds' paths. Here the project
     runs where it was prepared, and the spoiled checksums made every `dbt build` parse the seeds
-    and the models that read them again, then rebuild the manifest: about 2 s of each run.
+    and the model that reads one while parsing again: 1.0-1.7 s of each dbt command at 1M orders.
     """
 
     def _invalidate_seeds_in_partial_parse(self, project: DbtProject) -> None:
