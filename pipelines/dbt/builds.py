@@ -88,13 +88,10 @@ def _covered(spans: list[Span]) -> float:
 def build_times(run_results: Mapping[str, Any]) -> BuildTimes:
     """A run_results.json's wall time by what dbt was doing."""
     results = run_results["results"]
-    models = _node_spans(results, _BUILDS)
-    either = _covered(models + _node_spans(results, _TESTS))
-    return BuildTimes(
-        elapsed=run_results["elapsed_time"],
-        models=_covered(models),
-        tests=either - _covered(models),
-    )
+    model_spans = _node_spans(results, _BUILDS)
+    models = _covered(model_spans)
+    either = _covered(model_spans + _node_spans(results, _TESTS))
+    return BuildTimes(elapsed=run_results["elapsed_time"], models=models, tests=either - models)
 
 
 def _newest_batch(con: duckdb.DuckDBPyConnection) -> int:
