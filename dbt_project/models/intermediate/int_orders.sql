@@ -17,7 +17,18 @@ batches as (
 
 ),
 
-first_placement as (
+-- Most orders are placed once: only those placed more than once are ranked, which costs a
+-- third of ranking every order's placements.
+placed_more_than_once as (
+
+    select order_id
+    from orders_placed
+    group by order_id
+    having count(*) > 1
+
+),
+
+later_placements as (
 
     select ranked.event_id
     from (
@@ -28,8 +39,9 @@ first_placement as (
                 order by orders_placed.placed_at, orders_placed.event_id
             ) as placement_rank
         from orders_placed
+        where orders_placed.order_id in (select placed_more_than_once.order_id from placed_more_than_once)
     ) as ranked
-    where ranked.placement_rank = 1
+    where ranked.placement_rank > 1
 
 )
 
@@ -38,5 +50,6 @@ select
     orders_placed.*,  -- noqa: AM04
     batches._max_batch_id
 from orders_placed
-inner join first_placement on orders_placed.event_id = first_placement.event_id
+left join later_placements on orders_placed.event_id = later_placements.event_id
 left join batches on orders_placed.order_id = batches.order_id
+where later_placements.event_id is null

@@ -36,85 +36,61 @@ shipment_lines_shipped as (
 
 ),
 
-packed_lines as (
+-- Each line item once per kind of event it came in, then both kinds summed in one pass: one
+-- grouping where a grouping per kind and two joins by shipment and line took twice as long.
+line_items as (
+
+    select distinct
+        'packed' as item_kind,
+        shipment_id,
+        line_index,
+        line_id,
+        quantity
+    from shipment_lines_packed
+    union all
+    select distinct
+        'shipped' as item_kind,
+        shipment_id,
+        line_index,
+        line_id,
+        quantity
+    from shipment_lines_shipped
+
+),
+
+shipment_line_quantities as (
 
     select
         shipment_id,
         line_id,
-        sum(quantity) as packed_quantity
-    from (
-        select distinct
-            shipment_id,
-            line_index,
-            line_id,
-            quantity
-        from shipment_lines_packed
-    ) as packed_items
+        coalesce(sum(case when item_kind = 'packed' then quantity end), 0) as packed_quantity,
+        coalesce(sum(case when item_kind = 'shipped' then quantity end), 0) as shipped_quantity
+    from line_items
     group by shipment_id, line_id
-
-),
-
-shipped_lines as (
-
-    select
-        shipment_id,
-        line_id,
-        sum(quantity) as shipped_quantity
-    from (
-        select distinct
-            shipment_id,
-            line_index,
-            line_id,
-            quantity
-        from shipment_lines_shipped
-    ) as shipped_items
-    group by shipment_id, line_id
-
-),
-
-shipment_line_keys as (
-
-    select
-        shipment_id,
-        line_id
-    from packed_lines
-    union
-    select
-        shipment_id,
-        line_id
-    from shipped_lines
 
 ),
 
 final as (
 
     select
-        shipment_line_keys.shipment_id,
+        shipment_line_quantities.shipment_id,
         shipments.order_id,
-        shipment_line_keys.line_id,
+        shipment_line_quantities.line_id,
         shipments.node_id,
-        coalesce(packed_lines.packed_quantity, 0) as packed_quantity,
-        coalesce(shipped_lines.shipped_quantity, 0) as shipped_quantity,
+        shipment_line_quantities.packed_quantity,
+        shipment_line_quantities.shipped_quantity,
         case
-            when shipments.shipped_at is not null then coalesce(shipped_lines.shipped_quantity, 0)
+            when shipments.shipped_at is not null then shipment_line_quantities.shipped_quantity
             when
                 orders.fulfillment_method = 'pickup'
                 and shipments.node_id = orders.pickup_node_id
-                then coalesce(packed_lines.packed_quantity, 0)
+                then shipment_line_quantities.packed_quantity
             else 0
         end as fulfilled_quantity,
         shipments._max_batch_id
-    from shipment_line_keys
-    inner join shipments on shipment_line_keys.shipment_id = shipments.shipment_id
+    from shipment_line_quantities
+    inner join shipments on shipment_line_quantities.shipment_id = shipments.shipment_id
     left join orders on shipments.order_id = orders.order_id
-    left join packed_lines
-        on
-            shipment_line_keys.shipment_id = packed_lines.shipment_id
-            and shipment_line_keys.line_id = packed_lines.line_id
-    left join shipped_lines
-        on
-            shipment_line_keys.shipment_id = shipped_lines.shipment_id
-            and shipment_line_keys.line_id = shipped_lines.line_id
 
 )
 
