@@ -160,7 +160,7 @@ def _replace_changed_rows(
         # A fact's rows of those orders are the ones whose newest batch is newer: the same rows,
         # read by a filter DuckDB prunes with each row group's min and max (a build appends
         # the rows it rewrites), where the list of orders made it scan every row (half the
-        # time). The views computed from the facts have no such column.
+        # time). The dashboards' views carry their fact's column, and the filter reaches its scan.
         changed = (
             f"_max_batch_id > {int(through)}"
             if name in carry_batch

@@ -43,7 +43,8 @@ final as (
         allocations.allocated_quantity,
         allocations.rejected_quantity,
         allocations.rejected_at,
-        allocations.is_phantom_rejection
+        allocations.is_phantom_rejection,
+        allocations._max_batch_id
     from allocations
     left join filters on allocations.order_id = filters.order_id
 

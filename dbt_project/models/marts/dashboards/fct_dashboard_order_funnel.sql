@@ -24,14 +24,16 @@ stages as (
         order_id,
         'placed' as funnel_stage,
         1 as stage_order,
-        placed_at as reached_at
+        placed_at as reached_at,
+        _max_batch_id
     from orders
     union all
     select
         order_id,
         'allocated' as funnel_stage,
         2 as stage_order,
-        first_allocated_at as reached_at
+        first_allocated_at as reached_at,
+        _max_batch_id
     from orders
     where first_allocated_at is not null
     union all
@@ -39,7 +41,8 @@ stages as (
         order_id,
         'shipped' as funnel_stage,
         3 as stage_order,
-        first_shipped_at as reached_at
+        first_shipped_at as reached_at,
+        _max_batch_id
     from orders
     where first_shipped_at is not null
     union all
@@ -47,7 +50,8 @@ stages as (
         order_id,
         'delivered_or_ready' as funnel_stage,
         4 as stage_order,
-        completed_at as reached_at
+        completed_at as reached_at,
+        _max_batch_id
     from orders
     where completed_at is not null
     union all
@@ -55,7 +59,8 @@ stages as (
         order_id,
         'collected' as funnel_stage,
         5 as stage_order,
-        collected_at as reached_at
+        collected_at as reached_at,
+        _max_batch_id
     from orders
     where collected_at is not null
 
@@ -72,7 +77,8 @@ final as (
         filters.channel,
         filters.fulfillment_method,
         filters.node_type,
-        filters.region
+        filters.region,
+        stages._max_batch_id
     from stages
     inner join filters on stages.order_id = filters.order_id
 

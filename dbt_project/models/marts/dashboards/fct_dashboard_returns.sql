@@ -45,7 +45,8 @@ final as (
         returns.initiated_at,
         returns.received_at,
         returns.refunded_at,
-        returns.refund_cycle_days
+        returns.refund_cycle_days,
+        returns._max_batch_id
     from returns
     left join filters on returns.order_id = filters.order_id
 

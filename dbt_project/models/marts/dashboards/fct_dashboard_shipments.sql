@@ -44,7 +44,8 @@ final as (
         shipments.fulfilled_units,
         shipments.distance_km,
         shipments.shipping_cost,
-        shipments.exception_codes
+        shipments.exception_codes,
+        shipments._max_batch_id
     from shipments
     left join filters on shipments.order_id = filters.order_id
 

@@ -59,7 +59,8 @@ final as (
         costs.return_handling_cost,
         costs.refunds_cost,
         costs.service_contacts,
-        costs.units_returned
+        costs.units_returned,
+        costs._max_batch_id
     from costs
     inner join filters on costs.order_id = filters.order_id
 
