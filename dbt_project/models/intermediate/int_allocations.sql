@@ -32,13 +32,6 @@ shipment_lines as (
 
 ),
 
-shipments as (
-
-    select * from {{ ref('int_shipments') }}
-    {{ only_touched_orders() }}
-
-),
-
 batches as (
 
     select * from {{ ref('int_order_batches') }}
@@ -78,16 +71,14 @@ cancellations as (
 fulfilments as (
 
     select
-        shipment_lines.order_id,
-        shipment_lines.line_id,
-        shipment_lines.node_id,
-        shipment_lines.fulfilled_quantity,
-        shipments.packed_at,
-        shipments.shipped_at
+        order_id,
+        line_id,
+        node_id,
+        fulfilled_quantity,
+        packed_at,
+        shipped_at
     from shipment_lines
-    inner join shipments
-        on shipment_lines.shipment_id = shipments.shipment_id
-    where shipment_lines.fulfilled_quantity > 0
+    where fulfilled_quantity > 0
 
 ),
 

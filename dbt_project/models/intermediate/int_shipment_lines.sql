@@ -87,6 +87,9 @@ final as (
                 then shipment_line_quantities.packed_quantity
             else 0
         end as fulfilled_quantity,
+        -- The shipment's times, carried for the models that place a line's units in time.
+        shipments.packed_at,
+        shipments.shipped_at,
         shipments._max_batch_id
     from shipment_line_quantities
     inner join shipments on shipment_line_quantities.shipment_id = shipments.shipment_id

@@ -81,15 +81,9 @@ fulfilment as (
         -- int_shipment_lines has one row per shipment and line: no distinct needed (a distinct
         -- count cost a second of the full build at 1,000,000 orders).
         count(case when shipment_lines.fulfilled_quantity > 0 then 1 end) as shipment_count,
-        max(coalesce(shipments.shipped_at, shipments.packed_at)) as last_fulfilled_at
+        max(coalesce(shipment_lines.shipped_at, shipment_lines.packed_at)) as last_fulfilled_at
     from {{ ref('int_shipment_lines') }} as shipment_lines
-    inner join {{ ref('int_shipments') }} as shipments
-        on shipment_lines.shipment_id = shipments.shipment_id
-    {%- if is_incremental() %}
-    where
-        shipment_lines.order_id in ({{ touched_orders() }})
-        and shipments.order_id in ({{ touched_orders() }})
-    {%- endif %}
+    {{ only_touched_orders('shipment_lines.order_id') }}
     group by shipment_lines.order_id, shipment_lines.line_id
 
 ),
