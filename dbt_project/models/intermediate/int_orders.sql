@@ -17,8 +17,8 @@ batches as (
 
 ),
 
--- Most orders are placed once: only those placed more than once are ranked, which costs a
--- third of ranking every order's placements.
+-- Most orders are placed once: only those placed more than once are ranked. Ranking every
+-- order's placements was most of this model's time (docs/decisions.md).
 placed_more_than_once as (
 
     select order_id

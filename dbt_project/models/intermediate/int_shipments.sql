@@ -109,7 +109,7 @@ exceptions as (
 ),
 
 -- Packed and shipped by a full join: a shipment may have only been packed, or (its packed event
--- late) only shipped. A quarter faster than joining both to the union of their ids.
+-- late) only shipped. Cheaper than joining both to the union of their ids.
 final as (
 
     select
