@@ -68,6 +68,7 @@ def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
 # rewrites exactly the orders with events in new batches, from all of their events. With them,
 # the dashboards' row-level relations that are computed order by order from those facts alone
 # (no as-of instant, no other order's rows), so that their rows change with their order's.
+# Every one carries its order's `_max_batch_id`.
 BY_ORDER = (
     "fct_allocations",
     "fct_cost_to_serve",
@@ -146,28 +147,17 @@ def _replace_changed_rows(
         """,
         {"through": through},
     )
-    carry_batch = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.columns"
-            " where table_catalog = 'wh' and table_schema = 'marts' and column_name = '_max_batch_id'"
-        ).fetchall()
-    }
     for name in BY_ORDER:
         con.execute(
             f"delete from main.{name} where order_id in (select order_id from changed_orders)"
         )
-        # A fact's rows of those orders are the ones whose newest batch is newer: the same rows,
+        # A table's rows of those orders are the ones whose newest batch is newer: the same rows,
         # read by a filter DuckDB prunes with each row group's min and max (a build appends
         # the rows it rewrites), where the list of orders made it scan every row (half the
         # time). The dashboards' views carry their fact's column, and the filter reaches its scan.
-        changed = (
-            f"_max_batch_id > {int(through)}"
-            if name in carry_batch
-            else "order_id in (select order_id from changed_orders)"
-        )
         con.execute(
-            f"insert into main.{name} by name select * from ({queries[name]}) where {changed}"
+            f"insert into main.{name} by name select * from ({queries[name]})"
+            f" where _max_batch_id > {int(through)}"
         )
     for name, key in BY_KEY.items():
         con.execute(
