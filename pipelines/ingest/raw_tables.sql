@@ -11,8 +11,10 @@ create table if not exists raw.events (
     source varchar not null,
     schema_version integer not null,
     order_id varchar,             -- data.order_id when the type has one: the key of incremental builds
-    data varchar not null,        -- the data object as JSON text, unknown fields kept (validated at
-                                  -- ingest; a JSON column would parse every row again on insert)
+    -- The data object as JSON text, unknown fields kept (validated at ingest; a JSON column
+    -- would parse every row again on insert). zstd: DuckDB's own choice for long text costs
+    -- more to write and takes 2.4 times the space (docs/decisions.md, "raw.events.data").
+    data varchar using compression zstd not null,
     content_hash ubigint not null, -- hash() of the content as landed: tells a duplicate from a
                                   -- conflict (pipelines/ingest/events.py)
     file varchar not null,        -- path relative to the landing folder
