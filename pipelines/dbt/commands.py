@@ -18,6 +18,12 @@ def dbt_beside_python() -> str | None:
     return shutil.which("dbt", path=str(Path(sys.executable).parent))
 
 
+def warm_dbt_beside_python() -> str | None:
+    """`omsi-dbt` beside this Python: dbt, run by the warm dbt server when `omsi run` started
+    one (pipelines/dbt/warm_server.py), and the plain `dbt` otherwise."""
+    return shutil.which("omsi-dbt", path=str(Path(sys.executable).parent))
+
+
 def dbt_command(dbt: str, args: list[str], work: Path) -> list[str]:
     """A dbt command line on this project whose target and logs go under `work`, so that tests
     and benchmarks keep their runs apart from each other and from `omsi run`'s."""

@@ -29,7 +29,7 @@ from dagster_dbt import (
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 from packaging.version import Version
 
-from pipelines.dbt.commands import dbt_beside_python
+from pipelines.dbt.commands import dbt_beside_python, warm_dbt_beside_python
 from pipelines.dbt.project_files import DBT_PROJECT_DIR, project_fingerprint
 from pipelines.settings import OmsiHome
 
@@ -135,7 +135,8 @@ class OmsiDbtCliResource(DbtCliResource):
 
 
 def dbt_cli(project: DbtProject) -> OmsiDbtCliResource:
-    return OmsiDbtCliResource(project_dir=project, dbt_executable=dbt_beside_python() or "dbt")
+    executable = warm_dbt_beside_python() or dbt_beside_python() or "dbt"
+    return OmsiDbtCliResource(project_dir=project, dbt_executable=executable)
 
 
 class OmsiDbtTranslator(DagsterDbtTranslator):
