@@ -6,8 +6,9 @@ state, and a dashboard holding the old file open never blocks the pipeline.
 
 After an incremental build the new file starts as a copy of the old one. The order facts and
 the dashboards' relations built from them order by order change only for the orders with events
-in batches the old snapshot had not seen, and the stock positions only on the days the build
-rewrote; every other table is copied whole. On 1,000,000 orders the order facts were half of
+in batches the old snapshot had not seen, the stock positions only on the days the build
+rewrote, and the daily aggregates from the first day it rewrote on; every other table is copied
+whole. On 1,000,000 orders the order facts were half of
 the snapshot's time.
 """
 
@@ -87,6 +88,18 @@ BY_ORDER = (
 # Tables an incremental build rewrites in part, with the key it replaces rows by: the rows whose
 # `_built_through_batch` is newer than the old snapshot's marts replace the rows of their keys.
 BY_KEY = {"fct_inventory_positions": ("node_id", "sku", "position_date")}
+# The dashboards' daily aggregates an incremental build rewrites by report day: every day from
+# the first event of the orders with new events on (dbt_project/macros/marts/
+# incremental_report_days.sql), a day possibly left with no row. The same first day, worked out
+# from the orders changed since the old snapshot, covers the days of every build since.
+BY_REPORT_DAY = (
+    "agg_allocations_daily",
+    "agg_category_returns_daily",
+    "agg_orders_daily",
+    "agg_return_reasons_daily",
+    "agg_shipments_daily",
+)
+_CARRIED = {*BY_ORDER, *BY_KEY, *BY_REPORT_DAY}
 
 
 def _carried_through(warehouse: Path, serving: Path) -> int | None:
@@ -108,7 +121,7 @@ def _carried_through(warehouse: Path, serving: Path) -> int | None:
                 "select table_name from information_schema.tables where table_catalog = 'old'"
             ).fetchall()
         }
-        if not {"serving_manifest", *BY_ORDER, *BY_KEY} <= tables:
+        if not {"serving_manifest", *_CARRIED} <= tables:
             return None
         columns = {
             name
@@ -169,6 +182,21 @@ def _replace_changed_rows(
         con.execute(f"delete from main.{name} using rewritten where {matches}")
         con.execute(f"insert into main.{name} by name select * from rewritten")
         con.execute("drop table rewritten")
+    # An order's first event is never later than any of its report days, then or now.
+    (first_day,) = con.execute(
+        """
+        select cast(min(first_event_at) as date) from wh.intermediate.int_order_batches
+        where _max_batch_id > $through
+        """,
+        {"through": through},
+    ).fetchall()[0]
+    for name in BY_REPORT_DAY if first_day is not None else ():
+        con.execute(f"delete from main.{name} where report_date >= $day", {"day": first_day})
+        con.execute(
+            f"insert into main.{name} by name select * from ({queries[name]})"
+            " where report_date >= $day",
+            {"day": first_day},
+        )
     return con.execute("select count(*) from changed_orders").fetchall()[0][0]
 
 
@@ -213,8 +241,10 @@ def publish_snapshot(warehouse: Path, serving: Path, *, whole: bool = False) -> 
                 " where table_catalog = current_database() and table_schema = 'main'"
             ).fetchall()
         }
-        partial = {*BY_ORDER, *BY_KEY}
-        carried = partial if through is not None and partial <= set(queries) else set()
+        # One transaction: one write of the file at its end, not one per statement (0.2-0.8 s
+        # of a one-day snapshot at 1,000,000 orders).
+        con.execute("begin transaction")
+        carried = _CARRIED if through is not None and _CARRIED.issubset(queries) else set()
         changed = _replace_changed_rows(con, queries, through) if carried else None
         for name in old - carried:
             con.execute(f"drop table main.{name}")
@@ -238,6 +268,7 @@ def publish_snapshot(warehouse: Path, serving: Path, *, whole: bool = False) -> 
             """,
             {"batch": batch, "tables": ",".join(sorted(queries)), "marts": marts},
         )
+        con.execute("commit")
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
