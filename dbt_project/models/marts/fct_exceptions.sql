@@ -73,24 +73,21 @@ not_allocated as (
 
 ),
 
-not_shipped as (
+-- Each line's latest allocation, with when it was resolved. Only a cancelled one needs its
+-- line's cancellation time: joining every allocation to its line for it was most of the model.
+latest_allocations as (
 
     select
-        'not_shipped_by_plan' as exception_type,
         allocations.order_id,
         allocations.line_id,
-        cast(null as {{ dbt.type_string() }}) as shipment_id,
         allocations.node_id,
-        allocations.outcome as code,
-        allocations.planned_ship_by as breached_at,
+        allocations.outcome,
+        allocations.planned_ship_by,
         case
             when allocations.outcome = 'shipped' then allocations.fulfilled_at
             when allocations.outcome = 'rejected' then allocations.rejected_at
-            when allocations.outcome = 'cancelled' then order_lines.cancelled_at
         end as resolved_at
     from fct_allocations as allocations
-    left join fct_order_lines as order_lines
-        on allocations.order_id = order_lines.order_id and allocations.line_id = order_lines.line_id
     where
         allocations.is_latest_attempt
         and allocations.fulfillment_method is not null
@@ -102,14 +99,45 @@ not_shipped as (
                 and pickup_orders.fulfillment_method = 'pickup'
                 and pickup_orders.pickup_node_id = allocations.node_id
         )
-        and coalesce(
-            case
-                when allocations.outcome = 'shipped' then allocations.fulfilled_at
-                when allocations.outcome = 'rejected' then allocations.rejected_at
-                when allocations.outcome = 'cancelled' then order_lines.cancelled_at
-            end,
-            (select as_of.as_of_at from as_of)
-        ) > allocations.planned_ship_by
+
+),
+
+resolved_allocations as (
+
+    select * from latest_allocations
+    where outcome <> 'cancelled'
+    union all
+    select
+        latest_allocations.order_id,
+        latest_allocations.line_id,
+        latest_allocations.node_id,
+        latest_allocations.outcome,
+        latest_allocations.planned_ship_by,
+        order_lines.cancelled_at as resolved_at
+    from latest_allocations
+    left join fct_order_lines as order_lines
+        on
+            latest_allocations.order_id = order_lines.order_id
+            and latest_allocations.line_id = order_lines.line_id
+    where latest_allocations.outcome = 'cancelled'
+
+),
+
+not_shipped as (
+
+    select
+        'not_shipped_by_plan' as exception_type,
+        allocations.order_id,
+        allocations.line_id,
+        cast(null as {{ dbt.type_string() }}) as shipment_id,
+        allocations.node_id,
+        allocations.outcome as code,
+        allocations.planned_ship_by as breached_at,
+        allocations.resolved_at
+    from resolved_allocations as allocations
+    where
+        coalesce(allocations.resolved_at, (select as_of.as_of_at from as_of))
+        > allocations.planned_ship_by
 
 ),
 
