@@ -9,36 +9,42 @@ shipments as (
 
 ),
 
-shipment_units as (
+-- The ship-by of the allocations each line's shipment fulfilled: a line and node can have
+-- been allocated more than once, so one row per line and node, with the latest.
+planned_lines as (
 
     select
-        shipment_id,
-        sum(packed_quantity) as packed_units,
-        sum(fulfilled_quantity) as fulfilled_units,
-        count(*) as line_count
-    from {{ ref('int_shipment_lines') }}
-    {{ only_touched_orders() }}
-    group by shipment_id
+        allocations.order_id,
+        allocations.line_id,
+        allocations.node_id,
+        max(allocations.planned_ship_by) as planned_ship_by
+    from {{ ref('int_allocations') }} as allocations
+    where
+        allocations.outcome = 'shipped'
+    {%- if is_incremental() %}
+        and allocations.order_id in ({{ touched_orders() }})
+    {%- endif %}
+    group by allocations.order_id, allocations.line_id, allocations.node_id
 
 ),
 
-planned as (
+-- Units, lines and ship-by per shipment, in one pass over its lines.
+shipment_units as (
 
-    -- The ship-by of the allocations this shipment fulfilled (the latest, when several).
     select
         shipment_lines.shipment_id,
-        max(allocations.planned_ship_by) as planned_ship_by
+        sum(shipment_lines.packed_quantity) as packed_units,
+        sum(shipment_lines.fulfilled_quantity) as fulfilled_units,
+        count(*) as line_count,
+        max(planned_lines.planned_ship_by) as planned_ship_by
     from {{ ref('int_shipment_lines') }} as shipment_lines
-    inner join {{ ref('int_allocations') }} as allocations
+    left join planned_lines
         on
-            shipment_lines.order_id = allocations.order_id
-            and shipment_lines.line_id = allocations.line_id
-            and shipment_lines.node_id = allocations.node_id
-            and allocations.outcome = 'shipped'
+            shipment_lines.order_id = planned_lines.order_id
+            and shipment_lines.line_id = planned_lines.line_id
+            and shipment_lines.node_id = planned_lines.node_id
     {%- if is_incremental() %}
-    where
-        shipment_lines.order_id in ({{ touched_orders() }})
-        and allocations.order_id in ({{ touched_orders() }})
+    where shipment_lines.order_id in ({{ touched_orders() }})
     {%- endif %}
     group by shipment_lines.shipment_id
 
@@ -86,7 +92,7 @@ final as (
         shipments.packed_at,
         shipments.shipped_at,
         shipments.delivered_at,
-        planned.planned_ship_by,
+        shipment_units.planned_ship_by,
         orders.promised_by,
         coalesce(shipment_units.line_count, 0) as line_count,
         coalesce(shipment_units.packed_units, 0) as packed_units,
@@ -99,7 +105,7 @@ final as (
         carriers.transit_days as promised_transit_days,
         {{ dbt.datediff('shipments.shipped_at', 'shipments.delivered_at', 'second') }} / 86400.0  -- noqa: LT05
             as transit_days,
-        shipments.shipped_at > planned.planned_ship_by as is_shipped_late,
+        shipments.shipped_at > shipment_units.planned_ship_by as is_shipped_late,
         shipments.delivered_at > orders.promised_by as is_delivered_late,
         -- Late: delivered after the promise, or lost (a lost parcel never keeps its promise).
         coalesce(shipments.delivered_at > orders.promised_by, false) or shipments.is_lost as is_late,
@@ -110,7 +116,6 @@ final as (
         batches._max_batch_id
     from shipments
     left join shipment_units on shipments.shipment_id = shipment_units.shipment_id
-    left join planned on shipments.shipment_id = planned.shipment_id
     left join orders on shipments.order_id = orders.order_id
     left join nodes on shipments.node_id = nodes.node_id
     left join carriers
