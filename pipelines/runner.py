@@ -138,8 +138,6 @@ def run_refresh(
     it succeeded or not.
     """
     started = time.perf_counter()  # before Dagster and the definitions load: part of the run
-    import dagster as dg
-
     from pipelines.ingest.discover import landing_fingerprint
 
     landing = landing_fingerprint(home.landing)  # as the run finds it (files may come meanwhile)
@@ -150,33 +148,7 @@ def run_refresh(
     # dbt imports and parses in a process of its own while the definitions load and the batch
     # lands; the dbt step then starts at once (pipelines/dbt/warm_server.py).
     with warm_dbt(home.warehouse):
-        from pipelines.definitions import REFRESH_JOB, defs
-        from pipelines.defs.warehouse_resource import WarehouseResource
-
-        instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
-        job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs(
-            {"terminal": _progress_logger(progress)}
-        )
-        run_config = {
-            "ops": {
-                "dbt_models": {"config": {"full_refresh": full_refresh, "full_checks": full_checks}}
-            },
-            "loggers": {"terminal": {}},
-        }
-        gating = logging.getLogger(_GATING_LOGGER)
-        level = gating.level
-        gating.setLevel(logging.ERROR)
-        try:
-            # The home is bound here, not when the definitions were imported, so one process
-            # can run against several homes (tests do).
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                resources={"warehouse": WarehouseResource(home=str(home.root))},
-                raise_on_error=False,
-            )
-        finally:
-            gating.setLevel(level)
+        instance, result = _execute(home, full_refresh, full_checks, progress)
     _record_steps(home, instance, result, time.perf_counter() - started)
     if result.success:
         from pipelines.quiet_runs import record_completed_run
@@ -185,6 +157,42 @@ def run_refresh(
         with connect(home.warehouse) as con:
             record_completed_run(con, result.run_id, landing)
     return result
+
+
+def _execute(
+    home: OmsiHome, full_refresh: bool, full_checks: bool, progress: Callable[[str], None]
+) -> tuple[DagsterInstance, ExecuteInProcessResult]:
+    """Load the definitions and run the refresh job on `home`, in this process."""
+    import dagster as dg
+
+    from pipelines.definitions import REFRESH_JOB, defs
+    from pipelines.defs.warehouse_resource import WarehouseResource
+
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+    job = defs.resolve_job_def(REFRESH_JOB).with_logger_defs(
+        {"terminal": _progress_logger(progress)}
+    )
+    run_config = {
+        "ops": {
+            "dbt_models": {"config": {"full_refresh": full_refresh, "full_checks": full_checks}}
+        },
+        "loggers": {"terminal": {}},
+    }
+    gating = logging.getLogger(_GATING_LOGGER)
+    level = gating.level
+    gating.setLevel(logging.ERROR)
+    try:
+        # The home is bound here, not when the definitions were imported, so one process can run
+        # against several homes (tests do).
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            resources={"warehouse": WarehouseResource(home=str(home.root))},
+            raise_on_error=False,
+        )
+    finally:
+        gating.setLevel(level)
+    return instance, result
 
 
 def _record_steps(

@@ -45,7 +45,9 @@ def main() -> None:
     if connection is None:
         _cold(args)
     request = {"args": args, "env": dict(os.environ), "cwd": os.getcwd()}
-    socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+    message = json.dumps(request).encode() + b"\n"
+    sent = socket.send_fds(connection, [message], [0, 1, 2])
+    connection.sendall(message[sent:])  # what one message could not carry
     replies = connection.makefile("rb")
     first = replies.readline()
     if not first:  # the server went away before running it: run it here

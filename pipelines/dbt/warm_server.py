@@ -60,12 +60,26 @@ def warm_dbt(warehouse: Path) -> Iterator[WarmDbt]:
     """
     folder = Path(tempfile.mkdtemp(prefix="omsi-warm-dbt-"))
     server = WarmDbt(folder / "dbt.sock", folder / "server.log")
-    with server.log.open("wb") as log:
+    # Listening before the server has started: a caller that comes at once waits in the
+    # backlog rather than finding no socket.
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener,
+        server.log.open("wb") as log,
+    ):
+        listener.bind(str(server.socket))
+        listener.listen(4)
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.dbt.warm_server", str(server.socket), str(warehouse)],
+            [
+                sys.executable,
+                "-m",
+                "pipelines.dbt.warm_server",
+                str(listener.fileno()),
+                str(warehouse),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
         )
     saved = os.environ.get(SOCKET_VARIABLE)
     os.environ[SOCKET_VARIABLE] = str(server.socket)
@@ -130,7 +144,12 @@ def _run(request: dict, manifest) -> int:
 def _serve_one(listener: socket.socket, connection: socket.socket, manifest) -> None:
     """Take one request: fork, and report the child's pid, then its exit code, to the caller."""
     data, fds, _, _ = socket.recv_fds(connection, _MESSAGE_BYTES, _STREAMS)
-    if len(fds) != _STREAMS:
+    while data and not data.endswith(b"\n"):  # the rest of a long environment
+        more = connection.recv(_MESSAGE_BYTES)
+        if not more:
+            break
+        data += more
+    if len(fds) != _STREAMS or not data.endswith(b"\n"):
         for fd in fds:
             os.close(fd)
         return
@@ -161,13 +180,11 @@ def _serve_one(listener: socket.socket, connection: socket.socket, manifest) -> 
     print(f"dbt {command}: exit {code} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def serve(path: Path, warehouse: Path) -> None:
-    """Listen at `path` at once (a caller waits in the backlog), warm up, then serve requests
-    one at a time until terminated or until the process that started it is gone."""
+def serve(listening: int, warehouse: Path) -> None:
+    """Warm up, then serve the callers of the socket listening on file descriptor `listening`
+    one at a time, until terminated or until the process that started it is gone."""
     parent = os.getppid()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(4)
+    listener = socket.socket(fileno=listening)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.perf_counter()
     manifest = _parsed_manifest(warehouse)
@@ -191,4 +208,4 @@ def serve(path: Path, warehouse: Path) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), Path(sys.argv[2]))
+    serve(int(sys.argv[1]), Path(sys.argv[2]))

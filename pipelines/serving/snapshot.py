@@ -8,8 +8,7 @@ After an incremental build the new file starts as a copy of the old one. The ord
 the dashboards' relations built from them order by order change only for the orders with events
 in batches the old snapshot had not seen, the stock positions only on the days the build
 rewrote, and the daily aggregates from the first day it rewrote on; every other table is copied
-whole. On 1,000,000 orders the order facts were half of
-the snapshot's time.
+whole. On 1,000,000 orders the order facts were half of the snapshot's time.
 """
 
 from __future__ import annotations
