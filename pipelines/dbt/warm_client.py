@@ -16,15 +16,17 @@ import os
 import signal
 import socket
 import sys
-from pathlib import Path
 
 from pipelines.dbt.warm_server import SOCKET_VARIABLE
 
 
 def _cold(args: list[str]) -> None:
-    """Become the dbt beside this Python (never returns)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    os.execv(dbt, [str(dbt), *args])
+    """Become the dbt beside this Python, or the one on PATH (never returns)."""
+    # Here, not at the top: it imports duckdb, which a warm call never needs.
+    from pipelines.dbt.commands import dbt_beside_python
+
+    dbt = dbt_beside_python() or "dbt"
+    os.execvp(dbt, [dbt, *args])
 
 
 def _connected(path: str | None) -> socket.socket | None:

@@ -150,7 +150,8 @@ def _replace_changed_rows(
     con: duckdb.DuckDBPyConnection, queries: dict[str, str], through: int
 ) -> int:
     """Bring the copied tables that change in part up to date: the rows of orders with newer
-    events, and the keys rewritten since, replaced. Returns how many orders changed."""
+    events, the keys rewritten since and the report days from the first rewritten one on,
+    replaced. Returns how many orders changed."""
     con.execute(
         """
         create temp table changed_orders as
@@ -189,13 +190,14 @@ def _replace_changed_rows(
         """,
         {"through": through},
     ).fetchall()[0]
-    for name in BY_REPORT_DAY if first_day is not None else ():
-        con.execute(f"delete from main.{name} where report_date >= $day", {"day": first_day})
-        con.execute(
-            f"insert into main.{name} by name select * from ({queries[name]})"
-            " where report_date >= $day",
-            {"day": first_day},
-        )
+    if first_day is not None:  # otherwise no order changed, and no day
+        for name in BY_REPORT_DAY:
+            con.execute(f"delete from main.{name} where report_date >= $day", {"day": first_day})
+            con.execute(
+                f"insert into main.{name} by name select * from ({queries[name]})"
+                " where report_date >= $day",
+                {"day": first_day},
+            )
     return con.execute("select count(*) from changed_orders").fetchall()[0][0]
 
 

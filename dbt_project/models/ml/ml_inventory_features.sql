@@ -246,7 +246,6 @@ sales as (
         on
             windows.node_id = adjustments.node_id
             and windows.sku = adjustments.sku
-            and adjustments.adjustment_reason = 'sale'
             and windows.observed_at > adjustments.adjusted_at
             and {{ dbt.dateadd('day', -var('ml_trailing_days'), 'windows.observed_at') }} <= adjustments.adjusted_at
     group by windows.observation_id
