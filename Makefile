@@ -14,7 +14,7 @@ BENCH_ORDERS ?= 1000000
 BENCH_DAYS ?= 365
 BENCH_SERVING ?=
 
-.PHONY: help uv install browser test demo dev run lint format bench docs clean
+.PHONY: help uv install browser java test demo dev run lint format bench docs clean
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,7 +36,14 @@ browser:  ## Install Debian's Chromium and ChromeDriver for the dashboard browse
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "note: no /usr/bin/chromium; browser tests will skip (install chromium chromium-driver as root)"; fi
 
-test: install browser lint  ## Lint, then run the whole test suite
+java:  ## Install a Java runtime for the local Spark tests (pyspark needs Java 17 or newer)
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing openjdk-17-jre-headless with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else echo "note: no java; the Spark tests will skip (install a Java 17+ runtime)"; fi
+
+test: install browser java lint  ## Lint, then run the whole test suite
 	$(UV) run pytest $(PYTEST_ARGS)
 
 demo: install  ## Build a demo world and open the dashboards

@@ -13,7 +13,7 @@ from pipelines.experiment.cli import experiment_command
 from pipelines.feed.cli import feed_command
 from pipelines.ml.commands import models_app, score_command, train_command
 from pipelines.replay.cli import replay_command
-from pipelines.settings import OmsiHome
+from pipelines.settings import LAKE_ENV, OmsiHome
 from pipelines.simulator.cli import generate_command
 
 app = typer.Typer(
@@ -232,6 +232,45 @@ def run(
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
+
+
+@app.command()
+def lake(
+    to: Annotated[
+        Path | None,
+        typer.Option(help=f"The lake folder. Default: ${LAKE_ENV}, else $OMSI_HOME/lake."),
+    ] = None,
+) -> None:
+    """Publish every finished ingest batch the lake lacks as Parquet, then check the lake.
+
+    Each raw table gets a folder per batch (`events/batch_id=7/`); a batch counts once its
+    `ingest_batches` folder, written last, is there. With $OMSI_LAKE set, `omsi run` publishes
+    each new batch itself; this command catches up a lake started later. See docs/lake.md.
+    """
+    from pipelines.lake import committed_batches, publish_batches, reconcile
+    from pipelines.warehouse import connect
+
+    home = OmsiHome.from_env()
+    folder = (to.resolve() if to else None) or home.lake or home.root / "lake"
+    if not home.warehouse.exists():
+        _fail(f"no warehouse at {home.warehouse}: run `omsi ingest` or `omsi run` first")
+    with connect(home.warehouse) as con:
+        published = publish_batches(con, folder, progress=_say)
+        differences = reconcile(con, folder)
+    committed = committed_batches(folder)
+    typer.echo(
+        f"lake {folder}: {len(committed)} batches"
+        + (f" (newest {committed[-1]})" if committed else "")
+        + f", {len(published)} published now"
+    )
+    if differences:
+        for difference in differences:
+            typer.echo(f"  differs: {difference.describe()}")
+        _fail(
+            "the lake disagrees with the warehouse: delete ingest_batches/batch_id=N in the lake"
+            " for each batch named and run `omsi lake` again, which writes those batches anew"
+        )
+    typer.echo("every committed batch holds the warehouse's rows, table by table")
 
 
 quarantine_app = typer.Typer(

@@ -8,6 +8,7 @@ from pipelines.defs.dbt.definitions import defs as dbt_defs
 from pipelines.defs.feed.definitions import defs as feed_defs
 from pipelines.defs.ingest.definitions import defs as ingest_defs
 from pipelines.defs.ingest.sensors import build_landing_sensor
+from pipelines.defs.lake.definitions import defs as lake_defs
 from pipelines.defs.ml.definitions import defs as ml_defs
 from pipelines.defs.serving.definitions import defs as serving_defs
 from pipelines.defs.warehouse_resource import WarehouseResource
@@ -35,6 +36,7 @@ daily_refresh = dg.ScheduleDefinition(
 
 defs = dg.Definitions.merge(
     ingest_defs(),
+    lake_defs(),
     dbt_defs(),
     ml_defs(),
     serving_defs(),

@@ -25,6 +25,7 @@ OTHER = "dagster and other"
 STEPS = (
     INGEST,
     CHECKS,
+    "lake",
     DBT_MODELS,
     DBT_TESTS,
     DBT_OTHER,
@@ -62,7 +63,7 @@ def step_line(step_key: str) -> str:
         return DBT_OTHER
     if step_key.startswith("ml__"):
         return "training" if step_key.endswith("_model") else "scoring"
-    for line in ("feed", "serving"):
+    for line in ("lake", "feed", "serving"):
         if step_key.startswith(line):
             return line
     return OTHER

@@ -9,6 +9,9 @@ from pathlib import Path
 # A folder holding this file is never ingested: the simulator marks its truth/ folder with it,
 # so that a generated world can be dropped into landing/ as it is.
 IGNORE_MARKER = ".omsi-ignore"
+# A folder to publish ingest's batches to as Parquet (pipelines/lake/), relative to $OMSI_HOME
+# unless absolute. Unset: no lake.
+LAKE_ENV = "OMSI_LAKE"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,12 @@ class OmsiHome:
     @property
     def feed(self) -> Path:
         return self.root / "feed"
+
+    @property
+    def lake(self) -> Path | None:
+        """Where `omsi run` publishes each ingest batch as Parquet, when $OMSI_LAKE names it."""
+        configured = os.environ.get(LAKE_ENV, "").strip()
+        return (self.root / configured).resolve() if configured else None
 
     def ensure(self) -> OmsiHome:
         for folder in (self.root, self.landing, self.models, self.feed):
