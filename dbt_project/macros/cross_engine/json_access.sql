@@ -61,6 +61,29 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Spark's from_json takes the struct as a DDL schema. A field typed STRING whose JSON value is
+    an object or array comes back as that value's JSON text, which is what 'json' asks for. -#}
+{% macro spark__json_fields(json_column, fields) -%}
+    from_json({{ json_column }}, '{{ spark_json_structure(fields) }}')
+{%- endmacro %}
+
+{% macro spark_json_structure(shape) -%}
+    {%- set types = {'text': 'STRING', 'number': 'DOUBLE', 'int': 'BIGINT', 'json': 'STRING'} -%}
+    {%- if shape is mapping -%}
+        STRUCT<
+        {%- for name, inner in shape.items() -%}
+            {{ json_field_name(name) }}: {{ spark_json_structure(inner) }}{{ ', ' if not loop.last }}
+        {%- endfor -%}
+        >
+    {%- elif shape is string and shape in types -%}
+        {{ types[shape] }}
+    {%- elif shape is sequence and shape is not string and shape | length == 1 -%}
+        ARRAY<{{ spark_json_structure(shape[0]) }}>
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("JSON field type " ~ shape ~ " is not supported.") }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A field name as it may appear in SQL as a struct field, unquoted. -#}
 {% macro json_field_name(name) -%}
     {%- if not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', name) -%}
@@ -103,6 +126,11 @@
     cast(len({{ array_value }}) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
+{#- Spark's size() of a null array is -1 unless ANSI mode is on; null here, as in DuckDB. -#}
+{% macro spark__array_size(array_value) -%}
+    cast(case when {{ array_value }} is not null then size({{ array_value }}) end as bigint)
+{%- endmacro %}
+
 
 {#
     A join clause that turns each element of an array field (read from a `json_fields` struct in
@@ -127,4 +155,11 @@
             unnest({{ array_value }}) as item,
             generate_subscripts({{ array_value }}, 1) as item_index
     ) as {{ alias }}
+{%- endmacro %}
+
+{#- Spark: a lateral view of the elements paired with their 1-based positions. -#}
+{% macro spark__unnest_array(array_value, alias) -%}
+    lateral view inline(
+        transform({{ array_value }}, (element, position) -> struct(element as item, position + 1 as item_index))
+    ) {{ alias }}
 {%- endmacro %}

@@ -20,3 +20,12 @@
 {% macro duckdb__parse_rfc3339_utc(text_expression) -%}
     timezone('UTC', cast(upper({{ text_expression }}) as timestamptz))
 {%- endmacro %}
+
+{#
+    Spark casts RFC 3339 text with its offset to an instant, then to the wall time of the
+    session's zone, which the spark target sets to UTC (profiles.yml). Digits past microseconds
+    are truncated.
+#}
+{% macro spark__parse_rfc3339_utc(text_expression) -%}
+    cast(cast(upper({{ text_expression }}) as timestamp) as timestamp_ntz)
+{%- endmacro %}
