@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from pipelines.ingest import ingest_folder
 from pipelines.lake import committed_batches, lake_table_sql, publish_batches, reconcile
 from pipelines.lake import publish as lake_publish
 from pipelines.lake.publish import REFERENCE_KEYS
-from pipelines.lake.spark_sources import source_views
 from pipelines.settings import LAKE_ENV
 from pipelines.simulator import generate
+from tests.lake_worlds import landing_in_two_batches, second_batch
 
 SOURCES = (
     Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "staging" / "_sources.yml"
@@ -33,31 +32,6 @@ def world(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lake_world")
     generate(root / "world", orders=1500, days=12, seed=11, bad_rate=0.01)
     return root / "world"
-
-
-def _landing_in_two_batches(world: Path, home: Path) -> tuple[Path, list[Path]]:
-    """A landing folder with the first half of the world's event files; the rest to add."""
-    landing = home / "landing"
-    shutil.copytree(world / "reference", landing / "reference")
-    files = sorted((world / "events").iterdir())
-    (landing / "events").mkdir(parents=True)
-    for path in files[: len(files) // 2]:
-        shutil.copy2(path, landing / "events" / path.name)
-    return landing, files[len(files) // 2 :]
-
-
-def _second_batch(landing: Path, rest: list[Path]) -> None:
-    """The rest of the events, and a renamed node: batch 2 replaces one reference row."""
-    for path in rest:
-        shutil.copy2(path, landing / "events" / path.name)
-    nodes = landing / "reference" / "nodes.csv"
-    with nodes.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    rows[0]["name"] = rows[0]["name"] + " (renamed)"
-    with nodes.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _columns(con, table: str) -> str:
@@ -88,12 +62,12 @@ def test_the_lake_holds_the_raw_tables_dbt_reads():
 
 
 def test_each_batch_is_published_once_and_the_lake_equals_the_warehouse(world, tmp_path):
-    landing, rest = _landing_in_two_batches(world, tmp_path)
+    landing, rest = landing_in_two_batches(world, tmp_path)
     lake = tmp_path / "lake"
     with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
         ingest_folder(con, landing)
         first = publish_batches(con, lake)
-        _second_batch(landing, rest)
+        second_batch(landing, rest)
         ingest_folder(con, landing)
         second = publish_batches(con, lake)
         again = publish_batches(con, lake)
@@ -114,7 +88,7 @@ def test_each_batch_is_published_once_and_the_lake_equals_the_warehouse(world, t
 def test_a_publish_cut_short_is_never_read_and_the_next_one_finishes_it(
     world, tmp_path, monkeypatch
 ):
-    landing, _ = _landing_in_two_batches(world, tmp_path)
+    landing, _ = landing_in_two_batches(world, tmp_path)
     lake = tmp_path / "lake"
     write = lake_publish._write_folder
 
@@ -143,7 +117,7 @@ def test_a_publish_cut_short_is_never_read_and_the_next_one_finishes_it(
 
 
 def test_a_batch_still_running_is_not_published(world, tmp_path):
-    landing, _ = _landing_in_two_batches(world, tmp_path)
+    landing, _ = landing_in_two_batches(world, tmp_path)
     with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
         ingest_folder(con, landing)
         con.execute("update raw.ingest_batches set finished_at = null")
@@ -152,7 +126,7 @@ def test_a_batch_still_running_is_not_published(world, tmp_path):
 
 
 def test_the_lake_asset_publishes_only_when_a_lake_is_set(world, tmp_path, monkeypatch):
-    landing, _ = _landing_in_two_batches(world, tmp_path / "home")
+    landing, _ = landing_in_two_batches(world, tmp_path / "home")
     with warehouse.connect(tmp_path / "home" / "warehouse.duckdb") as con:
         ingest_folder(con, landing)
     resources = {"warehouse": WarehouseResource(home=str(tmp_path / "home"))}
@@ -169,7 +143,7 @@ def test_the_lake_asset_publishes_only_when_a_lake_is_set(world, tmp_path, monke
 
 
 def test_omsi_lake_catches_up_and_fails_on_a_lake_that_lost_rows(world, tmp_path, monkeypatch):
-    landing, _ = _landing_in_two_batches(world, tmp_path)
+    landing, _ = landing_in_two_batches(world, tmp_path)
     with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
         ingest_folder(con, landing)
     monkeypatch.setenv("OMSI_HOME", str(tmp_path))
@@ -185,58 +159,3 @@ def test_omsi_lake_catches_up_and_fails_on_a_lake_that_lost_rows(world, tmp_path
     broken = runner.invoke(app, ["lake"])
     assert broken.exit_code == 1
     assert "differs: events, batch 1:" in broken.output
-
-
-def _spark_session(tmp_path: Path):
-    """A local Spark session, or a skip saying what to install."""
-    pyspark_sql = pytest.importorskip(
-        "pyspark.sql", reason="pyspark is not installed: `uv sync --group spark` (make install)"
-    )
-    if not shutil.which("java"):
-        pytest.skip("no Java runtime: install Java 17 or newer (Debian: openjdk-17-jre-headless)")
-    return (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("omsi-lake-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "spark-warehouse"))
-        .getOrCreate()
-    )
-
-
-@pytest.mark.spark
-def test_spark_reads_each_raw_table_as_the_warehouse_holds_it(world, tmp_path):
-    landing, rest = _landing_in_two_batches(world, tmp_path)
-    lake = tmp_path / "lake"
-    con = warehouse.connect(tmp_path / "warehouse.duckdb")
-    ingest_folder(con, landing)
-    publish_batches(con, lake)
-    _second_batch(landing, rest)
-    ingest_folder(con, landing)
-    publish_batches(con, lake)
-    # What a cut-short publish leaves: a batch with no commit record, a folder being written.
-    for leftover in ("batch_id=99", ".writing-batch_id=98"):
-        shutil.copytree(lake / "events" / "batch_id=2", lake / "events" / leftover)
-
-    spark = _spark_session(tmp_path)
-    try:
-        for statement in source_views(lake):
-            spark.sql(statement)
-        for table in (*lake_publish.BATCH_TABLES, lake_publish.COMMIT_TABLE):
-            spark.table(f"raw.{table}").write.parquet(str(tmp_path / "from_spark" / table))
-    finally:
-        spark.stop()
-
-    for table in (*lake_publish.BATCH_TABLES, lake_publish.COMMIT_TABLE):
-        # Compared as text: Spark has no unsigned integer (content_hash comes back a decimal).
-        columns = ", ".join(f"{name}::varchar" for name in _columns(con, table).split(", "))
-        spark_rows = (
-            f"select {columns} from read_parquet('{tmp_path}/from_spark/{table}/*.parquet')"
-        )
-        warehouse_rows = f"select {columns} from raw.{table}"
-        ((differing,),) = con.execute(
-            f"select (select count(*) from ({spark_rows} except all {warehouse_rows}))"
-            f" + (select count(*) from ({warehouse_rows} except all {spark_rows}))"
-        ).fetchall()
-        assert differing == 0, table
-    con.close()
