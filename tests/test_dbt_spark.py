@@ -25,7 +25,7 @@ from tests.lake_worlds import landing_in_two_batches, second_batch
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 # The layers of the project that run on Spark so far (docs/scale-out.md).
-SPARK_SELECTION = ["staging"]
+SPARK_SELECTION = ["staging", "intermediate"]
 
 
 def _require_spark():
@@ -103,10 +103,11 @@ def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
     expected = {f"raw.{table}" for table in (*BATCH_TABLES, COMMIT_TABLE)}
     assert expected <= set(exported)
     with warehouse.connect(wh, read_only=True) as con:
-        ((staged,),) = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'staging'"
+        ((built,),) = con.execute(
+            "select count(*) from information_schema.tables where table_schema in"
+            f" ({', '.join(repr(schema) for schema in SPARK_SELECTION)})"
         ).fetchall()
-        assert len(exported) == len(expected) + staged, exported
+        assert len(exported) == len(expected) + built, exported
         # The second batch holds the world's late events: returns and refunds of earlier orders.
         ((second,),) = con.execute(
             "select count(*) from staging.stg_oms__refunds where _batch_id = 2"

@@ -1,7 +1,6 @@
 {#
     Aggregates the marts need that dbt's cross-database macros lack. Model SQL calls these, so
-    another engine needs only its own <adapter>__ versions. (bool_or is dbt.bool_or; string
-    lists are dbt.listagg.)
+    another engine needs only its own <adapter>__ versions. (bool_or is dbt.bool_or.)
 #}
 
 {#- True when the expression is true on every row of the group. -#}
@@ -35,4 +34,23 @@
 
 {% macro default__value_at_max(value, order_by) -%}
     max_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+
+{#- The distinct non-null values of a text expression, sorted and joined by `delimiter`; null
+    when there are none. -#}
+{% macro sorted_distinct_text(expression, delimiter) -%}
+    {{ return(adapter.dispatch('sorted_distinct_text', 'omsi')(expression, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_text(expression, delimiter) -%}
+    {{ dbt.listagg('distinct ' ~ expression, "'" ~ delimiter ~ "'", 'order by ' ~ expression) }}
+{%- endmacro %}
+
+{#- Spark's listagg cannot order (dbt-spark warns and drops the order): a sorted set instead.
+    An empty group joins to '', where string_agg gives null. -#}
+{% macro spark__sorted_distinct_text(expression, delimiter) -%}
+    case when count({{ expression }}) > 0 then
+        array_join(array_sort(collect_set({{ expression }})), '{{ delimiter }}')
+    end
 {%- endmacro %}

@@ -102,7 +102,7 @@ exceptions as (
         min(reported_at) as first_exception_at,
         {{ dbt.bool_or("exception_code = 'damaged'") }} as is_damaged,
         {{ dbt.bool_or("exception_code = 'lost'") }} as is_lost,
-        {{ dbt.listagg('distinct exception_code', "','", 'order by exception_code') }} as exception_codes
+        {{ sorted_distinct_text('exception_code', ',') }} as exception_codes
     from shipment_exceptions
     group by shipment_id
 
