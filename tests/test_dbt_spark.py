@@ -24,8 +24,10 @@ from tests.lake_worlds import landing_in_two_batches, second_batch
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-# The layers of the project that run on Spark so far (docs/scale-out.md).
-SPARK_SELECTION = ["staging", "intermediate"]
+# The layers of the project that run on Spark so far (docs/scale-out.md), less the shadow
+# replay's views, which read the table `omsi replay` writes (not on Spark yet).
+SPARK_SELECTION = ["staging", "intermediate", "marts"]
+NOT_YET = ["fct_shadow_routing+"]
 
 
 def _require_spark():
@@ -83,7 +85,7 @@ def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
     wh, lake, spark_dir = tmp_path / "warehouse.duckdb", tmp_path / "lake", tmp_path / "spark"
     monkeypatch.setenv("OMSI_LAKE", str(lake))
     monkeypatch.setenv("OMSI_SPARK_DIR", str(spark_dir))
-    selection = ["--select", *SPARK_SELECTION]
+    selection = ["--select", *SPARK_SELECTION, "--exclude", *NOT_YET]
 
     for batch in (1, 2):
         if batch == 2:
@@ -91,9 +93,11 @@ def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
         with warehouse.connect(wh) as con:
             ingest_folder(con, landing)
             publish_batches(con, lake)
-        _dbt(["run", *selection], wh, tmp_path / "duckdb")
         if batch == 1:
+            _dbt(["seed"], wh, tmp_path / "duckdb")
             _dbt(["run-operation", "lake_sources", "--target", "spark"], wh, tmp_path / "spark")
+            _dbt(["seed", "--target", "spark"], wh, tmp_path / "spark")
+        _dbt(["run", *selection], wh, tmp_path / "duckdb")
         _dbt(["run", *selection, "--target", "spark"], wh, tmp_path / "spark")
 
     # What a publish cut short leaves: a batch with no commit record, a folder being written.
@@ -114,11 +118,15 @@ def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
         ).fetchall()
         assert second > 0, "the second batch should bring refunds"
         for name in exported:
-            columns = [c for (c, *_) in con.execute(f"describe {name}").fetchall()]
-            # As text: money, times and doubles must print alike, to the last digit. Spark has
-            # no unsigned integer (raw.events.content_hash comes back a decimal).
-            text = ", ".join(f'"{c}"::varchar' for c in columns)
-            spark_rows = f"select {text} from read_parquet('{tmp_path}/export/{name}/*.parquet')"
+            types = dict((c, t) for (c, t, *_) in con.execute(f"describe {name}").fetchall())
+            # As text, Spark's values first cast to the warehouse's types (Spark has no unsigned
+            # integer, its literals are narrower decimals): money, times and doubles must print
+            # alike, to the last digit.
+            text = ", ".join(f'"{c}"::varchar' for c in types)
+            as_warehouse = ", ".join(f'cast("{c}" as {t})::varchar' for c, t in types.items())
+            spark_rows = (
+                f"select {as_warehouse} from read_parquet('{tmp_path}/export/{name}/*.parquet')"
+            )
             duckdb_rows = f"select {text} from {name}"
             ((differing,),) = con.execute(
                 f"select (select count(*) from ({spark_rows} except all {duckdb_rows}))"

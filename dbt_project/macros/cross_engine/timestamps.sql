@@ -29,3 +29,34 @@
 {% macro spark__parse_rfc3339_utc(text_expression) -%}
     cast(cast(upper({{ text_expression }}) as timestamp) as timestamp_ntz)
 {%- endmacro %}
+
+
+{#- The ISO day of the week of a date or timestamp: 1 for Monday to 7 for Sunday. -#}
+{% macro iso_weekday(expression) -%}
+    {{ return(adapter.dispatch('iso_weekday', 'omsi')(expression)) }}
+{%- endmacro %}
+
+{% macro default__iso_weekday(expression) -%}
+    extract(isodow from {{ expression }})
+{%- endmacro %}
+
+{% macro spark__iso_weekday(expression) -%}
+    cast(extract(dayofweek_iso from {{ expression }}) as bigint)
+{%- endmacro %}
+
+
+{#- Whole seconds from `start` to `end` (the second boundaries between them, as dbt's datediff
+    counts), for durations: `seconds_between(a, b) / 3600.0` hours. -#}
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between', 'omsi')(start, end)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, end) -%}
+    {{ dbt.datediff(start, end, 'second') }}
+{%- endmacro %}
+
+{#- A double, so that dividing it gives a double, as DuckDB's `bigint / 3600.0` does: Spark
+    would divide decimals and round to six places. The session's zone is UTC (profiles.yml). -#}
+{% macro spark__seconds_between(start, end) -%}
+    cast(unix_seconds(cast({{ end }} as timestamp)) - unix_seconds(cast({{ start }} as timestamp)) as double)
+{%- endmacro %}

@@ -54,11 +54,11 @@ final as (
         coalesce(counts.over_units, 0) as over_units,
         coalesce(counts.under_units, 0) as under_units,
         coalesce(counts.system_units, 0) as system_units,
-        counts.accurate_counts * 1.0 / nullif(counts.counts, 0) as inventory_record_accuracy,
+        {{ divide('counts.accurate_counts * 1.0', 'nullif(counts.counts, 0)') }} as inventory_record_accuracy,
         coalesce(allocations.allocations, 0) as allocations,
         coalesce(allocations.rejections, 0) as rejections,
         coalesce(allocations.not_found_rejections, 0) as not_found_rejections,
-        allocations.not_found_rejections * 1.0 / nullif(allocations.allocations, 0)
+        {{ divide('allocations.not_found_rejections * 1.0', 'nullif(allocations.allocations, 0)') }}
             as phantom_inventory_rate
     from counts
     full outer join allocations

@@ -37,10 +37,10 @@ final as (
         extract(year from days.date_day) as year_number,
         extract(quarter from days.date_day) as quarter_number,
         extract(month from days.date_day) as month_number,
-        extract(isodow from days.date_day) as iso_weekday,
+        {{ iso_weekday('days.date_day') }} as iso_weekday,
         cast({{ dbt.date_trunc('week', 'days.date_day') }} as date) as week_start,
         cast({{ dbt.date_trunc('month', 'days.date_day') }} as date) as month_start,
-        extract(isodow from days.date_day) in (6, 7) as is_weekend
+        {{ iso_weekday('days.date_day') }} in (6, 7) as is_weekend
     from days
 
 )

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='delete+insert',
     unique_key=['node_id', 'sku', 'position_date'],
     on_schema_change='fail'

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_rewritten_report_days('kpi_date', 'kpi in ' ~ kpis_rewritten_whole()) }}"
@@ -125,7 +125,7 @@ allocation_kpis as (
         ('rejection_rate', "count(case when outcome = 'rejected' then 1 end)", 'count(*)'),
         ('phantom_inventory_rate', 'count(case when is_phantom_rejection then 1 end)', 'count(*)'),
         ('release_to_ship_hours',
-         "sum(case when outcome = 'shipped' then cast(" ~ dbt.datediff('allocated_at', 'fulfilled_at', 'second') ~ " / 3600.0 as decimal(38, 6)) end)",
+         "sum(case when outcome = 'shipped' then cast(" ~ seconds_between('allocated_at', 'fulfilled_at') ~ " / 3600.0 as decimal(38, 6)) end)",
          "count(case when outcome = 'shipped' then 1 end)"),
     ] -%}
     {{ kpi_rows('allocations', allocation_grain, allocation_measures) }}

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='delete+insert',
     unique_key='order_id',
     on_schema_change='fail'
@@ -519,11 +519,11 @@ final as (
         base.carrier,
         base.service_level,
         base.fulfillment_method = 'pickup' and base.node_id = base.pickup_node_id as is_from_pickup_store,
-        {{ dbt.datediff('base.cutoff_at', 'base.promised_by', 'second') }} / 3600.0  -- noqa: LT05
+        {{ seconds_between('base.cutoff_at', 'base.promised_by') }} / 3600.0  -- noqa: LT05
             as hours_to_promise,
-        {{ dbt.datediff('base.placed_at', 'base.cutoff_at', 'second') }} / 3600.0  -- noqa: LT05
+        {{ seconds_between('base.placed_at', 'base.cutoff_at') }} / 3600.0  -- noqa: LT05
             as hours_placed_to_allocated,
-        {{ dbt.datediff('base.cutoff_at', 'base.planned_ship_by', 'second') }} / 3600.0  -- noqa: LT05
+        {{ seconds_between('base.cutoff_at', 'base.planned_ship_by') }} / 3600.0  -- noqa: LT05
             as hours_to_planned_ship,
         carriers.transit_days as carrier_transit_days,
         -- Whole days the promise leaves after the planned ship day and the carrier's transit:
@@ -538,7 +538,7 @@ final as (
         decision_summary.nodes_at_allocation,
         decision_summary.nodes_at_allocation > 1 as is_split_at_allocation,
         decision_summary.estimated_ship_cost,
-        extract(isodow from base.cutoff_at) as cutoff_weekday,
+        {{ iso_weekday('base.cutoff_at') }} as cutoff_weekday,
         extract(hour from base.cutoff_at) as cutoff_hour,
         coalesce(demand.orders_yesterday, 0) / nullif(demand.orders_per_day_trailing, 0) as demand_ratio,
         {{ node_context_columns('nodes', 'node_history', 'lane_history', 'node_backlog') }},

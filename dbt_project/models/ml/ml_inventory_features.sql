@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='delete+insert',
     unique_key='observation_id',
     on_schema_change='fail',
@@ -316,7 +316,7 @@ final as (
         coalesce(skus.abc_class, 'unknown') as abc_class,
         skus.unit_price,
         coalesce(sales.units_sold_trailing, 0) / {{ var('ml_trailing_days') }}.0 as units_sold_per_day,
-        {{ dbt.datediff('windows.since_at', 'windows.observed_at', 'second') }} / 86400.0  -- noqa: LT05
+        {{ seconds_between('windows.since_at', 'windows.observed_at') }} / 86400.0  -- noqa: LT05
             as days_since_count,
         windows.previous_counted_at is not null as has_previous_count,
         windows.previous_error_units as previous_count_error_units,

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_rewritten_report_days() }}"

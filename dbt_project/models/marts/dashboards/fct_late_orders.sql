@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_rewritten_orders(also='is_open') }}"
@@ -92,11 +92,8 @@ final as (
         late.promised_by,
         late.completed_at,
         late.completed_at is null as is_open,
-        {{ dbt.datediff(
-            'late.promised_by',
-            'coalesce(late.completed_at, (select as_of.as_of_at from as_of))',
-            'second'
-        ) }} / 3600.0 as hours_late,
+        {{ seconds_between('late.promised_by',
+            'coalesce(late.completed_at, (select as_of.as_of_at from as_of))') }} / 3600.0 as hours_late,
         case
             when
                 late.first_allocated_at is null

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_where_deletable(),
     incremental_strategy='delete+insert',
     unique_key='order_id',
     on_schema_change='fail'
@@ -85,11 +85,8 @@ stages as (
         2 as stage_order,
         orders.first_allocated_at as started_at,
         orders.first_shipped_at as ended_at,
-        {{ dbt.datediff(
-            'orders.first_allocated_at',
-            'planned.planned_ship_by',
-            'second'
-        ) }} / 3600.0 as sla_hours
+        {{ seconds_between('orders.first_allocated_at',
+            'planned.planned_ship_by') }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.first_shipped_at is not null and orders.fulfillment_method <> 'pickup'
@@ -102,11 +99,8 @@ stages as (
         3 as stage_order,
         orders.first_shipped_at as started_at,
         orders.delivered_at as ended_at,
-        {{ dbt.datediff(
-            'planned.planned_ship_by',
-            'orders.promised_by',
-            'second'
-        ) }} / 3600.0 as sla_hours
+        {{ seconds_between('planned.planned_ship_by',
+            'orders.promised_by') }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.delivered_at is not null and orders.first_shipped_at is not null
@@ -119,11 +113,8 @@ stages as (
         4 as stage_order,
         orders.placed_at as started_at,
         orders.ready_for_pickup_at as ended_at,
-        {{ dbt.datediff(
-            'orders.placed_at',
-            'orders.promised_by',
-            'second'
-        ) }} / 3600.0 as sla_hours
+        {{ seconds_between('orders.placed_at',
+            'orders.promised_by') }} / 3600.0 as sla_hours
     from orders
     where orders.ready_for_pickup_at is not null
 
@@ -148,11 +139,8 @@ stages as (
         6 as stage_order,
         orders.placed_at as started_at,
         orders.completed_at as ended_at,
-        {{ dbt.datediff(
-            'orders.placed_at',
-            'orders.promised_by',
-            'second'
-        ) }} / 3600.0 as sla_hours
+        {{ seconds_between('orders.placed_at',
+            'orders.promised_by') }} / 3600.0 as sla_hours
     from orders
     where orders.completed_at is not null
 
@@ -162,11 +150,8 @@ timed as (
 
     select
         stages.*,
-        {{ dbt.datediff(
-            'stages.started_at',
-            'stages.ended_at',
-            'second'
-        ) }} / 3600.0 as hours
+        {{ seconds_between('stages.started_at',
+            'stages.ended_at') }} / 3600.0 as hours
     from stages
 
 ),

@@ -46,7 +46,7 @@ final as (
         orders.channel,
         orders.fulfillment_method,
         allocations.allocated_at,
-        {{ dbt.datediff('orders.placed_at', 'allocations.allocated_at', 'second') }} / 3600.0  -- noqa: LT05
+        {{ seconds_between('orders.placed_at', 'allocations.allocated_at') }} / 3600.0  -- noqa: LT05
             as hours_from_placed,
         allocations.allocated_quantity,
         allocations.carrier,

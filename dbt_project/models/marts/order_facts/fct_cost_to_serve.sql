@@ -274,7 +274,7 @@ final as (
 
     select
         totalled.*,
-        case when totalled.revenue > 0 then totalled.total_cost / totalled.revenue end
+        case when totalled.revenue > 0 then {{ divide('totalled.total_cost', 'totalled.revenue') }} end
             as cost_pct_of_revenue,
         orders._max_batch_id
     from totalled

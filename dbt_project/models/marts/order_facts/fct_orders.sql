@@ -15,7 +15,6 @@ lines as (
 
     select
         order_id,
-        count(*) as line_count,
         sum(ordered_quantity) as units_ordered,
         sum(fulfilled_quantity) as units_fulfilled,
         sum(cancelled_quantity) as units_cancelled,
@@ -123,8 +122,8 @@ nodes as (
 milestones as (
 
     select
+        -- line_count, with the rest of the order, comes from int_orders.
         orders.*,
-        lines.line_count,
         lines.units_ordered,
         lines.units_fulfilled,
         lines.units_cancelled,
@@ -256,15 +255,9 @@ final as (
         -- Revenue: merchandise not cancelled plus the shipping the customer paid.
         completion.ordered_value - completion.cancelled_value + {{ money('completion.shipping_charged') }}
             as revenue,
-        {{ dbt.datediff(
-            'completion.completed_at', 'completion.promised_by', 'second'
-        ) }} / 3600.0 as promise_slack_hours,
-        {{ dbt.datediff(
-            'completion.placed_at', 'completion.last_shipped_at', 'second'
-        ) }} / 3600.0 as click_to_ship_hours,
-        {{ dbt.datediff(
-            'completion.placed_at', 'completion.completed_at', 'second'
-        ) }} / 3600.0 as cycle_time_hours,
+        {{ seconds_between('completion.completed_at', 'completion.promised_by') }} / 3600.0 as promise_slack_hours,
+        {{ seconds_between('completion.placed_at', 'completion.last_shipped_at') }} / 3600.0 as click_to_ship_hours,
+        {{ seconds_between('completion.placed_at', 'completion.completed_at') }} / 3600.0 as cycle_time_hours,
         completion.service_contact_count,
         completion.wismo_contact_count,
         completion._max_batch_id

@@ -178,11 +178,11 @@ final as (
         initiated.initiated_at,
         received.received_at,
         refunds.refunded_at,
-        {{ dbt.datediff('initiated.initiated_at', 'received.received_at', 'second') }} / 86400.0  -- noqa: LT05
+        {{ seconds_between('initiated.initiated_at', 'received.received_at') }} / 86400.0  -- noqa: LT05
             as days_to_receive,
-        {{ dbt.datediff('received.received_at', 'refunds.refunded_at', 'second') }} / 86400.0  -- noqa: LT05
+        {{ seconds_between('received.received_at', 'refunds.refunded_at') }} / 86400.0  -- noqa: LT05
             as refund_cycle_days,
-        {{ dbt.datediff('initiated.initiated_at', 'refunds.refunded_at', 'second') }} / 86400.0  -- noqa: LT05
+        {{ seconds_between('initiated.initiated_at', 'refunds.refunded_at') }} / 86400.0  -- noqa: LT05
             as return_cycle_days,
         batches._max_batch_id
     from valued

@@ -103,7 +103,7 @@ final as (
         round({{ distance_km('nodes.lat', 'nodes.lon', 'orders.ship_to_lat', 'orders.ship_to_lon') }}, 1)
             as distance_km,
         carriers.transit_days as promised_transit_days,
-        {{ dbt.datediff('shipments.shipped_at', 'shipments.delivered_at', 'second') }} / 86400.0  -- noqa: LT05
+        {{ seconds_between('shipments.shipped_at', 'shipments.delivered_at') }} / 86400.0  -- noqa: LT05
             as transit_days,
         shipments.shipped_at > shipment_units.planned_ship_by as is_shipped_late,
         shipments.delivered_at > orders.promised_by as is_delivered_late,
