@@ -255,9 +255,12 @@ final as (
         -- Revenue: merchandise not cancelled plus the shipping the customer paid.
         completion.ordered_value - completion.cancelled_value + {{ money('completion.shipping_charged') }}
             as revenue,
-        {{ seconds_between('completion.completed_at', 'completion.promised_by') }} / 3600.0 as promise_slack_hours,
-        {{ seconds_between('completion.placed_at', 'completion.last_shipped_at') }} / 3600.0 as click_to_ship_hours,
-        {{ seconds_between('completion.placed_at', 'completion.completed_at') }} / 3600.0 as cycle_time_hours,
+        {{ seconds_between('completion.completed_at', 'completion.promised_by') }} / 3600.0
+            as promise_slack_hours,
+        {{ seconds_between('completion.placed_at', 'completion.last_shipped_at') }} / 3600.0
+            as click_to_ship_hours,
+        {{ seconds_between('completion.placed_at', 'completion.completed_at') }} / 3600.0
+            as cycle_time_hours,
         completion.service_contact_count,
         completion.wismo_contact_count,
         completion._max_batch_id
