@@ -255,11 +255,11 @@ final as (
         -- Revenue: merchandise not cancelled plus the shipping the customer paid.
         completion.ordered_value - completion.cancelled_value + {{ money('completion.shipping_charged') }}
             as revenue,
-        {{ seconds_between('completion.completed_at', 'completion.promised_by') }} / 3600.0
+        {{ seconds_between('completion.completed_at', 'completion.promised_by') }} / 3600.0  -- noqa: LT05
             as promise_slack_hours,
-        {{ seconds_between('completion.placed_at', 'completion.last_shipped_at') }} / 3600.0
+        {{ seconds_between('completion.placed_at', 'completion.last_shipped_at') }} / 3600.0  -- noqa: LT05
             as click_to_ship_hours,
-        {{ seconds_between('completion.placed_at', 'completion.completed_at') }} / 3600.0
+        {{ seconds_between('completion.placed_at', 'completion.completed_at') }} / 3600.0  -- noqa: LT05
             as cycle_time_hours,
         completion.service_contact_count,
         completion.wismo_contact_count,
