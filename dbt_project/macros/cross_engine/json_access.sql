@@ -160,6 +160,9 @@
 {#- Spark: a lateral view of the elements paired with their 1-based positions. -#}
 {% macro spark__unnest_array(array_value, alias) -%}
     lateral view inline(
-        transform({{ array_value }}, (element, position) -> struct(element as item, position + 1 as item_index))
+        transform(
+            {{ array_value }},
+            (element, position) -> struct(element as item, position + 1 as item_index)
+        )
     ) {{ alias }}
 {%- endmacro %}

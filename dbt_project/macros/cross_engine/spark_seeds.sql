@@ -13,7 +13,8 @@
             {% for row in chunk -%}
                 ({%- for value in row -%}
                     {%- set column = agate_table.column_names[loop.index0] -%}
-                    {%- set type = column_override.get(column, adapter.convert_type(agate_table, loop.index0)) -%}
+                    {%- set inferred = adapter.convert_type(agate_table, loop.index0) -%}
+                    {%- set type = column_override.get(column, inferred) -%}
                     cast({{ spark_literal(value) }} as {{ type }}){{ ',' if not loop.last }}
                 {%- endfor -%}){{ ',' if not loop.last }}
             {% endfor -%}

@@ -58,5 +58,8 @@
 {#- A double, so that dividing it gives a double, as DuckDB's `bigint / 3600.0` does: Spark
     would divide decimals and round to six places. The session's zone is UTC (profiles.yml). -#}
 {% macro spark__seconds_between(start, end) -%}
-    cast(unix_seconds(cast({{ end }} as timestamp)) - unix_seconds(cast({{ start }} as timestamp)) as double)
+    cast(
+        unix_seconds(cast({{ end }} as timestamp)) - unix_seconds(cast({{ start }} as timestamp))
+        as double
+    )
 {%- endmacro %}

@@ -215,8 +215,10 @@ aged as (
     select
         breaches.*,
         breaches.resolved_at is null as is_open,
-        {{ seconds_between('breaches.breached_at',
-            'coalesce(breaches.resolved_at, (select as_of.as_of_at from as_of))') }} / 3600.0 as age_hours
+        {{ seconds_between(
+            'breaches.breached_at',
+            'coalesce(breaches.resolved_at, (select as_of.as_of_at from as_of))'
+        ) }} / 3600.0 as age_hours
     from breaches
     -- A breach after the as-of instant has not happened yet.
     where breaches.breached_at <= (select as_of.as_of_at from as_of)

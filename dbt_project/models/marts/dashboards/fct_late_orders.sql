@@ -92,8 +92,10 @@ final as (
         late.promised_by,
         late.completed_at,
         late.completed_at is null as is_open,
-        {{ seconds_between('late.promised_by',
-            'coalesce(late.completed_at, (select as_of.as_of_at from as_of))') }} / 3600.0 as hours_late,
+        {{ seconds_between(
+            'late.promised_by',
+            'coalesce(late.completed_at, (select as_of.as_of_at from as_of))'
+        ) }} / 3600.0 as hours_late,
         case
             when
                 late.first_allocated_at is null

@@ -85,8 +85,10 @@ stages as (
         2 as stage_order,
         orders.first_allocated_at as started_at,
         orders.first_shipped_at as ended_at,
-        {{ seconds_between('orders.first_allocated_at',
-            'planned.planned_ship_by') }} / 3600.0 as sla_hours
+        {{ seconds_between(
+            'orders.first_allocated_at',
+            'planned.planned_ship_by'
+        ) }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.first_shipped_at is not null and orders.fulfillment_method <> 'pickup'
@@ -99,8 +101,10 @@ stages as (
         3 as stage_order,
         orders.first_shipped_at as started_at,
         orders.delivered_at as ended_at,
-        {{ seconds_between('planned.planned_ship_by',
-            'orders.promised_by') }} / 3600.0 as sla_hours
+        {{ seconds_between(
+            'planned.planned_ship_by',
+            'orders.promised_by'
+        ) }} / 3600.0 as sla_hours
     from orders
     left join planned on orders.order_id = planned.order_id
     where orders.delivered_at is not null and orders.first_shipped_at is not null
@@ -113,8 +117,10 @@ stages as (
         4 as stage_order,
         orders.placed_at as started_at,
         orders.ready_for_pickup_at as ended_at,
-        {{ seconds_between('orders.placed_at',
-            'orders.promised_by') }} / 3600.0 as sla_hours
+        {{ seconds_between(
+            'orders.placed_at',
+            'orders.promised_by'
+        ) }} / 3600.0 as sla_hours
     from orders
     where orders.ready_for_pickup_at is not null
 
@@ -139,8 +145,10 @@ stages as (
         6 as stage_order,
         orders.placed_at as started_at,
         orders.completed_at as ended_at,
-        {{ seconds_between('orders.placed_at',
-            'orders.promised_by') }} / 3600.0 as sla_hours
+        {{ seconds_between(
+            'orders.placed_at',
+            'orders.promised_by'
+        ) }} / 3600.0 as sla_hours
     from orders
     where orders.completed_at is not null
 
@@ -150,8 +158,10 @@ timed as (
 
     select
         stages.*,
-        {{ seconds_between('stages.started_at',
-            'stages.ended_at') }} / 3600.0 as hours
+        {{ seconds_between(
+            'stages.started_at',
+            'stages.ended_at'
+        ) }} / 3600.0 as hours
     from stages
 
 ),
