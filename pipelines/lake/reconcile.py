@@ -35,8 +35,10 @@ def lake_table_sql(lake: Path, table: str) -> str | None:
     """SQL for the committed rows of one raw table in the lake, `batch_id` included; None when
     the lake has no committed batch."""
     committed = committed_batches(lake)
-    if not committed:
-        return None
+    return _committed_rows(lake, table, committed) if committed else None
+
+
+def _committed_rows(lake: Path, table: str, committed: list[int]) -> str:
     files = "'" + str(lake / table / f"{PARTITION}=*" / "*.parquet").replace("'", "''") + "'"
     return (
         f"select * from read_parquet({files}, hive_partitioning = true,"
@@ -56,7 +58,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, lake: Path) -> list[Difference]:
     for table in (*BATCH_TABLES, COMMIT_TABLE):
         # A table whose files are all gone reads as empty (DuckDB refuses an empty glob).
         lake_sql = (
-            lake_table_sql(lake, table)
+            _committed_rows(lake, table, committed)
             if any((lake / table).glob(f"{PARTITION}=*/*.parquet"))
             else f"select * from raw.{table} where false"
         )
