@@ -1,5 +1,7 @@
-"""The dbt project on Apache Spark, over the lake of a small world: what runs on Spark so far
-equals the DuckDB build of the same batches, row for row, after an incremental second batch.
+"""The dbt project on Apache Spark, over the lake of a small world: what runs on Spark so far,
+built incrementally batch by batch, equals a full DuckDB build of the same events, row for row.
+The last batch rewrites only the recent months of the order-keyed tables (partitioned by the
+month of each order's first event on Spark), and the older months keep their files.
 
 Spark runs in dbt-spark's `session` mode with a local master (profiles.yml, target `spark`); each
 dbt command starts its own, and the catalog (an embedded Derby metastore) under OMSI_SPARK_DIR
@@ -10,6 +12,7 @@ saying which is missing.
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 # replay's views, which read the table `omsi replay` writes (not on Spark yet).
 SPARK_SELECTION = ["staging", "intermediate", "marts"]
 NOT_YET = ["fct_shadow_routing+"]
+# The partition column of the order-keyed tables on Spark (macros/cross_engine/order_partitions.sql).
+PARTITION = "_first_event_month"
 
 
 def _require_spark():
@@ -40,6 +45,27 @@ def _require_spark():
     if not shutil.which("java"):
         pytest.skip("no Java runtime: install Java 17 or newer (Debian: openjdk-17-jre-headless)")
     return pyspark_sql
+
+
+def _partition_files(spark_dir: Path) -> dict[str, dict[str, set[str]]]:
+    """The data files of every partitioned table in the Spark warehouse, by table and month."""
+    tables: dict[str, dict[str, set[str]]] = {}
+    for folder in (spark_dir / "warehouse").glob(f"*.db/*/{PARTITION}=*"):
+        month = folder.name.split("=", 1)[1]
+        files = {path.name for path in folder.glob("*.parquet")}
+        tables.setdefault(f"{folder.parent.parent.stem}.{folder.parent.name}", {})[month] = files
+    return tables
+
+
+def _first_month_rewritten(con, after_batch: int) -> str:
+    """The month ('yyyy-MM') of the earliest first event among the orders with an event in a
+    batch after `after_batch`: where an incremental run starts rewriting."""
+    ((month,),) = con.execute(
+        "select strftime(min(first_event_at), '%Y-%m') from intermediate.int_order_batches"
+        " where order_id in (select order_id from raw.events where batch_id > ?)",
+        [after_batch],
+    ).fetchall()
+    return month
 
 
 def _dbt(args: list[str], wh: Path, work: Path) -> None:
@@ -75,30 +101,54 @@ def _export(pyspark_sql, spark_dir: Path, schemas: list[str], out: Path) -> list
     return names
 
 
-def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
-    tmp_path, monkeypatch
-):
+def test_what_runs_on_spark_incrementally_equals_a_full_duckdb_build(tmp_path, monkeypatch):
     pyspark_sql = _require_spark()
     world = tmp_path / "world"
-    generate(world, orders=1500, days=12, seed=11, bad_rate=0.01)
+    # Three months and more, so that the last batch's late events leave the first months alone.
+    generate(world, orders=1500, days=90, seed=11, bad_rate=0.01, start=date(2024, 6, 1))
     landing, rest = landing_in_two_batches(world, tmp_path / "home")
     wh, lake, spark_dir = tmp_path / "warehouse.duckdb", tmp_path / "lake", tmp_path / "spark"
     monkeypatch.setenv("OMSI_LAKE", str(lake))
     monkeypatch.setenv("OMSI_SPARK_DIR", str(spark_dir))
     selection = ["--select", *SPARK_SELECTION, "--exclude", *NOT_YET]
 
-    for batch in (1, 2):
+    # Batch 2 renames a node, which touches every order; batch 3 holds the last month of
+    # events and the late returns and refunds of the months before.
+    for batch in (1, 2, 3):
         if batch == 2:
-            second_batch(landing, rest)
+            second_batch(landing, rest[: len(rest) // 2])
+        if batch == 3:
+            for path in rest[len(rest) // 2 :]:
+                shutil.copy2(path, landing / "events" / path.name)
+            before = _partition_files(spark_dir)
         with warehouse.connect(wh) as con:
+            ((last_batch,),) = con.execute(
+                "select coalesce(max(batch_id), 0) from raw.events"
+            ).fetchall()
             ingest_folder(con, landing)
             publish_batches(con, lake)
         if batch == 1:
             _dbt(["seed"], wh, tmp_path / "duckdb")
             _dbt(["run-operation", "lake_sources", "--target", "spark"], wh, tmp_path / "spark")
             _dbt(["seed", "--target", "spark"], wh, tmp_path / "spark")
-        _dbt(["run", *selection], wh, tmp_path / "duckdb")
+        # DuckDB rebuilds the last batch in full: the reference every Spark table must equal.
+        full = ["--full-refresh"] if batch == 3 else []
+        _dbt(["run", *selection, *full], wh, tmp_path / "duckdb")
         _dbt(["run", *selection, "--target", "spark"], wh, tmp_path / "spark")
+
+    # The last run rewrote the months from the earliest first event of an order it touched, and
+    # left the months before with the files they had.
+    with warehouse.connect(wh, read_only=True) as con:
+        first_rewritten = _first_month_rewritten(con, last_batch)
+    after = _partition_files(spark_dir)
+    assert "marts.fct_orders" in after, sorted(after)
+    assert min(after["marts.fct_orders"]) < first_rewritten, "the world should keep a month"
+    for table, months in after.items():
+        for month, files in months.items():
+            if month < first_rewritten:
+                assert files == before[table][month], (table, month)
+            elif month in before.get(table, {}):
+                assert not files & before[table][month], (table, month)
 
     # What a publish cut short leaves: a batch with no commit record, a folder being written.
     for leftover in ("batch_id=99", ".writing-batch_id=98"):
@@ -112,11 +162,11 @@ def test_what_runs_on_spark_equals_the_duckdb_build_after_an_incremental_batch(
             f" ({', '.join(repr(schema) for schema in SPARK_SELECTION)})"
         ).fetchall()
         assert len(exported) == len(expected) + built, exported
-        # The second batch holds the world's late events: returns and refunds of earlier orders.
-        ((second,),) = con.execute(
-            "select count(*) from staging.stg_oms__refunds where _batch_id = 2"
+        # The last batch holds late events: returns and refunds of earlier orders.
+        ((late,),) = con.execute(
+            "select count(*) from staging.stg_oms__refunds where _batch_id > ?", [last_batch]
         ).fetchall()
-        assert second > 0, "the second batch should bring refunds"
+        assert late > 0, "the last batch should bring refunds"
         for name in exported:
             types = dict((c, t) for (c, t, *_) in con.execute(f"describe {name}").fetchall())
             # As text, Spark's values first cast to the warehouse's types (Spark has no unsigned

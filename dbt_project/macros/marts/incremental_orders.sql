@@ -10,6 +10,18 @@
 -#}
 {% macro touched_orders() -%}
     {%- if is_incremental() -%}
+    {{ adapter.dispatch('touched_orders', 'omsi')() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__touched_orders() -%}
+    {{ orders_with_new_events() }}
+{%- endmacro %}
+
+
+{#- The orders with an event in a batch newer than the model's watermark (all of them after a
+    new reference file). -#}
+{% macro orders_with_new_events() -%}
     {%- set through = built_through('_max_batch_id') %}
     select distinct touched.order_id
     from {{ source('raw', 'events') }} as touched
@@ -18,7 +30,6 @@
         {%- if not reference_changed_since(through) %}
         and touched.batch_id > {{ through }}
         {%- endif %}
-    {%- endif -%}
 {%- endmacro %}
 
 

@@ -164,4 +164,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -1,3 +1,7 @@
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    partition_by=none
+) }}
 -- The newest ingest batch holding an event of each order: the watermark of incremental marts.
 -- With it, the time of the order's first event: no day a dashboard aggregate counts the order
 -- on comes before it (macros/marts/incremental_report_days.sql).

@@ -43,13 +43,19 @@ later_placements as (
     ) as ranked
     where ranked.placement_rank > 1
 
-)
+),
 
 -- Every staging column, by design: this model only removes re-sent placements.
-select
-    orders_placed.*,  -- noqa: AM04
-    batches._max_batch_id
-from orders_placed
-left join later_placements on orders_placed.event_id = later_placements.event_id
-left join batches on orders_placed.order_id = batches.order_id
-where later_placements.event_id is null
+final as (
+
+    select
+        orders_placed.*,  -- noqa: AM04
+        batches._max_batch_id
+    from orders_placed
+    left join later_placements on orders_placed.event_id = later_placements.event_id
+    left join batches on orders_placed.order_id = batches.order_id
+    where later_placements.event_id is null
+
+)
+
+{{ select_by_order() }}

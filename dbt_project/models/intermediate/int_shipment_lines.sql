@@ -98,4 +98,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

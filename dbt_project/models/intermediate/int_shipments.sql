@@ -138,4 +138,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

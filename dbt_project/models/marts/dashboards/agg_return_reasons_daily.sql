@@ -36,8 +36,10 @@ final as (
         sum(returned_quantity) as units_returned,
         sum(received_quantity) as units_received,
         sum(refund_amount) as refund_amount,
-        -- Over decimals: a float sum depends on row order, and builds must agree to the bit.
-        cast(sum(cast(refund_cycle_days as decimal(18, 6))) as double) as refund_cycle_days_sum,
+        -- Summed in whole seconds: a float sum of fractions depends on row order, and builds must
+        -- agree to the bit, while whole numbers sum exactly. (Not over decimals: a day count such
+        -- as 2.0065625 lies halfway at six places, which DuckDB rounds down and Spark up.)
+        sum(round(refund_cycle_days * 86400)) / 86400 as refund_cycle_days_sum,
         count(refund_cycle_days) as refunded_lines,
         -- The newest ingest batch when the row was written: the incremental watermark.
         {{ newest_batch() }} as _built_through_batch

@@ -1,6 +1,7 @@
 {{ config(
-    materialized=incremental_where_deletable(),
-    incremental_strategy='delete+insert',
+    materialized='incremental',
+    incremental_strategy=order_keyed_strategy(),
+    partition_by=order_keyed_partitions(),
     unique_key='order_id',
     on_schema_change='fail'
 ) }}
@@ -41,4 +42,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -69,4 +69,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -282,4 +282,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -179,4 +179,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

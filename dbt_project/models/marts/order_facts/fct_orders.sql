@@ -269,4 +269,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

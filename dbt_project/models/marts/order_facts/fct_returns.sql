@@ -195,4 +195,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -124,4 +124,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

@@ -132,4 +132,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}

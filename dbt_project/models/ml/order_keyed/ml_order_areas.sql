@@ -61,4 +61,4 @@ final as (
 
 )
 
-select * from final
+{{ select_by_order() }}
