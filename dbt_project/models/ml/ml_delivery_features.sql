@@ -363,7 +363,7 @@ area_exceptions as (
         count(*) filter (
             where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'window_days.cutoff_at') }}
         ) as weather_72h,
-        date_diff('second', max(area_weather.reported_at), window_days.cutoff_at) / 3600.0
+        {{ seconds_between('max(area_weather.reported_at)', 'window_days.cutoff_at') }} / 3600.0  -- noqa: LT05
             as hours_since_weather
     from window_days
     inner join area_weather
@@ -483,7 +483,7 @@ cutoff_demand as (
             when placed_days.placed_date = {{ dbt.dateadd('day', -1, 'cutoff_days.cutoff_date') }}
                 then placed_days.orders_placed
         end) as orders_yesterday,
-        sum(placed_days.orders_placed) / {{ var('ml_trailing_days') }}.0 as orders_per_day_trailing
+        {{ divide('sum(placed_days.orders_placed)', var('ml_trailing_days') ~ '.0') }} as orders_per_day_trailing
     from (select distinct cutoff_date from base) as cutoff_days
     inner join placed_days
         on
@@ -543,8 +543,10 @@ final as (
         coalesce(demand.orders_yesterday, 0) / nullif(demand.orders_per_day_trailing, 0) as demand_ratio,
         {{ node_context_columns('nodes', 'node_history', 'lane_history', 'node_backlog') }},
         coalesce(carrier_history.carrier_deliveries, 0) as carrier_deliveries_trailing,
-        carrier_history.carrier_late_deliveries * 1.0
-        / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
+        {{ divide(
+            'carrier_history.carrier_late_deliveries * 1.0',
+            'nullif(carrier_history.carrier_deliveries, 0)'
+        ) }} as carrier_late_rate,
         coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
         coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
         order_areas.destination_area,
@@ -552,10 +554,14 @@ final as (
         coalesce(area_exceptions.weather_48h, 0) as area_weather_exceptions_48h,
         coalesce(area_exceptions.weather_72h, 0) as area_weather_exceptions_72h,
         area_exceptions.hours_since_weather as hours_since_area_weather_exception,
-        coalesce(carrier_delays.delayed_exceptions, 0) * 1.0
-        / nullif(carrier_volume.shipments, 0) as carrier_delayed_exception_share,
-        area_deliveries.late_deliveries * 1.0
-        / nullif(area_deliveries.deliveries, 0) as area_late_delivery_share,
+        {{ divide(
+            'coalesce(carrier_delays.delayed_exceptions, 0) * 1.0',
+            'nullif(carrier_volume.shipments, 0)'
+        ) }} as carrier_delayed_exception_share,
+        {{ divide(
+            'area_deliveries.late_deliveries * 1.0',
+            'nullif(area_deliveries.deliveries, 0)'
+        ) }} as area_late_delivery_share,
         -- The label: known once the order is done, or once its promise passed with nothing
         -- completed (a lost parcel is late for good); null while it can still go either way.
         case
