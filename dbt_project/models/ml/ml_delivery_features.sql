@@ -140,7 +140,9 @@ decision_summary as (
         order_id,
         count(distinct node_id) as nodes_at_allocation,
         sum(quantity) as units_allocated,
-        sum(estimated_ship_cost) as estimated_ship_cost
+        -- Summed in cents (macros/marts/money.sql): a float sum depends on the order its rows
+        -- are added in, which differs between engines (DuckDB, Spark).
+        cast(sum({{ money('estimated_ship_cost') }}) as double) as estimated_ship_cost
     from decision
     group by order_id
 
