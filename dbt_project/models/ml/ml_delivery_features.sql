@@ -532,7 +532,7 @@ final as (
         -- the promise-slack heuristic's score, negative when the plan already misses.
         {{ dbt.datediff('cast(base.planned_ship_by as date)', 'cast(base.promised_by as date)', 'day') }}
         - coalesce(carriers.transit_days, 0) as planned_slack_days,
-        {{ distance_km('nodes.lat', 'nodes.lon', 'base.ship_to_lat', 'base.ship_to_lon') }} as distance_km,
+        {{ ml_distance_km('nodes.lat', 'nodes.lon', 'base.ship_to_lat', 'base.ship_to_lon') }} as distance_km,
         order_size.line_count,
         order_size.units_ordered,
         order_size.order_value,
