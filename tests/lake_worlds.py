@@ -24,6 +24,11 @@ def second_batch(landing: Path, rest: list[Path]) -> None:
     """The rest of the events, and a renamed node: batch 2 replaces one reference row."""
     for path in rest:
         shutil.copy2(path, landing / "events" / path.name)
+    rename_first_node(landing)
+
+
+def rename_first_node(landing: Path) -> None:
+    """Append " (renamed)" to the name of the first node in the landing's nodes.csv."""
     nodes = landing / "reference" / "nodes.csv"
     with nodes.open(newline="") as f:
         rows = list(csv.DictReader(f))

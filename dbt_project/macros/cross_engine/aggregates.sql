@@ -54,3 +54,23 @@
         array_join(array_sort(collect_set({{ expression }})), '{{ delimiter }}')
     end
 {%- endmacro %}
+
+
+{#- The value on the row where the `order_by` expressions, compared left to right, are smallest:
+    ties on the first go to the smaller second, and so on. Both engines order structs field by
+    field; DuckDB builds one with struct_pack, Spark with struct. -#}
+{% macro value_at_min_of(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_min_of', 'omsi')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_min_of(value, order_by) -%}
+    {{ missing_engine_macro('value_at_min_of') }}
+{%- endmacro %}
+
+{% macro duckdb__value_at_min_of(value, order_by) -%}
+    arg_min({{ value }}, struct_pack({{ order_by | join(', ') }}))
+{%- endmacro %}
+
+{% macro spark__value_at_min_of(value, order_by) -%}
+    min_by({{ value }}, struct({{ order_by | join(', ') }}))
+{%- endmacro %}

@@ -71,7 +71,7 @@
             pair_days.node_id,
             pair_days.ship_to_region,
             pair_days.cutoff_date,
-            sum(lane_days.extra_transit_days) * 1.0 / nullif(sum(lane_days.deliveries), 0) as lane_extra_transit_days,
+            {{ divide('sum(lane_days.extra_transit_days) * 1.0', 'nullif(sum(lane_days.deliveries), 0)') }} as lane_extra_transit_days,
             sum(lane_days.deliveries) as lane_deliveries_trailing
         from (select distinct node_id, ship_to_region, cutoff_date from {{ pairs }}) as pair_days
         inner join (
@@ -137,13 +137,18 @@
 
 {% macro node_context_columns(nodes, node_history, lane_history, node_backlog) -%}
         coalesce({{ node_history }}.node_deliveries, 0) as node_deliveries_trailing,
-        {{ node_history }}.node_late_deliveries * 1.0 / nullif({{ node_history }}.node_deliveries, 0) as node_late_rate,
-        {{ node_history }}.node_rejections * 1.0 / nullif({{ node_history }}.node_allocations, 0) as node_rejection_rate,
+        {{ divide(node_history ~ '.node_late_deliveries * 1.0', 'nullif(' ~ node_history ~ '.node_deliveries, 0)') }} as node_late_rate,
+        {{ divide(node_history ~ '.node_rejections * 1.0', 'nullif(' ~ node_history ~ '.node_allocations, 0)') }} as node_rejection_rate,
         coalesce({{ node_history }}.node_deliveries_all, 0) as node_deliveries_before,
-        {{ node_history }}.node_late_deliveries_all * 1.0
-        / nullif({{ node_history }}.node_deliveries_all, 0) as node_late_rate_before,
+        {{ divide(
+            node_history ~ '.node_late_deliveries_all * 1.0',
+            'nullif(' ~ node_history ~ '.node_deliveries_all, 0)'
+        ) }} as node_late_rate_before,
         {{ lane_history }}.lane_extra_transit_days,
         coalesce({{ lane_history }}.lane_deliveries_trailing, 0) as lane_deliveries_trailing,
         coalesce({{ node_backlog }}.backlog_units, 0) as node_backlog_units,
-        coalesce({{ node_backlog }}.backlog_units, 0) * 1.0 / nullif({{ nodes }}.daily_capacity_units, 0) as node_backlog_days
+        {{ divide(
+            'coalesce(' ~ node_backlog ~ '.backlog_units, 0) * 1.0',
+            'nullif(' ~ nodes ~ '.daily_capacity_units, 0)'
+        ) }} as node_backlog_days
 {%- endmacro %}

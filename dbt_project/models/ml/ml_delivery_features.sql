@@ -140,7 +140,9 @@ decision_summary as (
         order_id,
         count(distinct node_id) as nodes_at_allocation,
         sum(quantity) as units_allocated,
-        sum(estimated_ship_cost) as estimated_ship_cost
+        -- Summed in cents (macros/marts/money.sql): a float sum depends on the order its rows
+        -- are added in, which differs between engines (DuckDB, Spark).
+        cast(sum({{ money('estimated_ship_cost') }}) as double) as estimated_ship_cost
     from decision
     group by order_id
 
@@ -152,8 +154,11 @@ order_size as (
         order_lines.order_id,
         count(*) as line_count,
         sum(order_lines.ordered_quantity) as units_ordered,
-        sum(order_lines.ordered_value) as order_value,
-        sum(order_lines.ordered_quantity * skus.weight_kg) as weight_kg
+        -- Summed as decimals, like estimated_ship_cost: a float sum's last digits depend on the
+        -- order the rows come in, which differs between engines.
+        cast(sum({{ money('order_lines.ordered_value') }}) as double) as order_value,
+        cast(sum(cast(order_lines.ordered_quantity * skus.weight_kg as decimal(18, 6))) as double)
+            as weight_kg
     from order_lines
     left join skus on order_lines.sku = skus.sku
     group by order_lines.order_id
@@ -363,7 +368,7 @@ area_exceptions as (
         count(*) filter (
             where area_weather.reported_at >= {{ dbt.dateadd('hour', -72, 'window_days.cutoff_at') }}
         ) as weather_72h,
-        date_diff('second', max(area_weather.reported_at), window_days.cutoff_at) / 3600.0
+        {{ seconds_between('max(area_weather.reported_at)', 'window_days.cutoff_at') }} / 3600.0  -- noqa: LT05
             as hours_since_weather
     from window_days
     inner join area_weather
@@ -483,7 +488,7 @@ cutoff_demand as (
             when placed_days.placed_date = {{ dbt.dateadd('day', -1, 'cutoff_days.cutoff_date') }}
                 then placed_days.orders_placed
         end) as orders_yesterday,
-        sum(placed_days.orders_placed) / {{ var('ml_trailing_days') }}.0 as orders_per_day_trailing
+        {{ divide('sum(placed_days.orders_placed)', var('ml_trailing_days') ~ '.0') }} as orders_per_day_trailing
     from (select distinct cutoff_date from base) as cutoff_days
     inner join placed_days
         on
@@ -530,7 +535,7 @@ final as (
         -- the promise-slack heuristic's score, negative when the plan already misses.
         {{ dbt.datediff('cast(base.planned_ship_by as date)', 'cast(base.promised_by as date)', 'day') }}
         - coalesce(carriers.transit_days, 0) as planned_slack_days,
-        {{ distance_km('nodes.lat', 'nodes.lon', 'base.ship_to_lat', 'base.ship_to_lon') }} as distance_km,
+        {{ ml_distance_km('nodes.lat', 'nodes.lon', 'base.ship_to_lat', 'base.ship_to_lon') }} as distance_km,
         order_size.line_count,
         order_size.units_ordered,
         order_size.order_value,
@@ -543,8 +548,10 @@ final as (
         coalesce(demand.orders_yesterday, 0) / nullif(demand.orders_per_day_trailing, 0) as demand_ratio,
         {{ node_context_columns('nodes', 'node_history', 'lane_history', 'node_backlog') }},
         coalesce(carrier_history.carrier_deliveries, 0) as carrier_deliveries_trailing,
-        carrier_history.carrier_late_deliveries * 1.0
-        / nullif(carrier_history.carrier_deliveries, 0) as carrier_late_rate,
+        {{ divide(
+            'carrier_history.carrier_late_deliveries * 1.0',
+            'nullif(carrier_history.carrier_deliveries, 0)'
+        ) }} as carrier_late_rate,
         coalesce(region_exceptions.region_exceptions, 0) as region_recent_exceptions,
         coalesce(carrier_exceptions.carrier_exceptions, 0) as carrier_recent_exceptions,
         order_areas.destination_area,
@@ -552,10 +559,14 @@ final as (
         coalesce(area_exceptions.weather_48h, 0) as area_weather_exceptions_48h,
         coalesce(area_exceptions.weather_72h, 0) as area_weather_exceptions_72h,
         area_exceptions.hours_since_weather as hours_since_area_weather_exception,
-        coalesce(carrier_delays.delayed_exceptions, 0) * 1.0
-        / nullif(carrier_volume.shipments, 0) as carrier_delayed_exception_share,
-        area_deliveries.late_deliveries * 1.0
-        / nullif(area_deliveries.deliveries, 0) as area_late_delivery_share,
+        {{ divide(
+            'coalesce(carrier_delays.delayed_exceptions, 0) * 1.0',
+            'nullif(carrier_volume.shipments, 0)'
+        ) }} as carrier_delayed_exception_share,
+        {{ divide(
+            'area_deliveries.late_deliveries * 1.0',
+            'nullif(area_deliveries.deliveries, 0)'
+        ) }} as area_late_delivery_share,
         -- The label: known once the order is done, or once its promise passed with nothing
         -- completed (a lost parcel is late for good); null while it can still go either way.
         case

@@ -315,7 +315,7 @@ final as (
         skus.category,
         coalesce(skus.abc_class, 'unknown') as abc_class,
         skus.unit_price,
-        coalesce(sales.units_sold_trailing, 0) / {{ var('ml_trailing_days') }}.0 as units_sold_per_day,
+        {{ divide('coalesce(sales.units_sold_trailing, 0)', var('ml_trailing_days') ~ '.0') }} as units_sold_per_day,
         {{ seconds_between('windows.since_at', 'windows.observed_at') }} / 86400.0  -- noqa: LT05
             as days_since_count,
         windows.previous_counted_at is not null as has_previous_count,

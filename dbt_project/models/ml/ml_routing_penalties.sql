@@ -168,9 +168,9 @@ network as (
 
     select
         penalty_date,
-        coalesce(sum(late_deliveries) * 1.0 / nullif(sum(deliveries), 0), 0) as late_rate,
-        coalesce(sum(rejected) * 1.0 / nullif(sum(decided), 0), 0) as reject_rate,
-        coalesce(sum(not_found) * 1.0 / nullif(sum(decided), 0), 0) as not_found_rate
+        coalesce({{ divide('sum(late_deliveries) * 1.0', 'nullif(sum(deliveries), 0)') }}, 0) as late_rate,
+        coalesce({{ divide('sum(rejected) * 1.0', 'nullif(sum(decided), 0)') }}, 0) as reject_rate,
+        coalesce({{ divide('sum(not_found) * 1.0', 'nullif(sum(decided), 0)') }}, 0) as not_found_rate
     from windowed
     group by penalty_date
 
@@ -199,8 +199,10 @@ conversion as (
     select
         decision_days.penalty_date,
         coalesce(
-            sum(case when not_found_lines.cancelled_date < decision_days.penalty_date then 1 else 0 end) * 1.0
-            / nullif(count(not_found_lines.rejected_date), 0),
+            {{ divide(
+                'sum(case when not_found_lines.cancelled_date < decision_days.penalty_date then 1 else 0 end) * 1.0',
+                'nullif(count(not_found_lines.rejected_date), 0)'
+            ) }},
             0
         ) as cancel_after_not_found
     from (select distinct penalty_date from grid) as decision_days

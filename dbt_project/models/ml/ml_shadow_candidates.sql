@@ -247,7 +247,7 @@ priced as (
         decisions.is_replayed,
         count(*) over (partition by decisions.order_id) as candidate_nodes,
         nodes.node_type,
-        {{ distance_km('nodes.lat', 'nodes.lon', 'decisions.ship_to_lat', 'decisions.ship_to_lon') }} as distance_km,
+        {{ ml_distance_km('nodes.lat', 'nodes.lon', 'decisions.ship_to_lat', 'decisions.ship_to_lon') }} as distance_km,
         ship_rates.ship_cost_per_km,
         -- Without the customer's place every node is as far: distance prices nothing. A node
         -- without a place of its own cannot be priced against the others (null).
@@ -256,7 +256,7 @@ priced as (
             when decisions.ship_to_lat is null or decisions.ship_to_lon is null then 0
             else
                 ship_rates.ship_cost_per_km
-                * {{ distance_km('nodes.lat', 'nodes.lon', 'decisions.ship_to_lat', 'decisions.ship_to_lon') }}
+                * {{ ml_distance_km('nodes.lat', 'nodes.lon', 'decisions.ship_to_lat', 'decisions.ship_to_lon') }}
         end as own_cost,
         penalties.routing_penalty,
         penalties.late_risk,

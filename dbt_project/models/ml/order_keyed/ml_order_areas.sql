@@ -54,7 +54,7 @@ final as (
     select
         order_id,
         -- Ties (two nodes at the same distance) go to the smaller node id, so the area is stable.
-        arg_min(region, struct_pack(distance_km, node_id)) as destination_area,
+        {{ value_at_min_of('region', ['distance_km', 'node_id']) }} as destination_area,
         _max_batch_id
     from distances
     group by order_id, _max_batch_id
