@@ -1,3 +1,5 @@
+{#- On Spark a table rebuilt whole and not partitioned: the other order-keyed tables take their
+    partition, the month of the order's first event, from it (macros/cross_engine/order_partitions.sql). #}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     partition_by=none
