@@ -44,7 +44,14 @@ java:  ## Install a Java runtime for the local Spark tests (pyspark needs Java 1
 	else echo "note: no java; the Spark tests will skip (install a Java 17+ runtime)"; fi
 
 test: install browser java lint  ## Lint, then run the whole test suite
-	$(UV) run pytest $(PYTEST_ARGS)
+	@# The Spark tests (about ten minutes, mostly one core planning statements) run beside the
+	@# rest, in their own temporary folder, and print when both are done.
+	@spark_log=$$(mktemp) spark_tmp=$$(mktemp -d); \
+	$(UV) run pytest -m spark --basetemp=$$spark_tmp $(PYTEST_ARGS) > $$spark_log 2>&1 & spark=$$!; \
+	$(UV) run pytest -m "not spark" $(PYTEST_ARGS); rest=$$?; \
+	wait $$spark; spark_status=$$?; \
+	echo "== the Spark tests (pytest -m spark) =="; cat $$spark_log; rm -rf $$spark_log $$spark_tmp; \
+	[ $$rest = 0 ] && [ $$spark_status = 0 ]
 
 demo: install  ## Build a demo world and open the dashboards
 	$(UV) run omsi demo
