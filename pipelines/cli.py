@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from pipelines.experiment.cli import experiment_command
 from pipelines.feed.cli import feed_command
 from pipelines.ml.commands import models_app, score_command, train_command
 from pipelines.replay.cli import replay_command
-from pipelines.settings import LAKE_ENV, OmsiHome
+from pipelines.settings import ENGINE_ENV, LAKE_ENV, OmsiHome
 from pipelines.simulator.cli import generate_command
 
 app = typer.Typer(
@@ -206,6 +207,13 @@ def run(
             " an incremental run tests only the rows it wrote."
         ),
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help=f"The engine dbt builds on: duckdb or spark (docs/scale-out.md). Default:"
+            f" ${ENGINE_ENV}, else duckdb. Changing it rebuilds every model once."
+        ),
+    ] = None,
 ) -> None:
     """Materialize every asset in-process: ingest landing/, dbt build, publish serving.
 
@@ -218,7 +226,10 @@ def run(
     from pipelines.runner import run_refresh
     from pipelines.warehouse import connect
 
+    if engine is not None:
+        os.environ[ENGINE_ENV] = engine  # read by the Dagster resources and dbt's environment
     home = OmsiHome.from_env().ensure()
+    _require_engine(home)
     if not (full_refresh or full_checks):
         reason = nothing_new(home, landing_fingerprint(home.landing))
         if reason:
@@ -232,6 +243,18 @@ def run(
     if not result.success:
         _fail("the run failed; the messages above name the step and the reason")
     typer.echo(f"done: dashboards read {home.serving}; open them with `omsi dashboard`")
+
+
+def _require_engine(home: OmsiHome) -> None:
+    """Stop before the run when the engine is unknown or this machine cannot run it."""
+    from pipelines.dbt.spark_engine import missing_for_spark
+
+    try:
+        engine = home.engine
+    except ValueError as exc:
+        _fail(str(exc))
+    if engine == "spark" and (missing := missing_for_spark()):
+        _fail(f"dbt on Spark needs what this machine lacks: {missing}")
 
 
 @app.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.dbt.builds import serving_published_at, up_to_date
-from pipelines.dbt.project_files import project_fingerprint
+from pipelines.dbt.project_files import build_fingerprint
 from pipelines.settings import OmsiHome
 from pipelines.warehouse import connect
 
@@ -53,7 +53,9 @@ def nothing_new(home: OmsiHome, landing: str) -> str | None:
         ).fetchall()
         if not last or last[0][1] != landing:
             return None
-        current = up_to_date(con, project_fingerprint(), serving_published_at(home.serving))
+        current = up_to_date(
+            con, build_fingerprint(home.engine), serving_published_at(home.serving)
+        )
     if current is None:
         return None
     return (

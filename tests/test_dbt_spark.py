@@ -19,6 +19,7 @@ import pytest
 
 from models.registry import Registry
 from pipelines import warehouse
+from pipelines.dbt.spark_engine import PARTITION
 from pipelines.ingest import ingest_folder
 from pipelines.lake import publish_batches
 from pipelines.lake.publish import BATCH_TABLES, COMMIT_TABLE
@@ -27,6 +28,7 @@ from pipelines.replay.run import replay_warehouse
 from pipelines.simulator import generate
 from tests.dbt_runner import run_dbt
 from tests.lake_worlds import rename_first_node
+from tests.spark_env import require_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -34,20 +36,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 # replay's views read the table `omsi replay` writes, which it writes on DuckDB only: the test
 # copies the DuckDB replay's rows into the Spark table before comparing.
 SPARK_SELECTION = ["staging", "intermediate", "marts", "ml"]
-# The partition column of the order-keyed tables on Spark (macros/cross_engine/order_partitions.sql).
-PARTITION = "_first_event_month"
-
-
-def _require_spark():
-    pyspark_sql = pytest.importorskip(
-        "pyspark.sql", reason="pyspark is not installed: `uv sync --group spark` (make install)"
-    )
-    pytest.importorskip(
-        "dbt.adapters.spark", reason="dbt-spark is not installed: `uv sync --group spark`"
-    )
-    if not shutil.which("java"):
-        pytest.skip("no Java runtime: install Java 17 or newer (Debian: openjdk-17-jre-headless)")
-    return pyspark_sql
 
 
 def _partition_files(spark_dir: Path) -> dict[str, dict[str, set[str]]]:
@@ -112,7 +100,7 @@ def _export(
 
 
 def test_what_runs_on_spark_incrementally_equals_a_full_duckdb_build(tmp_path, monkeypatch):
-    pyspark_sql = _require_spark()
+    pyspark_sql = require_spark()
     world = tmp_path / "world"
     # Three months and more, so that the last batch's late events leave the first months alone.
     generate(world, orders=1500, days=90, seed=11, bad_rate=0.01, start=date(2024, 6, 1))
@@ -150,7 +138,6 @@ def test_what_runs_on_spark_incrementally_equals_a_full_duckdb_build(tmp_path, m
     cut = len(files) * 3 // 4
     land(files[:cut])
     _dbt(["seed"], wh, tmp_path / "duckdb")
-    _dbt(["run-operation", "lake_sources", "--target", "spark"], wh, tmp_path / "spark")
     _dbt(["seed", "--target", "spark"], wh, tmp_path / "spark")
     build()
     before = _partition_files(spark_dir)

@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 
 from pipelines.adapters.olist import convert_olist
 from pipelines.cli import app
-from pipelines.dbt.commands import build_args
+from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.data_test_scope import DataTestScope
+from pipelines.dbt.project_files import build_fingerprint
 from pipelines.definitions import REFRESH_JOB, defs
 from pipelines.defs.dbt.assets import dbt_models
 from pipelines.defs.ingest.sensors import build_landing_sensor
@@ -151,6 +152,37 @@ def test_dbt_build_args():
     scoped = DataTestScope(after_batch=7)
     assert build_args(scope=scoped) == ["build", "--threads", "4", *scoped.exclude_args()]
     assert build_args(full_refresh=True, scope=scoped) == ["build", "--full-refresh"]
+    # On Spark: the spark target, one node at a time.
+    assert build_args(scope=scoped, engine="spark") == [
+        "build",
+        "--target",
+        "spark",
+        *scoped.exclude_args(),
+    ]
+    assert build_args(full_refresh=True, engine="spark") == [
+        "build",
+        "--full-refresh",
+        "--target",
+        "spark",
+    ]
+
+
+def test_the_engine_decides_the_lake_the_spark_folder_and_the_build_record(tmp_path, monkeypatch):
+    home = OmsiHome(tmp_path)
+    monkeypatch.delenv("OMSI_LAKE", raising=False)
+    monkeypatch.delenv("OMSI_SPARK_DIR", raising=False)
+    monkeypatch.delenv("OMSI_ENGINE", raising=False)
+    assert (home.engine, home.lake) == ("duckdb", None)
+    assert set(dbt_env(home)) == {"OMSI_WAREHOUSE"}
+    duckdb_build = build_fingerprint(home.engine)
+    monkeypatch.setenv("OMSI_ENGINE", "Spark")
+    assert (home.engine, home.lake, home.spark) == ("spark", tmp_path / "lake", tmp_path / "spark")
+    assert dbt_env(home)["OMSI_LAKE"] == str(tmp_path / "lake")
+    # Another engine's tables are other tables: the first build on it is a full one.
+    assert build_fingerprint(home.engine) != duckdb_build
+    monkeypatch.setenv("OMSI_ENGINE", "postgres")
+    with pytest.raises(ValueError, match="duckdb, spark"):
+        home.engine
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:

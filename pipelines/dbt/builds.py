@@ -22,7 +22,7 @@ create schema if not exists ops;
 create table if not exists ops.dbt_builds (
     finished_at timestamp not null,
     through_batch_id bigint not null,  -- the newest ingest batch the build read
-    project_fingerprint varchar not null,  -- pipelines.dbt.project_files.project_fingerprint()
+    project_fingerprint varchar not null,  -- pipelines.dbt.project_files.build_fingerprint()
     full_refresh boolean not null,
     run_id varchar,                   -- the Dagster run that built
     elapsed_seconds double,           -- dbt's own elapsed time (run_results.json)

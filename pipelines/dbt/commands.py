@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.dbt.data_test_scope import DataTestScope
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
-from pipelines.settings import OmsiHome
+from pipelines.settings import LAKE_ENV, SPARK_DIR_ENV, OmsiHome
 
 EVERY_ROW = DataTestScope()
 
@@ -42,8 +42,12 @@ def dbt_command(dbt: str, args: list[str], work: Path) -> list[str]:
 
 
 def dbt_env(home: OmsiHome) -> dict[str, str]:
-    """The environment dbt needs: profiles.yml reads the warehouse path from OMSI_WAREHOUSE."""
-    return {"OMSI_WAREHOUSE": str(home.warehouse)}
+    """The environment dbt needs: profiles.yml reads the warehouse path from OMSI_WAREHOUSE,
+    and on Spark its folder from OMSI_SPARK_DIR and the raw tables' from OMSI_LAKE."""
+    env = {"OMSI_WAREHOUSE": str(home.warehouse)}
+    if home.engine == "spark":
+        env |= {SPARK_DIR_ENV: str(home.spark), LAKE_ENV: str(home.lake)}
+    return env
 
 
 # dbt nodes a scoped incremental build runs at once: one whose tests read only the new batches,
@@ -58,12 +62,17 @@ def dbt_env(home: OmsiHome) -> dict[str, str]:
 INCREMENTAL_THREADS = 4
 
 
-def build_args(*, full_refresh: bool = False, scope: DataTestScope = EVERY_ROW) -> list[str]:
+def build_args(
+    *, full_refresh: bool = False, scope: DataTestScope = EVERY_ROW, engine: str = "duckdb"
+) -> list[str]:
     """Arguments of one `dbt build`; a pure function so that the choice is easy to test.
     `scope` is the build's data tests: cut to the new batches, it leaves some out
-    (`DataTestScope.exclude_args`) and runs several nodes at once."""
+    (`DataTestScope.exclude_args`) and, on DuckDB, runs several nodes at once (on Spark a
+    second thread made a build no faster: docs/scale-out.md)."""
+    target = ["--target", "spark"] if engine == "spark" else []
     if full_refresh:
-        return ["build", "--full-refresh"]
+        return ["build", "--full-refresh", *target]
     if scope.after_batch is None:
-        return ["build"]
-    return ["build", "--threads", str(INCREMENTAL_THREADS), *scope.exclude_args()]
+        return ["build", *target]
+    threads = [] if engine == "spark" else ["--threads", str(INCREMENTAL_THREADS)]
+    return ["build", *threads, *target, *scope.exclude_args()]

@@ -26,3 +26,11 @@ def project_fingerprint(project_dir: Path | None = None) -> str:
         digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def build_fingerprint(engine: str = "duckdb") -> str:
+    """What a build is recorded as built from: the project's files and, for an engine other than
+    DuckDB, the engine. Another engine's tables are other tables: a run on a new engine (or back)
+    rebuilds every model in full once, as a changed project does."""
+    fingerprint = project_fingerprint()
+    return fingerprint if engine == "duckdb" else f"{fingerprint}+{engine}"

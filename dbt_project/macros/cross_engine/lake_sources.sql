@@ -1,10 +1,11 @@
 {#
     On Spark the raw tables are views over the lake (pipelines/lake/publish.py, docs/lake.md),
-    made once per Spark catalog by `dbt run-operation lake_sources --target spark`: one per
-    table, reading its Parquet folders (Spark takes `batch_id` from the folder names and skips
-    the hidden ones still being written), keeping only the batches with a commit record, and for
-    a reference table the latest row per key, so that each view holds what the DuckDB
-    warehouse's table of that name holds. The tables and keys are publish.py's;
+    made as every dbt command on Spark starts (the project's on-run-start hook; by hand,
+    `dbt run-operation lake_sources --target spark`): one per table, reading its Parquet
+    folders (Spark takes `batch_id` from the folder names and skips the hidden ones still being
+    written), keeping only the batches with a commit record, and for a reference table the
+    latest row per key, so that each view holds what the DuckDB warehouse's table of that name
+    holds. The tables and keys are publish.py's;
     tests/test_dbt_spark.py fails if the two part. The views list the folders and read the
     commit records when queried, so a batch published later is in them without making them
     again. Spark reads the folders' batch id as an integer; it is cast back to the warehouse's

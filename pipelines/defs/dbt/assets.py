@@ -1,6 +1,7 @@
 """Every dbt model as a Dagster asset, every dbt test as an asset check."""
 
 # No `from __future__ import annotations`: Dagster reads the config class from the signature.
+import json
 import os
 
 import dagster as dg
@@ -15,7 +16,7 @@ from pipelines.dbt.builds import (
 )
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.data_test_scope import data_test_scope
-from pipelines.dbt.project_files import project_fingerprint
+from pipelines.dbt.project_files import build_fingerprint
 from pipelines.defs.dbt.project import DBT_PROJECT, OmsiDbtTranslator, require_manifest
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.preload import RISK_MODELS, in_background
@@ -40,7 +41,8 @@ def dbt_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
-    fingerprint = project_fingerprint()
+    home = warehouse.paths
+    fingerprint = build_fingerprint(home.engine)
     every_row = config.full_refresh or config.full_checks
     with warehouse.connect() as con:
         reason = (
@@ -60,12 +62,16 @@ def dbt_models(
             " so that no row computed by the old SQL is left"
         )
     context.log.info(scope.describe())
-    os.environ.update({**dbt_env(warehouse.paths), **scope.env()})
-    args = build_args(full_refresh=rebuild, scope=scope)
+    if home.engine == "spark":
+        _publish_lake(context, warehouse)
+    os.environ.update({**dbt_env(home), **scope.env()})
+    args = build_args(full_refresh=rebuild, scope=scope, engine=home.engine)
     build = dbt.cli(args, context=context)
     in_background(RISK_MODELS)  # imported while dbt runs in its own process
     # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from build.stream()
+    if home.engine == "spark":
+        _read_spark_tables(context, warehouse)
     times = build_times(build.get_artifact("run_results.json"))
     context.log.info(
         f"dbt took {times.elapsed:.1f} s: models {times.models:.1f} s, tests {times.tests:.1f} s"
@@ -79,3 +85,28 @@ def dbt_models(
             times=times,
             tests_after_batch=scope.after_batch,
         )
+
+
+def _publish_lake(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
+    """dbt on Spark reads the raw tables from the lake: every batch must be there first. The
+    lake step follows ingest as this one does, so it may not have run yet; whichever runs first
+    publishes, the other finds nothing to do."""
+    from pipelines.lake import publish_batches
+
+    with warehouse.connect() as con:
+        publish_batches(con, warehouse.paths.lake, progress=context.log.info)
+
+
+def _read_spark_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
+    """Views in the DuckDB warehouse over what dbt built on Spark (pipelines/dbt/spark_engine.py)."""
+    from pipelines.dbt.spark_engine import built_tables, make_view_models, view_spark_tables
+
+    tables = built_tables(json.loads(require_manifest(DBT_PROJECT).read_text()))
+    with warehouse.connect() as con:
+        empty = view_spark_tables(con, warehouse.paths.spark, tables)
+    make_view_models(warehouse.paths)
+    context.log.info(
+        f"the warehouse reads {len(tables) - len(empty)} tables Spark built under"
+        f" {warehouse.paths.spark}, and the view models over them"
+        + (f"; left out, empty with no file: {', '.join(empty)}" if empty else "")
+    )

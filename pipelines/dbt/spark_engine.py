@@ -1,0 +1,129 @@
+"""dbt on Spark under `omsi run --engine spark`: what it needs, and its tables made readable in
+the DuckDB warehouse after each build, so that scoring, the routing feed, serving and the
+dashboards read `marts.fct_orders` and the rest where they always do, unchanged.
+
+Each table dbt built on Spark is a folder of Parquet files under the Spark warehouse
+(`<schema>.db/<table>/`, Spark's place for a managed table; the order-keyed tables have a
+subfolder per month, `_first_event_month=2024-06/`). In DuckDB each becomes a view that reads
+those files when queried: nothing is copied, and a view made once reads the files a later build
+writes. The month is left out (`hive_partitioning = false`): it is Spark's partition column,
+not one of the model's. The models that are views on Spark have no files; dbt makes them again
+as views in DuckDB over these (`view_models_args`), from the same SQL.
+
+Spark names the columns' types its own way (`int` where DuckDB's SQL gave `bigint`, narrower
+decimals for literals); the values are the same, row for row (tests/test_dbt_spark.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.dbt.commands import dbt_beside_python, dbt_command, dbt_env
+from pipelines.settings import OmsiHome
+
+# Spark's partition column of the order-keyed tables (macros/cross_engine/order_partitions.sql).
+PARTITION = "_first_event_month"
+
+
+@dataclass(frozen=True)
+class SparkTable:
+    schema: str
+    name: str
+    folder: Path
+
+    @property
+    def files_glob(self) -> str:
+        """The table's data files, as a pattern: a view reads those of the latest build. Spark's
+        own files (_SUCCESS, .crc) and a write in progress (_temporary/, .spark-staging-*/) are
+        not matched."""
+        partitioned = any(self.folder.glob(f"{PARTITION}=*"))
+        return str(self.folder / (f"{PARTITION}=*/*.parquet" if partitioned else "*.parquet"))
+
+    @property
+    def has_files(self) -> bool:
+        return any(self.folder.glob("*.parquet")) or any(
+            self.folder.glob(f"{PARTITION}=*/*.parquet")
+        )
+
+
+def built_tables(manifest: dict) -> list[str]:
+    """The tables dbt builds (models and seeds that are not views), as schema.name, from its
+    manifest: what Spark's warehouse holds beside them (the replay's table, which `omsi replay`
+    writes in DuckDB) stays DuckDB's."""
+    return sorted(
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("materialized") not in ("view", "ephemeral")
+    )
+
+
+def view_spark_tables(
+    con: duckdb.DuckDBPyConnection, spark_dir: Path, tables: list[str]
+) -> list[str]:
+    """Make or remake a view in the warehouse over each of `tables` (schema.name) as Spark
+    wrote it under `spark_dir`; the names of those left out because Spark wrote no file (a
+    partitioned table with no rows has none, so nothing says its columns)."""
+    empty = []
+    for name in tables:
+        schema, table = name.split(".")
+        spark_table = SparkTable(schema, table, spark_dir / "warehouse" / f"{schema}.db" / table)
+        if not spark_table.has_files:
+            empty.append(name)
+            continue
+        con.execute(f"create schema if not exists {schema}")
+        _drop_table(con, schema, table)
+        con.execute(
+            f"create or replace view {name} as select * from"
+            f" read_parquet({_quoted(spark_table.files_glob)}, hive_partitioning = false)"
+        )
+    return empty
+
+
+def make_view_models(home: OmsiHome) -> None:
+    """Make the project's view models in the DuckDB warehouse, over the views above: dbt on
+    DuckDB, run apart from the build (the build reported them already) and with its own target
+    folder, so that its partial parse is not the Spark build's."""
+    work = home.spark / "duckdb-views"
+    command = dbt_command(
+        dbt_beside_python() or "dbt", ["run", "--select", "config.materialized:view"], work
+    )
+    env = {**os.environ, **dbt_env(home)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(
+            "dbt could not make the view models in the DuckDB warehouse over Spark's tables:\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
+
+
+def missing_for_spark() -> str | None:
+    """What this machine lacks to build on Spark, as an instruction; None when it has it all."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed: `uv sync --group spark` (make install includes it)"
+    if importlib.util.find_spec("dbt.adapters.spark") is None:
+        return "dbt-spark is not installed: `uv sync --group spark` (make install includes it)"
+    if not shutil.which("java"):
+        return "no Java runtime: install Java 17 or newer (`make java`; Debian: openjdk-17-jre-headless)"
+    return None
+
+
+def _drop_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
+    """A table of that name (a DuckDB build's, before the engine was Spark) gives way."""
+    found = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    if found and found[0][0] == "BASE TABLE":
+        con.execute(f"drop table {schema}.{name}")
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

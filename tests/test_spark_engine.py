@@ -1,0 +1,99 @@
+"""The warehouse's views over the tables dbt built on Spark (pipelines/dbt/spark_engine.py), on
+folders laid out as Spark lays them out, written here by DuckDB: no Spark needed. The whole run
+on Spark is tests/test_omsi_run_spark.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.dbt.spark_engine import PARTITION, built_tables, view_spark_tables
+
+
+def _write(con: duckdb.DuckDBPyConnection, path: Path, query: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"copy ({query}) to '{path}' (format parquet)")
+
+
+def test_each_spark_table_is_a_view_over_its_latest_files(tmp_path):
+    spark = tmp_path / "spark"
+    tables = spark / "warehouse"
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    # An order-keyed table: a folder per month, and a write in progress Spark keeps hidden.
+    facts = tables / "marts.db" / "fct_orders"
+    _write(
+        con, facts / f"{PARTITION}=2024-06" / "part-0.parquet", "select 'o1' as order_id, 1 as n"
+    )
+    _write(
+        con, facts / f"{PARTITION}=2024-07" / "part-0.parquet", "select 'o2' as order_id, 2 as n"
+    )
+    _write(con, facts / "_temporary" / "0" / "part-9.parquet", "select 'half' as order_id, 9 as n")
+    (facts / "_SUCCESS").write_text("")
+    # A table rebuilt whole; a DuckDB build left a table of the same name.
+    _write(con, tables / "marts.db" / "kpi_daily" / "part-0.parquet", "select 3 as kpi")
+    con.execute("create schema marts; create table marts.kpi_daily as select 0 as kpi")
+    # A partitioned table with no rows: Spark writes no file, so nothing says its columns.
+    (tables / "ml.db" / "ml_order_areas").mkdir(parents=True)
+
+    empty = view_spark_tables(
+        con, spark, ["marts.fct_orders", "marts.kpi_daily", "ml.ml_order_areas"]
+    )
+    assert empty == ["ml.ml_order_areas"]
+    # The month is Spark's partition column, not one of the model's.
+    assert con.execute("select * from marts.fct_orders order by order_id").fetchall() == [
+        ("o1", 1),
+        ("o2", 2),
+    ]
+    assert con.execute("select kpi from marts.kpi_daily").fetchall() == [(3,)]
+    # The next build's files, under new names, are what the views read.
+    for old in facts.glob(f"{PARTITION}=2024-07/*.parquet"):
+        old.unlink()
+    _write(
+        con, facts / f"{PARTITION}=2024-07" / "part-1.parquet", "select 'o3' as order_id, 3 as n"
+    )
+    assert con.execute("select order_id from marts.fct_orders order by 1").fetchall() == [
+        ("o1",),
+        ("o3",),
+    ]
+
+
+def test_the_tables_dbt_builds_are_models_and_seeds_but_views():
+    manifest = {
+        "nodes": {
+            "model.omsi.fct_orders": {
+                "resource_type": "model",
+                "schema": "marts",
+                "alias": "fct_orders",
+                "config": {"materialized": "incremental"},
+            },
+            "model.omsi.stg_reference__nodes": {
+                "resource_type": "model",
+                "schema": "staging",
+                "alias": "stg_reference__nodes",
+                "config": {"materialized": "view"},
+            },
+            "seed.omsi.cost_model": {
+                "resource_type": "seed",
+                "schema": "marts",
+                "alias": "cost_model",
+                "config": {"materialized": "seed"},
+            },
+            "test.omsi.not_null_x": {
+                "resource_type": "test",
+                "schema": "marts",
+                "alias": "not_null_x",
+                "config": {"materialized": "test"},
+            },
+        }
+    }
+    assert built_tables(manifest) == ["marts.cost_model", "marts.fct_orders"]
+
+
+def test_omsi_run_names_the_engines_it_knows(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMSI_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["run", "--engine", "postgres"])
+    assert result.exit_code == 1
+    assert "one of duckdb, spark" in result.output
