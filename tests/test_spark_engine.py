@@ -1,6 +1,6 @@
 """The warehouse's views over the tables dbt built on Spark (pipelines/dbt/spark_engine.py), on
 folders laid out as Spark lays them out, written here by DuckDB: no Spark needed. The whole run
-on Spark is tests/test_omsi_run_spark.py."""
+on Spark is tests/test_dbt_spark.py."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ subfolder per month, `_first_event_month=2024-06/`). In DuckDB each becomes a vi
 those files when queried: nothing is copied, and a view made once reads the files a later build
 writes. The month is left out (`hive_partitioning = false`): it is Spark's partition column,
 not one of the model's. The models that are views on Spark have no files; dbt makes them again
-as views in DuckDB over these (`view_models_args`), from the same SQL.
+as views in DuckDB over these (`make_view_models`), from the same SQL.
 
 Spark names the columns' types its own way (`int` where DuckDB's SQL gave `bigint`, narrower
 decimals for literals); the values are the same, row for row (tests/test_dbt_spark.py).
@@ -20,7 +20,6 @@ import importlib.util
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,27 +29,6 @@ from pipelines.settings import OmsiHome
 
 # Spark's partition column of the order-keyed tables (macros/cross_engine/order_partitions.sql).
 PARTITION = "_first_event_month"
-
-
-@dataclass(frozen=True)
-class SparkTable:
-    schema: str
-    name: str
-    folder: Path
-
-    @property
-    def files_glob(self) -> str:
-        """The table's data files, as a pattern: a view reads those of the latest build. Spark's
-        own files (_SUCCESS, .crc) and a write in progress (_temporary/, .spark-staging-*/) are
-        not matched."""
-        partitioned = any(self.folder.glob(f"{PARTITION}=*"))
-        return str(self.folder / (f"{PARTITION}=*/*.parquet" if partitioned else "*.parquet"))
-
-    @property
-    def has_files(self) -> bool:
-        return any(self.folder.glob("*.parquet")) or any(
-            self.folder.glob(f"{PARTITION}=*/*.parquet")
-        )
 
 
 def built_tables(manifest: dict) -> list[str]:
@@ -74,15 +52,15 @@ def view_spark_tables(
     empty = []
     for name in tables:
         schema, table = name.split(".")
-        spark_table = SparkTable(schema, table, spark_dir / "warehouse" / f"{schema}.db" / table)
-        if not spark_table.has_files:
+        files = _data_files(spark_dir / "warehouse" / f"{schema}.db" / table)
+        if files is None:
             empty.append(name)
             continue
         con.execute(f"create schema if not exists {schema}")
         _drop_table(con, schema, table)
         con.execute(
             f"create or replace view {name} as select * from"
-            f" read_parquet({_quoted(spark_table.files_glob)}, hive_partitioning = false)"
+            f" read_parquet({_quoted(files)}, hive_partitioning = false)"
         )
     return empty
 
@@ -112,6 +90,16 @@ def missing_for_spark() -> str | None:
         return "dbt-spark is not installed: `uv sync --group spark` (make install includes it)"
     if not shutil.which("java"):
         return "no Java runtime: install Java 17 or newer (`make java`; Debian: openjdk-17-jre-headless)"
+    return None
+
+
+def _data_files(folder: Path) -> str | None:
+    """A Spark table's data files as a pattern, so that a view reads those of the latest build;
+    None when there are none. Spark's own files (_SUCCESS, .crc) and a write in progress
+    (_temporary/, .spark-staging-*/) are not matched."""
+    for pattern in (f"{PARTITION}=*/*.parquet", "*.parquet"):
+        if any(folder.glob(pattern)):
+            return str(folder / pattern)
     return None
 
 
