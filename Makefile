@@ -44,8 +44,8 @@ java:  ## Install a Java runtime for the local Spark tests (pyspark needs Java 1
 	else echo "note: no java; the Spark tests will skip (install a Java 17+ runtime)"; fi
 
 test: install browser java lint  ## Lint, then run the whole test suite
-	@# The Spark tests (about ten minutes, mostly one core planning statements) run beside the
-	@# rest, in their own temporary folder, and print when both are done.
+	@# The Spark test (about twelve minutes, mostly one core planning statements) runs beside the
+	@# rest, in its own temporary folder, and prints when both are done.
 	@spark_log=$$(mktemp) spark_tmp=$$(mktemp -d); \
 	$(UV) run pytest -m spark --basetemp=$$spark_tmp $(PYTEST_ARGS) > $$spark_log 2>&1 & spark=$$!; \
 	$(UV) run pytest -m "not spark" $(PYTEST_ARGS); rest=$$?; \
