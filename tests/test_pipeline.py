@@ -182,7 +182,7 @@ def test_the_engine_decides_the_lake_the_spark_folder_and_the_build_record(tmp_p
     assert build_fingerprint(home.engine) != duckdb_build
     monkeypatch.setenv("OMSI_ENGINE", "postgres")
     with pytest.raises(ValueError, match="duckdb, spark"):
-        home.engine
+        _ = home.engine
 
 
 def _home_with_olist(tmp_path: Path) -> OmsiHome:
