@@ -61,34 +61,22 @@ def test_each_spark_table_is_a_view_over_its_latest_files(tmp_path):
 
 
 def test_the_tables_dbt_builds_are_models_and_seeds_but_views():
-    manifest = {
-        "nodes": {
-            "model.omsi.fct_orders": {
-                "resource_type": "model",
-                "schema": "marts",
-                "alias": "fct_orders",
-                "config": {"materialized": "incremental"},
-            },
-            "model.omsi.stg_reference__nodes": {
-                "resource_type": "model",
-                "schema": "staging",
-                "alias": "stg_reference__nodes",
-                "config": {"materialized": "view"},
-            },
-            "seed.omsi.cost_model": {
-                "resource_type": "seed",
-                "schema": "marts",
-                "alias": "cost_model",
-                "config": {"materialized": "seed"},
-            },
-            "test.omsi.not_null_x": {
-                "resource_type": "test",
-                "schema": "marts",
-                "alias": "not_null_x",
-                "config": {"materialized": "test"},
-            },
+    def node(kind: str, relation: str, materialized: str) -> dict:
+        schema, alias = relation.split(".")
+        return {
+            "resource_type": kind,
+            "schema": schema,
+            "alias": alias,
+            "config": {"materialized": materialized},
         }
-    }
+
+    nodes = [
+        node("model", "marts.fct_orders", "incremental"),
+        node("model", "staging.stg_reference__nodes", "view"),
+        node("seed", "marts.cost_model", "seed"),
+        node("test", "marts.not_null_x", "test"),
+    ]
+    manifest = {"nodes": {f"{n['resource_type']}.omsi.{n['alias']}": n for n in nodes}}
     assert built_tables(manifest) == ["marts.cost_model", "marts.fct_orders"]
 
 
