@@ -10,7 +10,12 @@ import duckdb
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.dbt.spark_engine import PARTITION, built_tables, view_spark_tables
+from pipelines.dbt.spark_engine import (
+    PARTITION,
+    built_tables,
+    drop_spark_views,
+    view_spark_tables,
+)
 
 
 def _write(con: duckdb.DuckDBPyConnection, path: Path, query: str) -> None:
@@ -57,6 +62,12 @@ def test_each_spark_table_is_a_view_over_its_latest_files(tmp_path):
     assert con.execute("select order_id from marts.fct_orders order by 1").fetchall() == [
         ("o1",),
         ("o3",),
+    ]
+    # Back on DuckDB, the views over Spark's files give way; the warehouse's own stay.
+    con.execute("create view marts.orders_by_hand as select 1 as n")
+    assert drop_spark_views(con, spark) == ["marts.fct_orders", "marts.kpi_daily"]
+    assert con.execute("select view_name from duckdb_views() where not internal").fetchall() == [
+        ("orders_by_hand",)
     ]
 
 

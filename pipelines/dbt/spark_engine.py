@@ -65,6 +65,19 @@ def view_spark_tables(
     return empty
 
 
+def drop_spark_views(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> list[str]:
+    """Drop the warehouse's views over Spark's files: a build back on DuckDB writes tables of
+    those names, and dbt refuses to load a seed where a view stands. Returns their names."""
+    found = con.execute(
+        "select schema_name || '.' || view_name from duckdb_views()"
+        " where not internal and contains(sql, $folder) order by 1",
+        {"folder": str(spark_dir / "warehouse") + "/"},
+    ).fetchall()
+    for (name,) in found:
+        con.execute(f"drop view {name}")
+    return [name for (name,) in found]
+
+
 def make_view_models(home: OmsiHome) -> None:
     """Make the project's view models in the DuckDB warehouse, over the views above: dbt on
     DuckDB, run apart from the build (the build reported them already) and with its own target

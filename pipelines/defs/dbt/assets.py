@@ -58,12 +58,14 @@ def dbt_models(
         return
     if rebuild and not config.full_refresh:
         context.log.info(
-            "the dbt project changed since the last build: every model is rebuilt in full once,"
-            " so that no row computed by the old SQL is left"
+            "the dbt project or its engine changed since the last build: every model is rebuilt"
+            " in full once, so that no row computed by the old SQL or engine is left"
         )
     context.log.info(scope.describe())
     if home.engine == "spark":
         _publish_lake(context, warehouse)
+    elif rebuild:
+        _drop_spark_views(context, warehouse)
     os.environ.update({**dbt_env(home), **scope.env()})
     args = build_args(full_refresh=rebuild, scope=scope, engine=home.engine)
     build = dbt.cli(args, context=context)
@@ -95,6 +97,16 @@ def _publish_lake(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
     with warehouse.connect() as con:
         publish_batches(con, warehouse.paths.lake, progress=context.log.info)
+
+
+def _drop_spark_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
+    """Back on DuckDB after a build on Spark: its tables give way to DuckDB's own."""
+    from pipelines.dbt.spark_engine import drop_spark_views
+
+    with warehouse.connect() as con:
+        dropped = drop_spark_views(con, warehouse.paths.spark)
+    if dropped:
+        context.log.info(f"built on DuckDB again: {len(dropped)} views over Spark's tables dropped")
 
 
 def _read_spark_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
