@@ -31,13 +31,13 @@ import pytest
 from models.registry import Registry
 from pipelines import warehouse
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
-from pipelines.dbt.spark_engine import PARTITION
+from pipelines.dbt.spark_engine import PARTITION, dbt_relations
 from pipelines.lake.publish import BATCH_TABLES, COMMIT_TABLE
-from pipelines.ml.scoring_run import score_all
 from pipelines.replay.run import TABLE as REPLAY_TABLE
 from pipelines.replay.run import replay_warehouse
 from pipelines.settings import OmsiHome
 from pipelines.simulator import generate
+from tests.feed_fixtures import promote_newest_and_score
 from tests.lake_worlds import rename_first_node
 from tests.spark_env import require_spark
 
@@ -113,17 +113,6 @@ def _differing(con: duckdb.DuckDBPyConnection, duckdb_rows: str, spark_rows: str
     return differing
 
 
-def _built_relations() -> list[str]:
-    """Every relation dbt builds, as schema.name (the models and seeds in its manifest)."""
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
-    return sorted(
-        f"{node['schema']}.{node['alias']}"
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed")
-        and node["config"].get("materialized") != "ephemeral"
-    )
-
-
 def _export_warehouse(home: OmsiHome, names: list[str], out: Path) -> None:
     """Write each relation of the warehouse to Parquet under `out`: the Spark home's views read
     through its own connection (the view models name their catalog, `warehouse`, as every
@@ -186,18 +175,6 @@ def _export_from_catalog(pyspark_sql, spark_dir: Path, out: Path, replayed: Path
     finally:
         spark.stop()
     return names
-
-
-def _promote_and_score(root: Path) -> None:
-    """A small world can leave a model below its gates, so that nothing is scored: promote the
-    newest versions by hand, so that the feed is compared over real scores."""
-    home = OmsiHome(root)
-    registry = Registry(home.models)
-    for model in ("delivery", "inventory"):
-        if registry.promoted(model) is None:
-            registry.promote(registry.versions(model)[-1], {"test": "by hand"})
-    with warehouse.connect(home.warehouse) as con:
-        score_all(con, registry)
 
 
 def test_omsi_run_on_spark_equals_a_full_duckdb_build_serves_and_feeds_alike(tmp_path):
@@ -284,7 +261,8 @@ def test_omsi_run_on_spark_equals_a_full_duckdb_build_serves_and_feeds_alike(tmp
         shutil.copytree(lake / "events" / "batch_id=2", lake / "events" / leftover)
     in_catalog = _export_from_catalog(pyspark_sql, spark_dir, exports / "catalog", replayed)
     assert {f"raw.{table}" for table in (*BATCH_TABLES, COMMIT_TABLE)} <= set(in_catalog)
-    built = [name for name in _built_relations() if name != FULL_BUILDS_ONLY]
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    built = sorted(name for name in dbt_relations(manifest) if name != FULL_BUILDS_ONLY)
     assert len(built) > 70, built  # the manifest read: 79 today
     _export_warehouse(spark, built, exports)
 
@@ -335,7 +313,7 @@ def test_omsi_run_on_spark_equals_a_full_duckdb_build_serves_and_feeds_alike(tmp
 
     snapshots = {}
     for engine, root in homes.items():
-        _promote_and_score(root)
+        promote_newest_and_score(OmsiHome(root))
         _finished(_omsi(root, "feed", "--sink", "file"))
         snapshots[engine] = root / "feed" / "latest"
     con = duckdb.connect()

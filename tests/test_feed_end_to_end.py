@@ -36,7 +36,7 @@ from pipelines.feed.sinks.files import MANIFEST
 from pipelines.runner import run_refresh
 from pipelines.settings import OmsiHome
 from pipelines.simulator import generate
-from tests.feed_fixtures import TEST_SECRET, free_port, pg_dsn
+from tests.feed_fixtures import TEST_SECRET, free_port, pg_dsn, promote_newest_and_score
 
 pytestmark = pytest.mark.slow
 LATE_BY = timedelta(days=4)
@@ -117,18 +117,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ).fetchall()
         }
     if not set(ML_TABLES.values()) <= present:
-        # Forty days can leave a model below its gates, so nothing is scored; promote the
-        # newest versions by hand and score, so that the feed is tested on real scores.
-        from models.registry import Registry
-        from pipelines.ml.scoring_run import score_all
-        from pipelines.warehouse import connect
-
-        registry = Registry(home.models)
-        for model in ("delivery", "inventory"):
-            if registry.promoted(model) is None:
-                registry.promote(registry.versions(model)[-1], {"test": "by hand"})
-        with connect(home.warehouse) as con:
-            score_all(con, registry)
+        # Forty days can leave a model below its gates, so nothing is scored.
+        promote_newest_and_score(home)
 
     schema = f"feed_e2e_{time.time_ns()}"
     port = free_port()

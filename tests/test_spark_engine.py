@@ -93,6 +93,8 @@ def test_the_tables_dbt_builds_are_models_and_seeds_but_views():
 
 def test_omsi_run_names_the_engines_it_knows(tmp_path, monkeypatch):
     monkeypatch.setenv("OMSI_HOME", str(tmp_path))
+    # `--engine` sets OMSI_ENGINE for the run's process; set here, it is put back after.
+    monkeypatch.setenv("OMSI_ENGINE", "duckdb")
     result = CliRunner().invoke(app, ["run", "--engine", "postgres"])
     assert result.exit_code == 1
     assert "one of duckdb, spark" in result.output

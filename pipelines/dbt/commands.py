@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,6 +50,27 @@ def dbt_env(home: OmsiHome) -> dict[str, str]:
     if home.engine == "spark":
         env |= {SPARK_DIR_ENV: str(home.spark), LAKE_ENV: str(home.lake)}
     return env
+
+
+class DbtCommandFailed(RuntimeError):
+    """A dbt command exited non-zero; the message holds its exit code and the end of its output."""
+
+
+def run_dbt_command(home: OmsiHome, args: list[str], work: Path, env: dict[str, str]) -> None:
+    """`dbt ARGS` on the home's warehouse in a process of its own, its target and logs under
+    `work`, with `env` added to dbt's environment; DbtCommandFailed when it fails."""
+    dbt = dbt_beside_python()
+    if dbt is None:
+        raise DbtCommandFailed("dbt is not installed beside this Python: run `make install`")
+    done = subprocess.run(
+        dbt_command(dbt, args, work),
+        env={**os.environ, **dbt_env(home), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise DbtCommandFailed(f"exit {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}")
 
 
 # dbt nodes a scoped incremental build runs at once: one whose tests read only the new batches,

@@ -17,29 +17,34 @@ decimals for literals); the values are the same, row for row (tests/test_dbt_spa
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 
-from pipelines.dbt.commands import dbt_beside_python, dbt_command, dbt_env
+from pipelines.dbt.commands import DbtCommandFailed, run_dbt_command
 from pipelines.settings import OmsiHome
 
 # Spark's partition column of the order-keyed tables (macros/cross_engine/order_partitions.sql).
 PARTITION = "_first_event_month"
 
 
-def built_tables(manifest: dict) -> list[str]:
-    """The tables dbt builds (models and seeds that are not views), as schema.name, from its
-    manifest: what Spark's warehouse holds beside them (the replay's table, which `omsi replay`
-    writes in DuckDB) stays DuckDB's."""
-    return sorted(
-        f"{node['schema']}.{node['alias']}"
+def dbt_relations(manifest: dict) -> dict[str, str]:
+    """Every relation dbt builds (its models and seeds), as schema.name, with its
+    materialization, from dbt's manifest."""
+    return {
+        f"{node['schema']}.{node['alias']}": node["config"].get("materialized")
         for node in manifest["nodes"].values()
         if node["resource_type"] in ("model", "seed")
-        and node["config"].get("materialized") not in ("view", "ephemeral")
+        and node["config"].get("materialized") != "ephemeral"
+    }
+
+
+def built_tables(manifest: dict) -> list[str]:
+    """The tables among them (not the views): what Spark's warehouse holds beside them (the
+    replay's table, which `omsi replay` writes in DuckDB) stays DuckDB's."""
+    return sorted(
+        name for name, materialized in dbt_relations(manifest).items() if materialized != "view"
     )
 
 
@@ -82,17 +87,13 @@ def make_view_models(home: OmsiHome) -> None:
     """Make the project's view models in the DuckDB warehouse, over the views above: dbt on
     DuckDB, run apart from the build (the build reported them already) and with its own target
     folder, so that its partial parse is not the Spark build's."""
-    work = home.spark / "duckdb-views"
-    command = dbt_command(
-        dbt_beside_python() or "dbt", ["run", "--select", "config.materialized:view"], work
-    )
-    env = {**os.environ, **dbt_env(home)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(
-            "dbt could not make the view models in the DuckDB warehouse over Spark's tables:\n"
-            + (done.stdout + done.stderr)[-4000:]
-        )
+    args = ["run", "--select", "config.materialized:view"]
+    try:
+        run_dbt_command(home, args, home.spark / "duckdb-views", {})
+    except DbtCommandFailed as exc:
+        raise DbtCommandFailed(
+            f"dbt could not make the view models in the DuckDB warehouse over Spark's tables ({exc})"
+        ) from exc
 
 
 def missing_for_spark() -> str | None:

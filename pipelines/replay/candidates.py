@@ -9,11 +9,9 @@ current as the warehouse.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 
-from pipelines.dbt.commands import dbt_beside_python, dbt_command, dbt_env
+from pipelines.dbt.commands import DbtCommandFailed, run_dbt_command
 from pipelines.dbt.data_test_scope import DataTestScope
 from pipelines.settings import OmsiHome
 
@@ -26,17 +24,12 @@ class CandidatesNotBuilt(RuntimeError):
 
 def build_candidates(home: OmsiHome, say: Callable[[str], None]) -> None:
     """`dbt build` of the candidates and their tests, over every row, on the home's warehouse."""
-    dbt = dbt_beside_python()
-    if dbt is None:
-        raise CandidatesNotBuilt("dbt is not installed beside this Python: run `make install`")
     say(f"building the replay's candidates (dbt build --select {CANDIDATES_MODEL})")
-    command = dbt_command(
-        dbt, ["build", "--select", CANDIDATES_MODEL, "--quiet"], home.root / "dbt-replay"
-    )
-    env = {**os.environ, **dbt_env(home), **DataTestScope().env()}
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode:
+    args = ["build", "--select", CANDIDATES_MODEL, "--quiet"]
+    try:
+        run_dbt_command(home, args, home.root / "dbt-replay", DataTestScope().env())
+    except DbtCommandFailed as exc:
         raise CandidatesNotBuilt(
-            f"dbt could not build {CANDIDATES_MODEL} (exit {done.returncode}):\n"
-            f"{(done.stdout + done.stderr)[-3000:]}\nFix what it names, then run `omsi replay` again."
-        )
+            f"dbt could not build {CANDIDATES_MODEL} ({exc})\n"
+            "Fix what it names, then run `omsi replay` again."
+        ) from exc
