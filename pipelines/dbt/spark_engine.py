@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.dbt.commands import DbtCommandFailed, run_dbt_command
+from pipelines.dbt.project_files import DBT_PROJECT_DIR
 from pipelines.settings import OmsiHome
 
 # Spark's partition column of the order-keyed tables (macros/cross_engine/order_partitions.sql).
@@ -46,6 +47,24 @@ def built_tables(manifest: dict) -> list[str]:
     return sorted(
         name for name, materialized in dbt_relations(manifest).items() if materialized != "view"
     )
+
+
+def view_models(manifest: dict) -> list[str]:
+    """The views among them: no files on Spark, made in DuckDB by `make_view_models`."""
+    return sorted(
+        name for name, materialized in dbt_relations(manifest).items() if materialized == "view"
+    )
+
+
+def missing_views(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:
+    """Those of `names` (schema.name) the warehouse has no view of."""
+    present = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal"
+        ).fetchall()
+    }
+    return [name for name in names if name not in present]
 
 
 def view_spark_tables(
@@ -94,6 +113,33 @@ def make_view_models(home: OmsiHome) -> None:
         raise DbtCommandFailed(
             f"dbt could not make the view models in the DuckDB warehouse over Spark's tables ({exc})"
         ) from exc
+
+
+# dbt's record of its last parse, which lets the next command parse only what changed.
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def spark_target_path(home: OmsiHome, run_id: str) -> Path:
+    """A fresh dbt target folder for a build on Spark, holding the last Spark build's parse.
+
+    dagster-dbt starts each command from the project's own parse, which is made for the DuckDB
+    target, and dbt parses every file again when the target changes: 9 s of each Spark build.
+    So a Spark home keeps its own (`keep_spark_parse`), and each build starts from it.
+    """
+    target = DBT_PROJECT_DIR / "target" / f"dbt_models-{run_id[:8]}-spark"
+    target.mkdir(parents=True, exist_ok=True)
+    kept = home.spark / PARTIAL_PARSE
+    if kept.exists():
+        shutil.copy2(kept, target / PARTIAL_PARSE)
+    return target
+
+
+def keep_spark_parse(home: OmsiHome, target: Path) -> None:
+    """Keep the parse a Spark build left in `target` for the home's next one."""
+    parsed = target / PARTIAL_PARSE
+    if parsed.exists():
+        home.spark.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(parsed, home.spark / PARTIAL_PARSE)
 
 
 def missing_for_spark() -> str | None:

@@ -68,9 +68,16 @@
 
 {#- Whether a reference file (nodes, SKUs, carriers) landed in a batch after `batch`, read as
     the model compiles, like `built_through`. Their columns feed every order, so such a batch
-    touches them all. -#}
+    touches them all. A build whose tests are cut to the batches after B (OMSI_TESTS_AFTER_BATCH)
+    runs only when no reference file landed after B (pipelines/dbt/data_test_scope.py): from B
+    on the answer is known without asking, which on Spark saved a query over the lake's
+    reference views per incremental model. -#}
 {% macro reference_changed_since(batch) -%}
     {%- if not execute -%}
+    {{- return(false) -}}
+    {%- endif -%}
+    {%- set scoped_after = env_var('OMSI_TESTS_AFTER_BATCH', '') -%}
+    {%- if scoped_after and batch | int >= scoped_after | int -%}
     {{- return(false) -}}
     {%- endif -%}
     {%- set changed = run_query(reference_changed_after(batch)) -%}

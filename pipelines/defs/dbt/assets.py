@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads the config class from the signature.
 import json
 import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -17,6 +18,16 @@ from pipelines.dbt.builds import (
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.data_test_scope import data_test_scope
 from pipelines.dbt.project_files import build_fingerprint
+from pipelines.dbt.spark_engine import (
+    built_tables,
+    drop_spark_views,
+    keep_spark_parse,
+    make_view_models,
+    missing_views,
+    spark_target_path,
+    view_models,
+    view_spark_tables,
+)
 from pipelines.defs.dbt.project import DBT_PROJECT, OmsiDbtTranslator, require_manifest
 from pipelines.defs.warehouse_resource import WAREHOUSE_POOL, WarehouseResource
 from pipelines.preload import RISK_MODELS, in_background
@@ -68,12 +79,13 @@ def dbt_models(
         _drop_spark_views(context, warehouse)
     os.environ.update({**dbt_env(home), **scope.env()})
     args = build_args(full_refresh=rebuild, scope=scope, engine=home.engine)
-    build = dbt.cli(args, context=context)
+    target = spark_target_path(home, context.run_id) if home.engine == "spark" else None
+    build = dbt.cli(args, context=context, target_path=target)
     in_background(RISK_MODELS)  # imported while dbt runs in its own process
     # stream() raises when dbt fails, so only a build that passed is recorded.
     yield from build.stream()
     if home.engine == "spark":
-        _read_spark_tables(context, warehouse)
+        _read_spark_tables(context, warehouse, build.target_path, rebuild)
     times = build_times(build.get_artifact("run_results.json"))
     context.log.info(
         f"dbt took {times.elapsed:.1f} s: models {times.models:.1f} s, tests {times.tests:.1f} s"
@@ -101,22 +113,28 @@ def _publish_lake(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 def _drop_spark_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
     """Back on DuckDB after a build on Spark: its tables give way to DuckDB's own."""
-    from pipelines.dbt.spark_engine import drop_spark_views
-
     with warehouse.connect() as con:
         dropped = drop_spark_views(con, warehouse.paths.spark)
     if dropped:
         context.log.info(f"built on DuckDB again: {len(dropped)} views over Spark's tables dropped")
 
 
-def _read_spark_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
-    """Views in the DuckDB warehouse over what dbt built on Spark (pipelines/dbt/spark_engine.py)."""
-    from pipelines.dbt.spark_engine import built_tables, make_view_models, view_spark_tables
-
-    tables = built_tables(json.loads(require_manifest(DBT_PROJECT).read_text()))
+def _read_spark_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, target: Path, rebuild: bool
+) -> None:
+    """Views in the DuckDB warehouse over what dbt built on Spark (pipelines/dbt/spark_engine.py),
+    and the build's parse kept for the next."""
+    keep_spark_parse(warehouse.paths, target)
+    manifest = json.loads(require_manifest(DBT_PROJECT).read_text())
+    tables = built_tables(manifest)
     with warehouse.connect() as con:
         empty = view_spark_tables(con, warehouse.paths.spark, tables)
-    make_view_models(warehouse.paths)
+        missing = missing_views(con, view_models(manifest))
+    # The view models' SQL changes with the project alone, and a changed project is rebuilt in
+    # full; they read the views above by name, which a later build leaves in place. Made again
+    # each time, they took 10-18 s of a run (a dbt command of their own).
+    if rebuild or missing:
+        make_view_models(warehouse.paths)
     context.log.info(
         f"the warehouse reads {len(tables) - len(empty)} tables Spark built under"
         f" {warehouse.paths.spark}, and the view models over them"
