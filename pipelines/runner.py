@@ -116,14 +116,14 @@ def _progress_logger(progress: Callable[[str], None]):
 _dbt_prepared: list[Path] = []
 
 
-def _prepare_dbt_project(warehouse: Path) -> None:
+def _prepare_dbt_project(home: OmsiHome) -> None:
     """Parse the dbt project before the definitions load, so they see every model as it is now.
     Once per process: loaded definitions do not reload, so a second parse would change nothing."""
     from pipelines.defs.dbt.project import prepare_project
 
     if not _dbt_prepared:
-        prepare_project(warehouse)
-        _dbt_prepared.append(warehouse)
+        prepare_project(home.warehouse, any_warehouse=home.engine == "spark")
+        _dbt_prepared.append(home.warehouse)
 
 
 def run_refresh(
@@ -143,7 +143,7 @@ def run_refresh(
 
     landing = landing_fingerprint(home.landing)  # as the run finds it (files may come meanwhile)
 
-    _prepare_dbt_project(home.warehouse)
+    _prepare_dbt_project(home)
     from pipelines.dbt.warm_server import warm_dbt
 
     # dbt imports and parses in a process of its own while the definitions load and the batch

@@ -94,3 +94,10 @@ def test_a_preparation_that_would_parse_the_same_again_is_skipped(tmp_path, monk
     model.write_text(model.read_text() + "\n-- edited\n")
     prepare_project(tmp_path / "other.duckdb", project)
     assert len(parses) == 2
+    # A build on Spark starts from a parse of its own: there the warehouse path does not count,
+    # an edit does.
+    prepare_project(tmp_path / "spark-home.duckdb", project, any_warehouse=True)
+    assert len(parses) == 2
+    model.write_text(model.read_text() + "\n-- edited again\n")
+    prepare_project(tmp_path / "spark-home.duckdb", project, any_warehouse=True)
+    assert len(parses) == 3

@@ -11,11 +11,17 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.dbt.spark_engine import (
+    PARTIAL_PARSE,
     PARTITION,
     built_tables,
     drop_spark_views,
+    keep_spark_parse,
+    missing_views,
+    spark_target_path,
+    view_models,
     view_spark_tables,
 )
+from pipelines.settings import OmsiHome
 
 
 def _write(con: duckdb.DuckDBPyConnection, path: Path, query: str) -> None:
@@ -89,6 +95,31 @@ def test_the_tables_dbt_builds_are_models_and_seeds_but_views():
     ]
     manifest = {"nodes": {f"{n['resource_type']}.omsi.{n['alias']}": n for n in nodes}}
     assert built_tables(manifest) == ["marts.cost_model", "marts.fct_orders"]
+    assert view_models(manifest) == ["staging.stg_reference__nodes"]
+
+
+def test_a_view_model_is_missing_until_the_warehouse_has_it_as_a_view(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema staging; create schema marts")
+    # A table of the name is not the view: a DuckDB build left it, and the views go over it.
+    con.execute("create table staging.stg_reference__nodes as select 1 as node_id")
+    wanted = ["marts.fct_dashboard_counts", "staging.stg_reference__nodes"]
+    assert missing_views(con, wanted) == wanted
+    con.execute("create view marts.fct_dashboard_counts as select 1 as n")
+    assert missing_views(con, wanted) == ["staging.stg_reference__nodes"]
+
+
+def test_a_spark_build_starts_from_the_last_spark_builds_parse(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipelines.dbt.spark_engine.DBT_PROJECT_DIR", tmp_path / "project")
+    home = OmsiHome(tmp_path / "home")
+    first = spark_target_path(home, "run-one-0000")
+    # The first build has no parse to start from: dbt parses every file and leaves its record.
+    assert not (first / PARTIAL_PARSE).exists()
+    (first / PARTIAL_PARSE).write_bytes(b"parsed for spark")
+    keep_spark_parse(home, first)
+    second = spark_target_path(home, "run-two-0000")
+    assert second != first
+    assert (second / PARTIAL_PARSE).read_bytes() == b"parsed for spark"
 
 
 def test_omsi_run_names_the_engines_it_knows(tmp_path, monkeypatch):

@@ -76,7 +76,9 @@ class _SeedKeepingPreparer(DagsterDbtProjectPreparer):
 PREPARER = _SeedKeepingPreparer()
 
 
-def prepare_project(warehouse: Path | None = None, project: DbtProject = DBT_PROJECT) -> DbtProject:
+def prepare_project(
+    warehouse: Path | None = None, project: DbtProject = DBT_PROJECT, *, any_warehouse: bool = False
+) -> DbtProject:
     """Write the manifest the dbt assets load from, with dagster-dbt's preparation: `dbt parse`,
     which dbt's partial parsing keeps to the files changed since the last one. `warehouse` is
     the one builds will use (default: $OMSI_HOME's).
@@ -85,6 +87,8 @@ def prepare_project(warehouse: Path | None = None, project: DbtProject = DBT_PRO
     when nothing changed, which was a third of an `omsi run` with nothing new. So the manifest
     is stamped with what it was parsed from (the project's files, the warehouse path profiles.yml
     reads, dbt's version), and a preparation that would parse the same again is skipped.
+    `any_warehouse`: the path does not matter, as for a build on Spark, which starts from a
+    parse of its own (pipelines/dbt/spark_engine.py); the manifest the assets load is the same.
     """
     warehouse = warehouse or OmsiHome.from_env().warehouse
     stamp = Path(project.manifest_path).with_name(PREPARED_STAMP)
@@ -93,12 +97,12 @@ def prepare_project(warehouse: Path | None = None, project: DbtProject = DBT_PRO
         "warehouse": str(warehouse),
         "dbt": package_version("dbt-core"),
     }
-    if (
-        Path(project.manifest_path).exists()
-        and stamp.exists()
-        and json.loads(stamp.read_text()) == parsed_from
-    ):
-        return project
+    if Path(project.manifest_path).exists() and stamp.exists():
+        stamped = json.loads(stamp.read_text())
+        if any_warehouse:
+            stamped["warehouse"] = parsed_from["warehouse"]
+        if stamped == parsed_from:
+            return project
     with _parse_environment(warehouse):
         PREPARER.prepare(project)
     stamp.write_text(json.dumps(parsed_from, indent=1) + "\n")
