@@ -6,7 +6,7 @@
     or promise (the spine's end is exclusive). Read in one query as the model compiles and
     written into its SQL as dates: on Spark each read of raw.events lists the lake's folders,
     and the spine would read it twice to count its days and twice more to bound them (about
-    9 s of a build there, against 2 s now).
+    9 s of a build there, against 4 s now).
     sqlfluff and `dbt docs generate` compile against a warehouse that may not hold these
     relations yet: there the spine is today alone, rather than a compile error. A build always
     has them, since dim_date runs after both. -#}
