@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
--- depends_on: {{ ref('int_orders') }}
+-- depends_on: {{ ref('int_orders') }}, {{ source('raw', 'events') }}
 -- One row per day from the first event to the last event, as-of instant or promise,
 -- so that every date a mart carries joins.
 {#- The spine's bounds: the first event's day, and the day after the last event, as-of instant
