@@ -152,6 +152,7 @@ def _export_from_catalog(pyspark_sql, spark_dir: Path, out: Path, replayed: Path
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")  # as profiles.yml's local target
         .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
         .config(
             "spark.hadoop.javax.jdo.option.ConnectionURL",
