@@ -198,9 +198,12 @@ def test_omsi_run_on_spark_equals_a_full_duckdb_build_serves_and_feeds_alike(tmp
     # key); the first build, in full. Batch 3: the last quarter, late returns and refunds of the
     # months before among them; Spark builds incrementally, its tests cut to the new rows, and
     # DuckDB in full afterwards, the reference.
+    ingests = []
     for root in homes.values():
         shutil.copytree(world / "reference", root / "landing" / "reference")
-        _finished(_omsi(root, "ingest", str(root / "landing")))
+        ingests.append(_omsi(root, "ingest", str(root / "landing")))
+    for root, ingest in zip(homes.values(), ingests, strict=True):
+        _finished(ingest)
         rename_first_node(root / "landing")
     land(files[:cut])
     _run_both(homes)
@@ -312,11 +315,13 @@ def test_omsi_run_on_spark_equals_a_full_duckdb_build_serves_and_feeds_alike(tmp
     assert not {name: n for name, n in differing.items() if n}, differing
     con.close()
 
-    snapshots = {}
-    for engine, root in homes.items():
+    feeds = []
+    for root in homes.values():
         promote_newest_and_score(OmsiHome(root))
-        _finished(_omsi(root, "feed", "--sink", "file"))
-        snapshots[engine] = root / "feed" / "latest"
+        feeds.append(_omsi(root, "feed", "--sink", "file"))
+    for feed in feeds:
+        _finished(feed)
+    snapshots = {engine: root / "feed" / "latest" for engine, root in homes.items()}
     con = duckdb.connect()
     for dataset in ("node_scores", "availability", "order_risk"):
         for engine, folder in snapshots.items():
