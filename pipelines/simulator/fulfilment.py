@@ -476,6 +476,9 @@ class Fulfilment:
     def _reserve(self, cells: np.ndarray, qtys: np.ndarray) -> None:
         """Add quantities to the reserved stock of their node/SKU cells (flat index node * SKUs
         + sku; a cell may repeat). In place: a whole stock matrix summed per call cost more
-        than the few cells a day holds or releases."""
+        than the few cells a day holds or releases. On the flat view: `np.add.at` with a pair
+        of index arrays takes some twenty times as long as with one."""
         if len(cells):
-            np.add.at(self.inv.reserved, np.divmod(cells, self.n_skus), qtys)
+            flat = self.inv.reserved.view()
+            flat.shape = (-1,)  # raises rather than copies if the matrix is not contiguous
+            np.add.at(flat, cells, qtys)
