@@ -34,6 +34,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#
+    `name as {{ materialized_cte() }} (...)`: a narrow CTE (a few columns per order, say) that
+    several parts of the statement read, computed once in every build. Held whole until the
+    statement ends, like any materialized CTE, but DuckDB also holds every hash table a statement
+    builds until then: one narrow table joined once costs less than a wide input rebuilt by each
+    reader (ml_delivery_features, 1,000,000 orders: 7.8 GB uncapped with its inputs inlined and
+    its groups of features joined in one step, 3.0 GB with `base` and two groups materialized).
+#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized', 'omsi')()) }}
+{%- endmacro %}
+
 {% macro default__materialized() -%}
 {%- endmacro %}
 
