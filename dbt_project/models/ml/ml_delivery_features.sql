@@ -514,7 +514,7 @@ demand as (
 
 -- The per-order features, each group joined to its orders once into a narrow table of its own:
 -- DuckDB holds every hash table of a statement until it ends, and the final join then builds
--- four of a million orders instead of fifteen (on 1,000,000 orders: 7.8 GB uncapped, out of
+-- six of a million orders instead of fifteen (on 1,000,000 orders: 7.8 GB uncapped, out of
 -- memory under the 3 GB cap; 3.0 GB and half the time staged).
 trailing_context as {{ materialized_cte() }} (
 
