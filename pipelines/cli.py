@@ -12,6 +12,7 @@ import typer
 
 from pipelines.experiment.cli import experiment_command
 from pipelines.feed.cli import feed_command
+from pipelines.garbage_collection import no_collection_at_exit
 from pipelines.ml.commands import models_app, score_command, train_command
 from pipelines.replay.cli import replay_command
 from pipelines.settings import ENGINE_ENV, LAKE_ENV, OmsiHome
@@ -446,5 +447,13 @@ def demo(
         dashboard(port=8501, headless=False)
 
 
+def main() -> None:
+    """The `omsi` executable: the commands above, in a process that ends when they do."""
+    try:
+        app()
+    finally:
+        no_collection_at_exit()
+
+
 if __name__ == "__main__":
-    app()
+    main()

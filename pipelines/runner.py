@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.garbage_collection import survivors_frozen
 from pipelines.settings import OmsiHome
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def run_refresh(
     # lands; the dbt step then starts at once (pipelines/dbt/warm_server.py). It parses for
     # DuckDB: on Spark the build parses for itself, and the seconds saved are few beside Spark's.
     warm = warm_dbt(home.warehouse) if home.engine == "duckdb" else contextlib.nullcontext()
-    with warm:
+    with warm, survivors_frozen():
         instance, result = _execute(home, full_refresh, full_checks, progress)
     _record_steps(home, instance, result, time.perf_counter() - started)
     if result.success:
