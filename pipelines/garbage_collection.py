@@ -17,7 +17,6 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
 _OLDEST = len(gc.get_threshold()) - 1  # a full collection collects this generation
 
 
