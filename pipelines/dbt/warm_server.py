@@ -22,6 +22,7 @@ Parsing opens no connection to the warehouse, so the server holds no lock on it.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.garbage_collection import survivors_frozen
 
 # The environment variable that tells `omsi-dbt` where the server listens.
 SOCKET_VARIABLE = "OMSI_WARM_DBT"
@@ -164,7 +166,11 @@ def _serve_one(listener: socket.socket, connection: socket.socket, manifest) -> 
             for number, fd in enumerate(fds):
                 os.dup2(fd, number)
                 os.close(fd)
-            code = _run(request, manifest)
+            # A build of a one-day run at 1,000,000 orders spent 1.5 s of its 9 s of Python (the
+            # time its threads take turns at) collecting garbage, a second of it in full
+            # collections that walked the parsed project and dbt's modules again each time.
+            with survivors_frozen():
+                code = _run(request, manifest)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -188,6 +194,9 @@ def serve(listening: int, warehouse: Path) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.perf_counter()
     manifest = _parsed_manifest(warehouse)
+    # What is loaded now lives as long as the server: the forked builds' collections need not
+    # walk it (pipelines/garbage_collection.py), and pages never written stay shared with them.
+    gc.freeze()
     print(
         f"warm in {time.perf_counter() - started:.1f} s"
         + ("" if manifest is not None else "; the parse failed, commands parse for themselves"),
