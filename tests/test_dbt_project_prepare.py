@@ -15,7 +15,7 @@ import pytest
 from dagster_dbt import DbtProject
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
-from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.dbt.project_files import DBT_PROJECT_DIR, prune_build_folders
 from pipelines.defs.dbt import project as project_module
 from pipelines.defs.dbt.project import prepare_project, require_manifest
 
@@ -101,3 +101,23 @@ def test_a_preparation_that_would_parse_the_same_again_is_skipped(tmp_path, monk
     model.write_text(model.read_text() + "\n-- edited again\n")
     prepare_project(tmp_path / "spark-home.duckdb", project, any_warehouse=True)
     assert len(parses) == 3
+
+
+def test_only_the_newest_build_folders_are_kept(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"the project's own parse")
+    for age in range(5):
+        folder = target / f"dbt_models-run{age}-build"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1_000_000 - age * 60, 1_000_000 - age * 60))  # run0 is the newest
+
+    removed = prune_build_folders(target, keep=2)
+
+    assert sorted(p.name for p in removed) == [f"dbt_models-run{age}-build" for age in (2, 3, 4)]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "dbt_models-run0-build",
+        "dbt_models-run1-build",
+        "partial_parse.msgpack",
+    ]

@@ -17,7 +17,7 @@ from pipelines.dbt.builds import (
 )
 from pipelines.dbt.commands import build_args, dbt_env
 from pipelines.dbt.data_test_scope import data_test_scope
-from pipelines.dbt.project_files import build_fingerprint
+from pipelines.dbt.project_files import build_fingerprint, prune_build_folders
 from pipelines.dbt.spark_engine import (
     built_tables,
     drop_spark_views,
@@ -99,6 +99,7 @@ def dbt_models(
             times=times,
             tests_after_batch=scope.after_batch,
         )
+    prune_build_folders()
 
 
 def _publish_lake(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
