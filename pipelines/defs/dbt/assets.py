@@ -79,6 +79,8 @@ def dbt_models(
         _drop_spark_views(context, warehouse)
     os.environ.update({**dbt_env(home), **scope.env()})
     args = build_args(full_refresh=rebuild, scope=scope, engine=home.engine)
+    # Before the build, so that a job failing hour after hour does not pile up folders either.
+    prune_build_folders()
     target = spark_target_path(home, context.run_id) if home.engine == "spark" else None
     build = dbt.cli(args, context=context, target_path=target)
     in_background(RISK_MODELS)  # imported while dbt runs in its own process
@@ -99,7 +101,6 @@ def dbt_models(
             times=times,
             tests_after_batch=scope.after_batch,
         )
-    prune_build_folders()
 
 
 def _publish_lake(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
