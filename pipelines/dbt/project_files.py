@@ -41,9 +41,10 @@ def build_fingerprint(engine: str = "duckdb") -> str:
 # dagster-dbt gives each build a target folder of its own under the project's, named for the
 # asset and the run (`dbt_models-<run>-<id>`: its parse, compiled SQL, results and log, 14 MB at
 # 1,000,000 orders), and removes none: an hourly `omsi run` left a third of a gigabyte a day.
-# The newest are kept to read a recent build's SQL, results or log.
+# The newest are kept to read a recent build's SQL, results or log. A build on Spark names its
+# own the same way (pipelines/dbt/spark_engine.py), so that they are kept and pruned alike.
 KEPT_BUILD_FOLDERS = 20
-_BUILD_FOLDERS = "dbt_models-*"
+BUILD_FOLDER_PREFIX = "dbt_models-"  # the op of the dbt assets (pipelines/defs/dbt/assets.py)
 
 
 def prune_build_folders(target: Path | None = None, keep: int = KEPT_BUILD_FOLDERS) -> list[Path]:
@@ -51,7 +52,7 @@ def prune_build_folders(target: Path | None = None, keep: int = KEPT_BUILD_FOLDE
     `target`); the project's own parse and manifest beside them stay. Returns those removed."""
     target = target or DBT_PROJECT_DIR / "target"
     folders = sorted(
-        (path for path in target.glob(_BUILD_FOLDERS) if path.is_dir()),
+        (path for path in target.glob(f"{BUILD_FOLDER_PREFIX}*") if path.is_dir()),
         key=lambda path: path.stat().st_mtime,
         reverse=True,
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.dbt.commands import DbtCommandFailed, run_dbt_command
-from pipelines.dbt.project_files import DBT_PROJECT_DIR
+from pipelines.dbt.project_files import BUILD_FOLDER_PREFIX, DBT_PROJECT_DIR
 from pipelines.settings import OmsiHome
 
 # Spark's partition column of the order-keyed tables (macros/cross_engine/order_partitions.sql).
@@ -126,7 +126,7 @@ def spark_target_path(home: OmsiHome, run_id: str) -> Path:
     target, and dbt parses every file again when the target changes: 9 s of each Spark build.
     So a Spark home keeps its own (`keep_spark_parse`), and each build starts from it.
     """
-    target = DBT_PROJECT_DIR / "target" / f"dbt_models-{run_id[:8]}-spark"
+    target = DBT_PROJECT_DIR / "target" / f"{BUILD_FOLDER_PREFIX}{run_id[:8]}-spark"
     target.mkdir(parents=True, exist_ok=True)
     kept = home.spark / PARTIAL_PARSE
     if kept.exists():
