@@ -133,3 +133,54 @@ def test_a_models_not_null_test_names_each_column_holding_nulls_and_how_many(
         failed = dict(con.execute(node["compiled_code"]).fetchall())
     # The second row is null everywhere but its key; the first only in channel.
     assert failed == {c: (2 if c == "channel" else 1) for c in columns if c != "order_id"}
+
+
+def test_a_models_accepted_columns_test_names_each_column_outside_what_it_accepts(
+    tmp_path: Path,
+) -> None:
+    # One test per model for its columns' ranges and accepted values
+    # (tests/generic/accepted_columns.sql): once per column and kind, with how many rows, and
+    # nulls pass. Two models: one with text values and ranges, one with numbers as its values.
+    tests = ["fct_cost_to_serve_columns_accepted", "fct_inventory_counts_columns_accepted"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    code, output, _ = run_dbt(["compile", "--select", *tests, "--quiet"], warehouse, tmp_path)
+    assert code == 0, output[-2000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["name"] in tests}
+    costs = nodes[tests[0]]["test_metadata"]["kwargs"]
+    assert {"pick_pack_cost", "refunds_cost"} <= set(costs["ranges"])
+    assert {"channel", "primary_node_type"} <= set(costs["values"])
+    counts = nodes[tests[1]]["test_metadata"]["kwargs"]
+    assert counts["values"]["tolerance_share"] == [0.01, 0.03, 0.05]
+
+    def failures(table: str, node: dict, rows: list[dict]) -> dict[tuple[str, str], int]:
+        kwargs = node["test_metadata"]["kwargs"]
+        numeric = set(kwargs.get("ranges", {})) | {
+            c for c, values in kwargs.get("values", {}).items() if not isinstance(values[0], str)
+        }
+        columns = [*kwargs.get("ranges", {}), *kwargs.get("values", {})]
+        with connect(warehouse) as con:
+            con.execute("create schema if not exists marts")
+            typed = ", ".join(f"{c} {'double' if c in numeric else 'varchar'}" for c in columns)
+            con.execute(f"create or replace table marts.{table} ({typed})")
+            for row in rows:
+                con.execute(
+                    f"insert into marts.{table} ({', '.join(row)}) values "
+                    f"({', '.join(['?'] * len(row))})",
+                    list(row.values()),
+                )
+            found = con.execute(node["compiled_code"]).fetchall()
+        return {(column, accepts): count for column, accepts, count in found}
+
+    good = {"pick_pack_cost": 0.0, "refunds_cost": 4.5, "channel": "web"}
+    good |= {"primary_node_type": "3pl", "fulfillment_method": "pickup"}
+    assert failures("fct_cost_to_serve", nodes[tests[0]], [good, {"channel": None}]) == {}
+    bad = [good | {"channel": "fax", "pick_pack_cost": -0.01}, good | {"channel": "telex"}]
+    assert failures("fct_cost_to_serve", nodes[tests[0]], [good, *bad]) == {
+        ("channel", "values"): 2,
+        ("pick_pack_cost", "range"): 1,
+    }
+    shares = [{"tolerance_share": 0.03}, {"tolerance_share": 0.02}, {"tolerance_share": None}]
+    assert failures("fct_inventory_counts", nodes[tests[1]], shares) == {
+        ("tolerance_share", "values"): 1
+    }
