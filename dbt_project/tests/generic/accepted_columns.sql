@@ -1,7 +1,7 @@
 {#- Fails once per column holding values it does not accept, with how many rows hold one.
 
-    One test per model for its columns' accepted ranges and values, where dbt's accepted_range
-    and accepted_values are one test per column: a build pays dbt's and Dagster's cost per test
+    One test per model for its columns' accepted ranges and values, where a range test and dbt's
+    accepted_values are one test per column: a build pays dbt's and Dagster's cost per test
     (about 20 ms) once per model, and the columns are read in one scan (as not_null_columns).
     `ranges` maps a column to `min_value` and/or `max_value` (inclusive unless `inclusive: false`),
     `values` maps a column to the values it accepts: text is quoted, numbers are not. A null
