@@ -3,6 +3,8 @@ run's millions of events fit in memory: slicing must not change what the suite f
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,25 @@ def test_an_instant_outside_the_expected_range_fails_however_far_out(
 
     failed = {(o.expectation, o.column): o.unexpected for o in result.failures()}
     assert failed == {("expect_column_values_to_be_between", "occurred_at"): 1}
+
+
+def test_the_suite_runs_where_the_main_module_has_no_file(tmp_path: Path) -> None:
+    # `python -c`, a notebook, a pytest-xdist worker: there, pyspark's Spark Connect ends the
+    # process with status 0 on its first import, and Great Expectations imports it when it can.
+    script = """
+import pandas as pd
+from pipelines.ingest.expectations import validate_batch
+frame = pd.DataFrame({
+    "event_id": ["e1", "e1"], "event_type": ["order.placed"] * 2,
+    "occurred_at": pd.to_datetime(["2025-01-01", "2025-01-02"]).astype("datetime64[ns]"),
+    "source": ["web", "web"], "schema_version": [1, 1],
+})
+result = validate_batch(frame, 1)
+print("failed:", ",".join(o.expectation for o in result.failures()))
+import pyspark.sql.connect  # and whoever needs it later still imports it
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "failed: expect_column_values_to_be_unique" in done.stdout, done.stderr[-2000:]

@@ -8,6 +8,7 @@ because an export broke, timestamps far from the batch's own time.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,29 @@ class SuiteResult:
 
     def failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if not o.success]
+
+
+# Great Expectations imports pyspark's Spark Connect when pyspark is installed (it is, for the
+# Spark engine). That module's first import ends the process, exit status 0 and nothing but
+# "Skipping doctests" on stderr, whenever the main module has no file: `python -c`, a notebook,
+# pytest-xdist's workers. Great Expectations does without it (this suite validates pandas
+# frames), so it is kept from importing it.
+_SPARK_CONNECT = "pyspark.sql.connect"
+
+
+def _great_expectations():
+    """The `great_expectations` module and its progress bar settings, imported on first use: the
+    import takes seconds, and only the batch checks need it."""
+    hidden = _SPARK_CONNECT not in sys.modules
+    if hidden:
+        sys.modules[_SPARK_CONNECT] = None  # importing it raises ImportError
+    try:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    finally:
+        if hidden and sys.modules.get(_SPARK_CONNECT, 0) is None:
+            del sys.modules[_SPARK_CONNECT]  # whoever needs it later imports it as usual
+    return gx, ProgressBarsConfig
 
 
 def _suite(gx, now: datetime):
@@ -141,9 +165,7 @@ def _validated(
         if frame.empty:
             continue
         if context is None:
-            import great_expectations as gx  # imported late: it takes seconds; only checks need it
-            from great_expectations.data_context.types.base import ProgressBarsConfig
-
+            gx, ProgressBarsConfig = _great_expectations()
             context = gx.get_context(mode="ephemeral")  # a suite needs a live context
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             suite = _suite(gx, now or datetime.now())
