@@ -62,7 +62,7 @@ def _great_expectations():
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
     finally:
-        if hidden and sys.modules.get(_SPARK_CONNECT, 0) is None:
+        if hidden:
             del sys.modules[_SPARK_CONNECT]  # whoever needs it later imports it as usual
     return gx, ProgressBarsConfig
 

@@ -23,7 +23,9 @@
     {%- if bounds.get('max_value') is not none -%}
         {%- do outside.append(column ~ (' > ' if inclusive else ' >= ') ~ bounds['max_value']) -%}
     {%- endif -%}
-    {%- do checks.append({'column': column, 'accepts': 'range', 'fails': outside | join(' or ')}) -%}
+    {%- do checks.append({
+        'names': {'column_name': column, 'accepts': 'range'}, 'fails': outside | join(' or ')
+    }) -%}
 {%- endfor -%}
 {%- for column, accepted in values.items() -%}
     {%- set literals = [] -%}
@@ -31,29 +33,11 @@
         {%- do literals.append("'" ~ value | replace("'", "''") ~ "'" if value is string else value | string) -%}
     {%- endfor -%}
     {%- do checks.append({
-        'column': column, 'accepts': 'values', 'fails': column ~ ' not in (' ~ literals | join(', ') ~ ')'
+        'names': {'column_name': column, 'accepts': 'values'},
+        'fails': column ~ ' not in (' ~ literals | join(', ') ~ ')'
     }) -%}
 {%- endfor -%}
 
-with failing_rows as (
-
-    select
-        {%- for check in checks %}
-        sum(case when {{ check.fails }} then 1 else 0 end) as n{{ loop.index }}
-        {{- "," if not loop.last }}
-        {%- endfor %}
-    from {{ model }}
-
-)
-
-{% for check in checks %}
-select
-    '{{ check.column }}' as column_name,
-    '{{ check.accepts }}' as accepts,
-    n{{ loop.index }} as failing_rows
-from failing_rows
-where n{{ loop.index }} > 0
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
+{{ failing_rows_by_column(model, checks, 'failing_rows') }}
 
 {% endtest %}

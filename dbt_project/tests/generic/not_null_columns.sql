@@ -5,22 +5,10 @@
     per model instead of once per column, and the columns are read in one scan. -#}
 {% test not_null_columns(model, column_names) %}
 
-with null_rows as (
-
-    select
-        {%- for column in column_names %}
-        sum(case when {{ column }} is null then 1 else 0 end) as n{{ loop.index }}
-        {{- "," if not loop.last }}
-        {%- endfor %}
-    from {{ model }}
-
-)
-
-{% for column in column_names %}
-select '{{ column }}' as column_name, n{{ loop.index }} as null_rows
-from null_rows
-where n{{ loop.index }} > 0
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
+{%- set checks = [] -%}
+{%- for column in column_names -%}
+    {%- do checks.append({'names': {'column_name': column}, 'fails': column ~ ' is null'}) -%}
+{%- endfor -%}
+{{ failing_rows_by_column(model, checks, 'null_rows') }}
 
 {% endtest %}
