@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.runner import run_refresh
 from pipelines.serving import publish_snapshot
+from pipelines.serving.snapshot import WRITE_ORDER
 from pipelines.settings import OmsiHome
 from pipelines.simulator import generate
 from tests.snapshot_tables import differing_rows
@@ -35,6 +36,19 @@ def _serving_metadata(result) -> list[str]:
     ]
 
 
+def _rows_out_of_write_order(serving: Path) -> dict[str, int]:
+    """Per table written in an order, the rows that sort before the row stored before them."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return {
+            name: con.execute(
+                f"select count(*) from (select row({order}) as key,"
+                f" lag(row({order})) over (order by rowid) as before from {name})"
+                " where before > key"
+            ).fetchall()[0][0]
+            for name, order in WRITE_ORDER.items()
+        }
+
+
 def test_an_incremental_snapshot_equals_one_copied_whole(tmp_path: Path) -> None:
     world = tmp_path / "world"
     generate(world, orders=1500, days=20, seed=23, bad_rate=0.01)
@@ -50,6 +64,9 @@ def test_an_incremental_snapshot_equals_one_copied_whole(tmp_path: Path) -> None
     first = run_refresh(home, progress=messages.append)
     assert first.success, "\n".join(messages[-40:])
     assert _serving_metadata(first) == ["every table whole"]
+    # Copied whole, the tables a later run replaces in part are written in the order it replaces
+    # them: no row follows one that sorts after it.
+    assert _rows_out_of_write_order(home.serving) == dict.fromkeys(WRITE_ORDER, 0)
     with duckdb.connect(str(home.serving), read_only=True) as con:
         (positions_before,) = con.execute(
             "select count(*) from fct_inventory_positions"

@@ -99,6 +99,18 @@ BY_REPORT_DAY = (
     "agg_shipments_daily",
 )
 _CARRIED = {*BY_ORDER, *BY_KEY, *BY_REPORT_DAY}
+# The order a table copied whole is written in, so that the rows a later run replaces sit
+# together in a few row groups: the orders a new batch touches are the ones whose last change is
+# recent, the positions and report days the last ones. Rows the warehouse wrote in no useful
+# order left an hourly run deleting a few rows from nearly every row group, and its commit
+# rewriting them (1,000,000 orders, one new day: 4.7-4.9 s a snapshot, 3.4-3.8 s written in
+# this order; sorting adds about 5 s to a whole copy of 16-22 s). Order ids break ties: most
+# systems number orders as they come.
+WRITE_ORDER = (
+    dict.fromkeys(BY_ORDER, "_max_batch_id, order_id")
+    | {name: ", ".join(("position_date", *key)) for name, key in BY_KEY.items()}
+    | dict.fromkeys(BY_REPORT_DAY, "report_date")
+)
 
 
 def _carried_through(warehouse: Path, serving: Path) -> int | None:
@@ -251,7 +263,8 @@ def publish_snapshot(warehouse: Path, serving: Path, *, whole: bool = False) -> 
             con.execute(f"drop table main.{name}")
         for name, query in queries.items():
             if name not in carried:
-                con.execute(f"create table main.{name} as {query}")
+                order = f" order by {WRITE_ORDER[name]}" if name in WRITE_ORDER else ""
+                con.execute(f"create table main.{name} as {query}{order}")
             counts[name] = con.execute(f"select count(*) from main.{name}").fetchall()[0][0]
         batch = con.execute("select max(batch_id) from wh.raw.ingest_batches").fetchall()[0][0]
         # The newest batch the marts were built through: where the next snapshot's order facts
