@@ -143,16 +143,21 @@ def run_refresh(
     from pipelines.ingest.discover import landing_fingerprint
 
     landing = landing_fingerprint(home.landing)  # as the run finds it (files may come meanwhile)
+    from pipelines.ingest.warm_checks import warm_checks
 
-    _prepare_dbt_project(home)
-    from pipelines.dbt.warm_server import warm_dbt
+    # Great Expectations imports in a process of its own from the start, on the core the
+    # imports below leave idle (pipelines/ingest/warm_checks.py).
+    with warm_checks():
+        _prepare_dbt_project(home)
+        from pipelines.dbt.warm_server import warm_dbt
 
-    # dbt imports and parses in a process of its own while the definitions load and the batch
-    # lands; the dbt step then starts at once (pipelines/dbt/warm_server.py). It parses for
-    # DuckDB: on Spark the build parses for itself, and the seconds saved are few beside Spark's.
-    warm = warm_dbt(home.warehouse) if home.engine == "duckdb" else contextlib.nullcontext()
-    with warm, survivors_frozen():
-        instance, result = _execute(home, full_refresh, full_checks, progress)
+        # dbt imports and parses in a process of its own while the definitions load and the
+        # batch lands; the dbt step then starts at once (pipelines/dbt/warm_server.py). It parses
+        # for DuckDB: on Spark the build parses for itself, and the seconds saved are few beside
+        # Spark's.
+        warm = warm_dbt(home.warehouse) if home.engine == "duckdb" else contextlib.nullcontext()
+        with warm, survivors_frozen():
+            instance, result = _execute(home, full_refresh, full_checks, progress)
     _record_steps(home, instance, result, time.perf_counter() - started)
     if result.success:
         from pipelines.quiet_runs import record_completed_run

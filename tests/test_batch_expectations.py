@@ -11,7 +11,9 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.ingest import expectations
+from pipelines.ingest import warm_checks as warm_checks_module
 from pipelines.ingest.expectations import validate_landed_batch
+from pipelines.ingest.warm_checks import warm_checks
 
 
 def _land(
@@ -103,3 +105,51 @@ import pyspark.sql.connect  # and whoever needs it later still imports it
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "failed: expect_column_values_to_be_unique" in done.stdout, done.stderr[-2000:]
+
+
+def _failures(wh: Path) -> dict[tuple[str, str | None], int]:
+    con = warehouse.connect(wh, read_only=True)
+    result = validate_landed_batch(con)
+    con.close()
+    assert result.rows == 20
+    return {(o.expectation, o.column): o.unexpected for o in result.failures()}
+
+
+def _batch_with_failures(wh: Path) -> None:
+    rows = [(f"e{i}", "order.placed", "web") for i in range(18)]
+    rows += [("e3", "order.placed", "web"), ("e99", "order.exploded", "web")]
+    _land(wh, rows, batch_id=1)
+
+
+def test_the_warm_worker_finds_what_the_suite_finds_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = tmp_path / "warehouse.duckdb"
+    _batch_with_failures(wh)
+    monkeypatch.setattr(expectations, "SLICE_ROWS", 7)  # three slices, three requests
+    here = _failures(wh)
+    assert here == {
+        ("expect_column_values_to_be_unique", "event_id"): 2,
+        ("expect_column_values_to_be_in_set", "event_type"): 1,
+    }
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the suite ran in this process, not in the warm worker")
+
+    with warm_checks():
+        monkeypatch.setattr(expectations, "validated_frames", not_here)
+        assert _failures(wh) == here
+
+
+def test_a_worker_that_died_leaves_the_suite_to_this_process(tmp_path: Path) -> None:
+    wh = tmp_path / "warehouse.duckdb"
+    _batch_with_failures(wh)
+    with warm_checks():
+        worker = warm_checks_module._worker
+        worker.kill()
+        worker.wait()
+        assert _failures(wh) == {
+            ("expect_column_values_to_be_unique", "event_id"): 2,
+            ("expect_column_values_to_be_in_set", "event_type"): 1,
+        }
+        assert warm_checks_module._worker is None  # not asked again

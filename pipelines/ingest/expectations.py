@@ -7,6 +7,7 @@ because an export broke, timestamps far from the batch's own time.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.contract import EVENT_TYPES
+from pipelines.ingest import warm_checks
 
 # Never phone home from a data pipeline (and this machine has no route out anyway).
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -52,7 +55,7 @@ class SuiteResult:
 _SPARK_CONNECT = "pyspark.sql.connect"
 
 
-def _great_expectations():
+def great_expectations():
     """The `great_expectations` module and its progress bar settings, imported on first use: the
     import takes seconds, and only the batch checks need it."""
     hidden = _SPARK_CONNECT not in sys.modules
@@ -102,11 +105,16 @@ def landed_batch(
     in the same slice and uniqueness within each slice is uniqueness within the batch."""
     if batch_id is None:
         batch_id = con.execute("select max(batch_id) from raw.events").fetchall()[0][0]
+    # Then to pandas: twice as fast as DuckDB's own conversion here.
+    return batch_id, _landed_slice(con, batch_id, part, parts).to_pandas()
+
+
+def _landed_slice(con: duckdb.DuckDBPyConnection, batch_id: int, part: int, parts: int) -> pa.Table:
     # occurred_at in nanoseconds: Great Expectations compares datetime64[ns] columns vectorised
     # and any other resolution one value at a time in Python (80% of the suite's time at
     # microseconds). Clamped to the range nanoseconds can hold, far beyond the expected
     # range on both sides, so a value outside it still fails as it did.
-    frame = con.sql(
+    return con.sql(
         """
         select event_id, event_type,
             least(greatest(occurred_at, timestamp '1700-01-01'), timestamp '2250-01-01')
@@ -115,8 +123,7 @@ def landed_batch(
         from raw.events where batch_id = $b and hash(event_id) % $parts = $part
         """,
         params={"b": batch_id, "parts": parts, "part": part},
-    ).to_arrow_table()  # then to pandas: twice as fast as DuckDB's own conversion here
-    return batch_id, frame.to_pandas()
+    ).to_arrow_table()
 
 
 def validate_landed_batch(
@@ -129,8 +136,25 @@ def validate_landed_batch(
         "select count(*) from raw.events where batch_id = $b", {"b": batch_id}
     ).fetchall()[0]
     parts = max(1, -(-rows // SLICE_ROWS))
-    slices = (landed_batch(con, batch_id, part, parts)[1] for part in range(parts))
-    return _combined(batch_id, list(_validated(slices, batch_id, now)))
+    now = now or datetime.now()
+    slices = (_landed_slice(con, batch_id, part, parts) for part in range(parts))
+    return _combined(batch_id, list(_suite_results(slices, batch_id, now)))
+
+
+def _suite_results(
+    slices: Iterator[pa.Table], batch_id: int, now: datetime
+) -> Iterator[SuiteResult]:
+    """The suite's results on each slice: from the warm worker while it answers
+    (pipelines/ingest/warm_checks.py), else from this process."""
+    for table in slices:
+        warm = warm_checks.suite_results(table, batch_id, now)
+        if warm is None:  # no worker, or it failed: this slice and the rest are validated here
+            rest = itertools.chain([table], slices)
+            yield from validated_frames((t.to_pandas() for t in rest), batch_id, now)
+            return
+        for fields in warm:
+            outcomes = [ExpectationOutcome(**outcome) for outcome in fields["outcomes"]]
+            yield SuiteResult(fields["batch_id"], fields["rows"], outcomes)
 
 
 def _combined(batch_id: int | None, results: list[SuiteResult]) -> SuiteResult:
@@ -153,10 +177,10 @@ def validate_batch(
     frame: pd.DataFrame, batch_id: int | None, now: datetime | None = None
 ) -> SuiteResult:
     """Run the suite over a batch; an empty batch (nothing new landed) passes trivially."""
-    return _combined(batch_id, list(_validated([frame], batch_id, now)))
+    return _combined(batch_id, list(validated_frames([frame], batch_id, now)))
 
 
-def _validated(
+def validated_frames(
     frames: Iterator[pd.DataFrame] | list[pd.DataFrame], batch_id: int | None, now: datetime | None
 ) -> Iterator[SuiteResult]:
     """The suite's result on each frame, with one context and suite for them all."""
@@ -165,7 +189,7 @@ def _validated(
         if frame.empty:
             continue
         if context is None:
-            gx, ProgressBarsConfig = _great_expectations()
+            gx, ProgressBarsConfig = great_expectations()
             context = gx.get_context(mode="ephemeral")  # a suite needs a live context
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             suite = _suite(gx, now or datetime.now())
