@@ -119,11 +119,18 @@ _dbt_prepared: list[Path] = []
 
 def _prepare_dbt_project(home: OmsiHome) -> None:
     """Parse the dbt project before the definitions load, so they see every model as it is now.
-    Once per process: loaded definitions do not reload, so a second parse would change nothing."""
-    from pipelines.defs.dbt.project import prepare_project
+    Once per process: loaded definitions do not reload, so a second parse would change nothing.
+    Whether it needs a parse is learnt without dagster-dbt, whose import (2 s) would otherwise
+    hold back the warm dbt server, which starts next."""
+    from pipelines.dbt.project_files import DBT_PROJECT_DIR, is_prepared
 
     if not _dbt_prepared:
-        prepare_project(home.warehouse, any_warehouse=home.engine == "spark")
+        any_warehouse = home.engine == "spark"
+        manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+        if not is_prepared(manifest, home.warehouse, any_warehouse=any_warehouse):
+            from pipelines.defs.dbt.project import prepare_project
+
+            prepare_project(home.warehouse, any_warehouse=any_warehouse)
         _dbt_prepared.append(home.warehouse)
 
 

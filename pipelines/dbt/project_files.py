@@ -4,7 +4,9 @@ its builds leave."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -28,6 +30,40 @@ def project_fingerprint(project_dir: Path | None = None) -> str:
         digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+# Beside the manifest: what it was parsed from (pipelines/defs/dbt/project.py, prepare_project).
+PREPARED_STAMP = "omsi_prepared.json"
+
+
+def _parsed_from(warehouse: Path, project_dir: Path) -> dict[str, str]:
+    return {
+        "project": project_fingerprint(project_dir),
+        "warehouse": str(warehouse),
+        "dbt": package_version("dbt-core"),
+    }
+
+
+def is_prepared(
+    manifest: Path, warehouse: Path, project_dir: Path | None = None, *, any_warehouse: bool = False
+) -> bool:
+    """Whether `manifest` was parsed from the project's files as they are, for `warehouse` (any,
+    with `any_warehouse`), by this dbt: then preparing the project again would change nothing.
+    Plain code, so that `omsi run` learns it before it imports dagster-dbt."""
+    stamp = manifest.with_name(PREPARED_STAMP)
+    if not (manifest.exists() and stamp.exists()):
+        return False
+    parsed_from = _parsed_from(warehouse, project_dir or DBT_PROJECT_DIR)
+    stamped = json.loads(stamp.read_text())
+    if any_warehouse:
+        stamped["warehouse"] = parsed_from["warehouse"]
+    return stamped == parsed_from
+
+
+def stamp_prepared(manifest: Path, warehouse: Path, project_dir: Path | None = None) -> None:
+    """Record beside `manifest` what it was just parsed from."""
+    parsed_from = _parsed_from(warehouse, project_dir or DBT_PROJECT_DIR)
+    manifest.with_name(PREPARED_STAMP).write_text(json.dumps(parsed_from, indent=1) + "\n")
 
 
 def build_fingerprint(engine: str = "duckdb") -> str:

@@ -9,7 +9,6 @@ location loads (`prepare_if_dev`) so that an edited model shows in the UI.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -30,12 +29,10 @@ from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 from packaging.version import Version
 
 from pipelines.dbt.commands import dbt_beside_python, warm_dbt_beside_python
-from pipelines.dbt.project_files import DBT_PROJECT_DIR, project_fingerprint
+from pipelines.dbt.project_files import DBT_PROJECT_DIR, is_prepared, stamp_prepared
 from pipelines.settings import OmsiHome
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Beside the manifest: what it was parsed from (see `prepare_project`).
-PREPARED_STAMP = "omsi_prepared.json"
 
 
 @contextmanager
@@ -91,21 +88,12 @@ def prepare_project(
     parse of its own (pipelines/dbt/spark_engine.py); the manifest the assets load is the same.
     """
     warehouse = warehouse or OmsiHome.from_env().warehouse
-    stamp = Path(project.manifest_path).with_name(PREPARED_STAMP)
-    parsed_from = {
-        "project": project_fingerprint(Path(project.project_dir)),
-        "warehouse": str(warehouse),
-        "dbt": package_version("dbt-core"),
-    }
-    if Path(project.manifest_path).exists() and stamp.exists():
-        stamped = json.loads(stamp.read_text())
-        if any_warehouse:
-            stamped["warehouse"] = parsed_from["warehouse"]
-        if stamped == parsed_from:
-            return project
+    manifest, project_dir = Path(project.manifest_path), Path(project.project_dir)
+    if is_prepared(manifest, warehouse, project_dir, any_warehouse=any_warehouse):
+        return project
     with _parse_environment(warehouse):
         PREPARER.prepare(project)
-    stamp.write_text(json.dumps(parsed_from, indent=1) + "\n")
+    stamp_prepared(manifest, warehouse, project_dir)
     return project
 
 
