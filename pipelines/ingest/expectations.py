@@ -97,19 +97,11 @@ def _suite(gx, now: datetime):
 SLICE_ROWS = 1_000_000
 
 
-def landed_batch(
-    con: duckdb.DuckDBPyConnection, batch_id: int | None = None, part: int = 0, parts: int = 1
-) -> tuple[int | None, pd.DataFrame]:
-    """The columns the suite reads of one ingest batch's events (the latest batch by default): the
-    `part`-th of `parts` slices by a hash of event_id, so that every copy of an event_id falls
-    in the same slice and uniqueness within each slice is uniqueness within the batch."""
-    if batch_id is None:
-        batch_id = con.execute("select max(batch_id) from raw.events").fetchall()[0][0]
-    # Then to pandas: twice as fast as DuckDB's own conversion here.
-    return batch_id, _landed_slice(con, batch_id, part, parts).to_pandas()
-
-
 def _landed_slice(con: duckdb.DuckDBPyConnection, batch_id: int, part: int, parts: int) -> pa.Table:
+    """The columns the suite reads of one ingest batch's events: the `part`-th of `parts` slices
+    by a hash of event_id, so that every copy of an event_id falls in the same slice and
+    uniqueness within each slice is uniqueness within the batch. As Arrow, which is what the
+    warm worker is handed, and then to pandas twice as fast as DuckDB's own conversion."""
     # occurred_at in nanoseconds: Great Expectations compares datetime64[ns] columns vectorised
     # and any other resolution one value at a time in Python (80% of the suite's time at
     # microseconds). Clamped to the range nanoseconds can hold, far beyond the expected
