@@ -122,12 +122,11 @@ def _prepare_dbt_project(home: OmsiHome) -> None:
     Once per process: loaded definitions do not reload, so a second parse would change nothing.
     Whether it needs a parse is learnt without dagster-dbt, whose import (2 s) would otherwise
     hold back the warm dbt server, which starts next."""
-    from pipelines.dbt.project_files import DBT_PROJECT_DIR, is_prepared
+    from pipelines.dbt.project_files import is_prepared
 
     if not _dbt_prepared:
         any_warehouse = home.engine == "spark"
-        manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-        if not is_prepared(manifest, home.warehouse, any_warehouse=any_warehouse):
+        if not is_prepared(home.warehouse, any_warehouse=any_warehouse):
             from pipelines.defs.dbt.project import prepare_project
 
             prepare_project(home.warehouse, any_warehouse=any_warehouse)

@@ -15,7 +15,12 @@ import pytest
 from dagster_dbt import DbtProject
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
-from pipelines.dbt.project_files import DBT_PROJECT_DIR, PREPARED_STAMP, prune_build_folders
+from pipelines.dbt.project_files import (
+    DBT_PROJECT_DIR,
+    MANIFEST,
+    PREPARED_STAMP,
+    prune_build_folders,
+)
 from pipelines.defs.dbt import project as project_module
 from pipelines.defs.dbt.project import prepare_project, require_manifest
 
@@ -126,7 +131,7 @@ def test_only_the_newest_build_folders_are_kept(tmp_path):
 def test_a_run_finds_its_project_prepared_without_importing_dagster_dbt(prepared, tmp_path):
     # `omsi run` starts the warm dbt server right after this; dagster-dbt's import (about 2 s)
     # would hold it back for nothing when the project is already prepared for the run's home.
-    stamped = json.loads((DBT_PROJECT_DIR / "target" / PREPARED_STAMP).read_text())["warehouse"]
+    stamped = json.loads(MANIFEST.with_name(PREPARED_STAMP).read_text())["warehouse"]
     assert Path(stamped).name == "warehouse.duckdb"  # so that a home's warehouse is that path
     probe = (
         "import sys\n"

@@ -32,7 +32,9 @@ def project_fingerprint(project_dir: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-# Beside the manifest: what it was parsed from (pipelines/defs/dbt/project.py, prepare_project).
+# The manifest the Dagster definitions load, and beside it what it was parsed from
+# (pipelines/defs/dbt/project.py, prepare_project).
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PREPARED_STAMP = "omsi_prepared.json"
 
 
@@ -45,7 +47,11 @@ def _parsed_from(warehouse: Path, project_dir: Path) -> dict[str, str]:
 
 
 def is_prepared(
-    manifest: Path, warehouse: Path, project_dir: Path | None = None, *, any_warehouse: bool = False
+    warehouse: Path,
+    *,
+    manifest: Path = MANIFEST,
+    project_dir: Path = DBT_PROJECT_DIR,
+    any_warehouse: bool = False,
 ) -> bool:
     """Whether `manifest` was parsed from the project's files as they are, for `warehouse` (any,
     with `any_warehouse`), by this dbt: then preparing the project again would change nothing.
@@ -53,16 +59,18 @@ def is_prepared(
     stamp = manifest.with_name(PREPARED_STAMP)
     if not (manifest.exists() and stamp.exists()):
         return False
-    parsed_from = _parsed_from(warehouse, project_dir or DBT_PROJECT_DIR)
+    parsed_from = _parsed_from(warehouse, project_dir)
     stamped = json.loads(stamp.read_text())
     if any_warehouse:
         stamped["warehouse"] = parsed_from["warehouse"]
     return stamped == parsed_from
 
 
-def stamp_prepared(manifest: Path, warehouse: Path, project_dir: Path | None = None) -> None:
+def stamp_prepared(
+    warehouse: Path, *, manifest: Path = MANIFEST, project_dir: Path = DBT_PROJECT_DIR
+) -> None:
     """Record beside `manifest` what it was just parsed from."""
-    parsed_from = _parsed_from(warehouse, project_dir or DBT_PROJECT_DIR)
+    parsed_from = _parsed_from(warehouse, project_dir)
     manifest.with_name(PREPARED_STAMP).write_text(json.dumps(parsed_from, indent=1) + "\n")
 
 

@@ -108,7 +108,7 @@ _CARRIED = {*BY_ORDER, *BY_KEY, *BY_REPORT_DAY}
 # systems number orders as they come.
 WRITE_ORDER = (
     dict.fromkeys(BY_ORDER, "_max_batch_id, order_id")
-    | {name: ", ".join(("position_date", *key)) for name, key in BY_KEY.items()}
+    | {"fct_inventory_positions": "position_date, node_id, sku"}
     | dict.fromkeys(BY_REPORT_DAY, "report_date")
 )
 

@@ -88,12 +88,12 @@ def prepare_project(
     parse of its own (pipelines/dbt/spark_engine.py); the manifest the assets load is the same.
     """
     warehouse = warehouse or OmsiHome.from_env().warehouse
-    manifest, project_dir = Path(project.manifest_path), Path(project.project_dir)
-    if is_prepared(manifest, warehouse, project_dir, any_warehouse=any_warehouse):
+    where = {"manifest": Path(project.manifest_path), "project_dir": Path(project.project_dir)}
+    if is_prepared(warehouse, any_warehouse=any_warehouse, **where):
         return project
     with _parse_environment(warehouse):
         PREPARER.prepare(project)
-    stamp_prepared(manifest, warehouse, project_dir)
+    stamp_prepared(warehouse, **where)
     return project
 
 
