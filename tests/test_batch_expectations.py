@@ -3,6 +3,8 @@ run's millions of events fit in memory: slicing must not change what the suite f
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +155,20 @@ def test_a_worker_that_died_leaves_the_suite_to_this_process(tmp_path: Path) -> 
             ("expect_column_values_to_be_in_set", "event_type"): 1,
         }
         assert warm_checks_module._worker is None  # not asked again
+
+
+def test_a_worker_that_hangs_is_given_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = tmp_path / "warehouse.duckdb"
+    _batch_with_failures(wh)
+    monkeypatch.setattr(warm_checks_module, "REPLY_TIMEOUT_S", 1.0)
+    with warm_checks():
+        worker = warm_checks_module._worker
+        os.kill(worker.pid, signal.SIGSTOP)  # alive, and never answers
+        assert _failures(wh) == {
+            ("expect_column_values_to_be_unique", "event_id"): 2,
+            ("expect_column_values_to_be_in_set", "event_type"): 1,
+        }
+        assert warm_checks_module._worker is None  # not asked again
+        assert worker.returncode is not None  # and not left stopped behind

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 _worker: subprocess.Popen | None = None
 _folder: Path | None = None
 _NOT_IMPORTED = ("sqlalchemy", "pyspark")
+# How long the checks wait for the worker's answer on one slice before they give up on it and
+# validate here. A slice of SLICE_ROWS rows takes it about 3 s (6 s on a loaded machine), and the
+# first also waits out the import: two minutes is far beyond a healthy worker, and a worker
+# that hangs (alive, never answering) then costs the hourly job two minutes, not the job.
+REPLY_TIMEOUT_S = 120.0
 
 
 @contextmanager
@@ -94,9 +100,16 @@ def suite_results(
     try:
         _worker.stdin.write(json.dumps(request) + "\n")
         _worker.stdin.flush()
+        # One reply line per request, so nothing is left buffered from an earlier one and the
+        # pipe itself tells whether the answer has begun.
+        answered, _, _ = select.select([_worker.stdout], [], [], REPLY_TIMEOUT_S)
+        if not answered:
+            raise TimeoutError(f"no answer from the warm checks worker in {REPLY_TIMEOUT_S:.0f} s")
         reply = json.loads(_worker.stdout.readline())  # "" when it died: ValueError
     except (OSError, ValueError):
-        # Gone or garbled: not asked again in this run.
+        # Gone, garbled or hung (TimeoutError is an OSError): not asked again in this run.
+        # Killed first, since a hung worker would not end at the end of its input.
+        _worker.kill()
         _stop(_worker)
         _worker = None
         return None
