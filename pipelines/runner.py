@@ -178,6 +178,9 @@ def _execute(
     home: OmsiHome, full_refresh: bool, full_checks: bool, progress: Callable[[str], None]
 ) -> tuple[DagsterInstance, ExecuteInProcessResult]:
     """Load the definitions and run the refresh job on `home`, in this process."""
+    from pipelines.preload import scipy_special_first
+
+    scipy_special_first()  # before Dagster's modules (the function says why)
     import dagster as dg
 
     from pipelines.definitions import REFRESH_JOB, defs

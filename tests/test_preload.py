@@ -1,5 +1,6 @@
 """Slow imports run ahead on a thread, and the definitions load without scikit-learn."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,27 @@ def test_loading_the_definitions_leaves_the_risk_models_for_later() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _skops_names(first: str) -> tuple[list[str], int]:
+    """The scipy ufunc names skops trusts, and how many modules were loaded before
+    scipy.special, in a fresh interpreter that runs `first` before the definitions."""
+    probe = (
+        f"import json, sys; {first}; import pipelines.definitions, skops.io._trusted_types as t;"
+        "print(json.dumps([t.SCIPY_UFUNC_TYPE_NAMES, list(sys.modules).index('scipy.special')]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    names, place = json.loads(out.stdout)
+    return names, place
+
+
+def test_scipy_special_first_puts_it_ahead_of_the_definitions_and_changes_no_name() -> None:
+    early, early_place = _skops_names(
+        "from pipelines.preload import scipy_special_first;scipy_special_first()"
+    )
+    late, late_place = _skops_names("pass")
+    # skops looks for each ufunc through the modules in this order: the earlier, the shorter.
+    assert early_place < late_place / 5
+    # It finds the same module for each either way, so a model saved in one order loads in the
+    # other.
+    assert early == late and len(early) > 100
