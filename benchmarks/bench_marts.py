@@ -144,10 +144,11 @@ def order_path_interleaved(warehouse: Path, work: Path, rounds: int = 3) -> tupl
         paths.append(sum(_order_path(work / f"round{round_}" / "target").values()))
     copy.unlink()
     ratio = statistics.median(paths) / statistics.median(floors)
+    built = ", ".join(f"{seconds:.1f}" for seconds in paths)
+    floor = ", ".join(f"{seconds:.2f}" for seconds in floors)
     text = (
-        f"dbt order path built alone, in turns with the floor ({rounds} each): "
-        f"{', '.join(f'{s:.1f}' for s in paths)} s against {', '.join(f'{s:.2f}' for s in floors)} s;"
-        f"\n    ratio of the medians {ratio:.1f}x"
+        f"dbt order path built alone, in turns with the floor ({rounds} each): {built} s against "
+        f"{floor} s\n    ratio of the medians {ratio:.1f}x"
     )
     return text, ratio
 

@@ -9,7 +9,8 @@ run with nothing new. Each gets its wall time, its peak resident memory (the pro
 child it waited for: dbt) and its steps (ops.run_steps). Beside the ingest figure, the floor in
 the same run: DuckDB reading the same files and extracting each line's envelope, once. The dbt
 order path against its floor twice: as the first run's build timed it, and built alone in turns
-with the floor, which the verdict takes (bench_marts.order_path_interleaved says why). The figures the scale issue names are printed against their targets.
+with the floor, which the verdict takes (bench_marts.order_path_interleaved says why). The
+figures the scale issue names are printed against their targets.
 """
 
 from __future__ import annotations

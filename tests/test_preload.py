@@ -1,4 +1,5 @@
-"""Slow imports run ahead on a thread, and the definitions load without scikit-learn."""
+"""Slow imports run ahead on a thread, the definitions load without what only later steps need,
+and scipy.special loads first without changing what skops trusts."""
 
 import json
 import subprocess
