@@ -130,6 +130,7 @@ def order_path_interleaved(warehouse: Path, work: Path, rounds: int = 3) -> tupl
     this machine's speed drifts by a third within minutes: the same code measured 3.7x to 4.7x
     the floor in three runs of one afternoon. Taken in turns, both meet the same machine, and
     neither shares the cores with the rest of the build's process."""
+    work.mkdir(parents=True, exist_ok=True)
     copy = work / "order_path.duckdb"
     shutil.copyfile(warehouse, copy)
     # Not counted: the first query after the copy meets its pages still being written out.
