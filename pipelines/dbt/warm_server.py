@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.dbt.event_level_filter import drop_events_below_level
 from pipelines.dbt.project_files import DBT_PROJECT_DIR
 from pipelines.garbage_collection import survivors_frozen
 
@@ -193,6 +194,10 @@ def serve(listening: int, warehouse: Path) -> None:
     listener = socket.socket(fileno=listening)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.perf_counter()
+    try:
+        drop_events_below_level()  # for the parse and every command (the module says why)
+    except (ImportError, AttributeError, KeyError) as exc:  # another dbt: its logger as it is
+        print(f"dbt's log events are written as dbt writes them: {exc!r}", flush=True)
     manifest = _parsed_manifest(warehouse)
     # What is loaded now lives as long as the server: the forked builds' collections need not
     # walk it (pipelines/garbage_collection.py), and pages never written stay shared with them.
