@@ -4,8 +4,9 @@ The dbt resource calls this executable where it would call `dbt` (pipelines/defs
 With OMSI_WARM_DBT naming a server's socket (`omsi run` starts one, pipelines/dbt/warm_server.py),
 it hands the server its arguments, environment, working folder and standard streams, forwards
 an interrupt to the process running the command, and exits with that command's exit code.
-Without a server, or when the server cannot be reached, it becomes the `dbt` installed beside
-this Python, so anything that calls it gets dbt either way.
+Without a server, or when the server cannot be reached, it runs the dbt installed beside this
+Python in its own process, as the server would (firing only the log events a log keeps,
+pipelines/dbt/event_level_filter.py), so anything that calls it gets dbt either way.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ from pipelines.dbt.warm_server import SOCKET_VARIABLE
 
 
 def _cold(args: list[str]) -> None:
-    """Become the dbt beside this Python, or the one on PATH (never returns)."""
-    # Here, not at the top: it imports duckdb, which a warm call never needs.
-    from pipelines.dbt.commands import dbt_beside_python
+    """Run the dbt this Python has here, as the warm server runs it; without one, become the
+    dbt on PATH (never returns)."""
+    from pipelines.dbt.event_level_filter import drop_events_below_level
 
-    dbt = dbt_beside_python() or "dbt"
-    os.execvp(dbt, [dbt, *args])
+    try:
+        from dbt.cli.main import cli
+    except ImportError:
+        os.execvp("dbt", ["dbt", *args])
+    with contextlib.suppress(ImportError, AttributeError, KeyError):  # another dbt: as it is
+        drop_events_below_level()
+    sys.argv = ["dbt", *args]
+    sys.exit(cli())
 
 
 def _connected(path: str | None) -> socket.socket | None:
