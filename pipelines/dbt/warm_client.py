@@ -30,8 +30,7 @@ def _cold(args: list[str]) -> None:
         from dbt.cli.main import cli
     except ImportError:
         os.execvp("dbt", ["dbt", *args])
-    with contextlib.suppress(ImportError, AttributeError, KeyError):  # another dbt: as it is
-        drop_events_below_level()
+    drop_events_below_level()  # another dbt logs as it always does
     sys.argv = ["dbt", *args]
     sys.exit(cli())
 

@@ -194,10 +194,9 @@ def serve(listening: int, warehouse: Path) -> None:
     listener = socket.socket(fileno=listening)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.perf_counter()
-    try:
-        drop_events_below_level()  # for the parse and every command (the module says why)
-    except (ImportError, AttributeError, KeyError) as exc:  # another dbt: its logger as it is
-        print(f"dbt's log events are written as dbt writes them: {exc!r}", flush=True)
+    unfiltered = drop_events_below_level()  # for the parse and every command
+    if unfiltered:
+        print(f"dbt's log events are written as dbt writes them: {unfiltered}", flush=True)
     manifest = _parsed_manifest(warehouse)
     # What is loaded now lives as long as the server: the forked builds' collections need not
     # walk it (pipelines/garbage_collection.py), and pages never written stay shared with them.
